@@ -1,0 +1,411 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../../shared/clock.ts';
+import type {
+  CallEvent,
+  CallFailure,
+  CallInfo,
+  Endpoint,
+  EndReason,
+  PresenceEvent,
+  SessionSpec,
+  UserRef,
+  UserState,
+} from './types.ts';
+
+/** A refused call operation; `reason` is the wire token (`404 <name> <reason>`). */
+export class CallError extends Error {
+  readonly reason: CallFailure;
+
+  constructor(reason: CallFailure, message?: string) {
+    super(message ?? reason);
+    this.name = 'CallError';
+    this.reason = reason;
+  }
+}
+
+/** Ports the relay opened for one call: leg A faces the caller, leg B the callee [M-4]. */
+export interface RelayAllocation {
+  readonly portA: number;
+  readonly portB: number;
+  release(): void;
+}
+
+/** The media relay as the core sees it. */
+export interface RelayAllocator {
+  /** Opens a relay for a call between `a` (caller) and `b` (callee); port 0 = not declared. */
+  allocate(callId: string, a: Endpoint, b: Endpoint): Promise<RelayAllocation>;
+}
+
+export type RelayMode = 'auto' | 'always' | 'never';
+
+export interface CallCoreOptions {
+  clock: Clock;
+  log: Logger;
+  /** [T-10] How long a call may ring before it ends with `timeout`. */
+  ringTimeoutMs: number;
+  relayMode: RelayMode;
+  relay: RelayAllocator | null;
+}
+
+/** A user's live connection, as the core tracks it. Adapters hold it as an opaque handle. */
+export interface Session {
+  readonly spec: SessionSpec;
+  readonly user: UserRef;
+}
+
+interface LiveSession extends Session {
+  call: Call | null;
+  since: number;
+  closed: boolean;
+}
+
+interface Call {
+  readonly info: CallInfo;
+  readonly caller: LiveSession;
+  readonly callee: LiveSession;
+  phase: 'setup' | 'ringing' | 'active' | 'over';
+  ringTimer: Timer | null;
+  relay: RelayAllocation | null;
+  answeredAt: number;
+}
+
+/** How a request names the call it acts on: by peer name (text) or by call id (binary). */
+export type CallSelector = { readonly peer: string } | { readonly callId: string };
+
+type Listener = {
+  presence?: (e: PresenceEvent) => void;
+  call?: (e: CallEvent) => void;
+};
+
+/**
+ * The one call core under both dialects: who is online, who calls whom, ring timeouts,
+ * busy rules, takeover, and why calls end. Every operation writes its reply (through the
+ * `reply` callback) before it notifies anybody else [T-11].
+ */
+export class CallCore {
+  readonly #opts: CallCoreOptions;
+  readonly #sessions = new Map<string, LiveSession>();
+  readonly #calls = new Map<string, Call>();
+  readonly #listeners: Listener[] = [];
+
+  constructor(opts: CallCoreOptions) {
+    this.#opts = opts;
+  }
+
+  /** Observes presence changes and call events (MQTT, logs). */
+  observe(listener: Listener): void {
+    this.#listeners.push(listener);
+  }
+
+  /**
+   * Binds a connection to its user. A user already online is taken over: the old session
+   * is told `replaced()` and its call ends `disconnected` for the peer [T-8].
+   * `reply` runs before the old session and any peer are notified [T-11].
+   */
+  attach(spec: SessionSpec, reply: () => void = noop): Session {
+    const old = this.#sessions.get(spec.user.id);
+    const session: LiveSession = {
+      spec,
+      user: spec.user,
+      call: null,
+      since: this.#opts.clock.wallNow(),
+      closed: false,
+    };
+    this.#sessions.set(spec.user.id, session);
+    reply();
+    if (old) {
+      old.closed = true;
+      this.#endCallOf(old, 'disconnected');
+      old.spec.sink.replaced();
+    }
+    this.#presence(session);
+    return session;
+  }
+
+  /** The connection is gone (closed, `OUT`, logout): its call ends `disconnected` [T-10]. */
+  detach(session: Session, reply: () => void = noop): void {
+    const live = session as LiveSession;
+    if (live.closed) {
+      reply();
+      return;
+    }
+    live.closed = true;
+    const current = this.#sessions.get(live.user.id) === live;
+    if (current) this.#sessions.delete(live.user.id);
+    reply();
+    this.#endCallOf(live, 'disconnected');
+    if (current) this.#presence(live, 'offline');
+  }
+
+  /** True while this session is the user's live one (not replaced or detached). */
+  isCurrent(session: Session): boolean {
+    return !(session as LiveSession).closed;
+  }
+
+  /** The user's live session, if online. */
+  sessionOf(userId: string): Session | undefined {
+    return this.#sessions.get(userId);
+  }
+
+  /** [T-7] The user's state as others see it. */
+  stateOf(userId: string): UserState {
+    const s = this.#sessions.get(userId);
+    if (!s) return 'offline';
+    return stateIn(s);
+  }
+
+  /** The other party of the user's current call, if any. */
+  peerOf(userId: string): UserRef | null {
+    const s = this.#sessions.get(userId);
+    if (!s?.call) return null;
+    return otherSide(s.call, s).user;
+  }
+
+  /** The call this session is in (ringing or active), if any. */
+  callOf(session: Session): CallInfo | null {
+    const call = (session as LiveSession).call;
+    return call && call.phase !== 'setup' ? call.info : null;
+  }
+
+  /** Users online now. */
+  get online(): number {
+    return this.#sessions.size;
+  }
+
+  /** Calls ringing or active now. */
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  /**
+   * Places a call [T-5 table, `CALL`]. Throws CallError `self`, `in_call`, `offline` or
+   * `busy`. `reply` gets where the caller should send media: the callee's own address or
+   * a relay port (binary `/call` returns it; text `104` does not carry it).
+   */
+  async call(
+    from: Session,
+    target: UserRef,
+    reply: (call: CallInfo, media: Endpoint) => void,
+  ): Promise<CallInfo> {
+    const caller = this.#live(from);
+    if (target.id === caller.user.id) throw new CallError('self');
+    if (caller.call) throw new CallError('in_call');
+    const callee = this.#sessions.get(target.id);
+    if (!callee) throw new CallError('offline');
+    if (callee.call) throw new CallError('busy');
+
+    const relayed = this.#needsRelay(caller.spec.media, callee.spec.media);
+    const info: CallInfo = { id: randomUUID(), caller: caller.user, callee: callee.user, relayed };
+    const call: Call = {
+      info,
+      caller,
+      callee,
+      phase: 'setup',
+      ringTimer: null,
+      relay: null,
+      answeredAt: 0,
+    };
+    caller.call = call;
+    callee.call = call;
+    this.#calls.set(info.id, call);
+
+    if (relayed && this.#opts.relay) {
+      try {
+        call.relay = await this.#opts.relay.allocate(info.id, caller.spec.media, callee.spec.media);
+      } catch (err) {
+        this.#opts.log.error({ err, call: info.id }, 'relay allocation failed');
+        this.#drop(call);
+        throw new CallError('busy', 'no relay port available');
+      }
+      // Either party may have left while the relay was being opened.
+      if (call.phase !== 'setup') {
+        call.relay.release();
+        throw new CallError('offline');
+      }
+    }
+
+    call.phase = 'ringing';
+    call.ringTimer = this.#opts.clock.setTimeout(
+      () => this.#end(call, 'timeout', null),
+      this.#opts.ringTimeoutMs,
+    );
+    reply(info, this.#mediaFor(call, caller));
+    callee.spec.sink.incomingCall(info);
+    this.#presence(caller);
+    this.#presence(callee);
+    this.#emitCall('ringing', call, null);
+    return info;
+  }
+
+  /**
+   * The callee answers [T-5 table, `ACCEPT`]. Throws CallError `no_call`. `reply` gets the
+   * caller and where the callee sends media; the caller is then told where to send its own.
+   */
+  accept(
+    by: Session,
+    which: CallSelector,
+    reply: (call: CallInfo, peer: UserRef, media: Endpoint) => void,
+  ): CallInfo {
+    const callee = this.#live(by);
+    const call = callee.call;
+    if (
+      !call ||
+      call.phase !== 'ringing' ||
+      call.callee !== callee ||
+      !matches(call, which, callee)
+    ) {
+      throw new CallError('no_call');
+    }
+    call.ringTimer?.cancel();
+    call.ringTimer = null;
+    call.phase = 'active';
+    call.answeredAt = this.#opts.clock.now();
+    reply(call.info, call.caller.user, this.#mediaFor(call, callee));
+    call.caller.spec.sink.callStarted(call.info, callee.user, this.#mediaFor(call, call.caller));
+    this.#presence(call.caller);
+    this.#presence(callee);
+    this.#emitCall('started', call, null);
+    return call.info;
+  }
+
+  /**
+   * Either party hangs up [T-5 table, `HANGUP`; T-10]: `declined` by a ringing callee,
+   * `cancelled` by a ringing caller, `ended` in a call. Throws CallError `no_call`.
+   */
+  hangup(
+    by: Session,
+    which: CallSelector,
+    reply: (call: CallInfo, peer: UserRef, reason: EndReason) => void,
+  ): CallInfo {
+    const me = this.#live(by);
+    const call = me.call;
+    if (!call || call.phase === 'setup' || call.phase === 'over' || !matches(call, which, me)) {
+      throw new CallError('no_call');
+    }
+    const reason: EndReason =
+      call.phase === 'active' ? 'ended' : call.callee === me ? 'declined' : 'cancelled';
+    this.#end(call, reason, me, () => reply(call.info, otherSide(call, me).user, reason));
+    return call.info;
+  }
+
+  /** [T-5 table, `CALLED`] The call from `callerName` ringing at this session, if any. */
+  ringingFrom(by: Session, callerName: string): CallInfo | null {
+    const call = (by as LiveSession).call;
+    if (!call || call.phase !== 'ringing' || call.callee !== by) return null;
+    return call.caller.user.name === callerName ? call.info : null;
+  }
+
+  /** Ends every call with `ended` (hub shutdown) [interfaces: SIGTERM]. */
+  endAll(): void {
+    for (const call of [...this.#calls.values()]) {
+      if (call.phase === 'setup') this.#drop(call);
+      else this.#end(call, 'ended', null);
+    }
+  }
+
+  #live(session: Session): LiveSession {
+    const live = session as LiveSession;
+    if (live.closed) throw new CallError('no_call', 'session closed');
+    return live;
+  }
+
+  #needsRelay(a: Endpoint, b: Endpoint): boolean {
+    switch (this.#opts.relayMode) {
+      case 'always':
+        return true;
+      case 'never':
+        return false;
+      default:
+        // [T-9] port 0 or absent means the hub must relay.
+        return a.port === 0 || b.port === 0;
+    }
+  }
+
+  /** [T-9] Where `side` sends its media and from where it will receive it. */
+  #mediaFor(call: Call, side: LiveSession): Endpoint {
+    if (call.relay) {
+      return {
+        ip: side.spec.localIp,
+        port: side === call.caller ? call.relay.portA : call.relay.portB,
+      };
+    }
+    return otherSide(call, side).spec.media;
+  }
+
+  #endCallOf(session: LiveSession, reason: EndReason): void {
+    const call = session.call;
+    if (!call) return;
+    if (call.phase === 'setup') this.#drop(call);
+    else this.#end(call, reason, session);
+  }
+
+  /**
+   * Ends a call. `by` is the party that caused it (it is answered through `reply`, not
+   * notified); null notifies both (timeout, shutdown).
+   */
+  #end(call: Call, reason: EndReason, by: LiveSession | null, reply: () => void = noop): void {
+    if (call.phase === 'over') return;
+    const durationMs = call.phase === 'active' ? this.#opts.clock.now() - call.answeredAt : 0;
+    this.#release(call);
+    reply();
+    for (const side of [call.caller, call.callee]) {
+      if (side !== by && !side.closed) {
+        side.spec.sink.callEnded(call.info, otherSide(call, side).user, reason);
+      }
+    }
+    for (const side of [call.caller, call.callee]) {
+      if (!side.closed) this.#presence(side);
+    }
+    this.#emitCall('ended', call, reason, durationMs);
+  }
+
+  /** Forgets a call still in setup: nobody was told of it yet. */
+  #drop(call: Call): void {
+    this.#release(call);
+  }
+
+  #release(call: Call): void {
+    call.phase = 'over';
+    call.ringTimer?.cancel();
+    call.ringTimer = null;
+    call.relay?.release();
+    call.relay = null;
+    if (call.caller.call === call) call.caller.call = null;
+    if (call.callee.call === call) call.callee.call = null;
+    this.#calls.delete(call.info.id);
+  }
+
+  #presence(session: LiveSession, state: UserState = stateIn(session)): void {
+    if (this.#listeners.length === 0) return;
+    const since = this.#opts.clock.wallNow();
+    session.since = since;
+    const peer = session.call && state !== 'offline' ? otherSide(session.call, session).user : null;
+    const event: PresenceEvent = { user: session.user, state, peer: peer?.name ?? null, since };
+    for (const l of this.#listeners) l.presence?.(event);
+  }
+
+  #emitCall(kind: CallEvent['event'], call: Call, reason: EndReason | null, durationMs = 0): void {
+    const event: CallEvent = { event: kind, call: call.info, reason, durationMs };
+    for (const l of this.#listeners) l.call?.(event);
+  }
+}
+
+function stateIn(s: LiveSession): UserState {
+  const call = s.call;
+  if (!call || call.phase === 'over') return 'idle';
+  if (call.phase === 'active') return 'in_call';
+  return call.caller === s ? 'calling' : 'ringing';
+}
+
+function otherSide(call: Call, side: LiveSession): LiveSession {
+  return call.caller === side ? call.callee : call.caller;
+}
+
+/** True when `which` names this call as seen from `me`: its id, or the other party's name. */
+function matches(call: Call, which: CallSelector, me: LiveSession): boolean {
+  if ('callId' in which) return call.info.id === which.callId;
+  return otherSide(call, me).user.name === which.peer;
+}
+
+function noop(): void {}

@@ -1,0 +1,73 @@
+/** Types shared by the call core and the dialect adapters. The core knows no dialect. */
+
+/** [T-7] The state of a user as others see it. */
+export type UserState = 'idle' | 'calling' | 'ringing' | 'in_call' | 'offline';
+
+/** [T-10] Why a call ended. */
+export type EndReason = 'declined' | 'cancelled' | 'ended' | 'timeout' | 'disconnected';
+
+/** Why `call`, `accept` or `hangup` was refused; the adapters put it on the wire. */
+export type CallFailure = 'unknown' | 'offline' | 'busy' | 'self' | 'in_call' | 'no_call';
+
+/** A UDP address; port 0 means "none declared" [T-9]. */
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** A known user, as the core needs it. */
+export interface UserRef {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** A public view of a call, handed to sinks and observers. */
+export interface CallInfo {
+  readonly id: string;
+  readonly caller: UserRef;
+  readonly callee: UserRef;
+  readonly relayed: boolean;
+}
+
+/**
+ * What a connection receives from the core. Each adapter implements it for its dialect.
+ * Methods are called after the reply to the request that caused them is written [T-11].
+ */
+export interface SessionSink {
+  /** A call rings here (text `105`, binary `called`). */
+  incomingCall(call: CallInfo): void;
+  /** The call is up; send media to, and expect it from, `media` (text `106`, binary `call_started`). */
+  callStarted(call: CallInfo, peer: UserRef, media: Endpoint): void;
+  /** The call is over (text `107`, binary `call_ended`). `peer` is the other party. */
+  callEnded(call: CallInfo, peer: UserRef, reason: EndReason): void;
+  /** This session was replaced by a newer connection of the same user [T-8]: close it. */
+  replaced(): void;
+}
+
+/** The connection-specific facts the core needs about a session. */
+export interface SessionSpec {
+  readonly user: UserRef;
+  readonly dialect: 'text' | 'binary';
+  /** The client's media address: its TCP source IP and declared UDP port (0: none) [T-9]. */
+  readonly media: Endpoint;
+  /** The hub's own IP as this client reaches it, for relay addresses. */
+  readonly localIp: string;
+  readonly sink: SessionSink;
+}
+
+/** Observers (MQTT, logs) see every state change and call event. */
+export interface PresenceEvent {
+  readonly user: UserRef;
+  readonly state: UserState;
+  readonly peer: string | null;
+  /** Wall-clock ms when this state began. */
+  readonly since: number;
+}
+
+export interface CallEvent {
+  readonly event: 'ringing' | 'started' | 'ended';
+  readonly call: CallInfo;
+  readonly reason: EndReason | null;
+  /** Time in the call (answered to ended), 0 if never answered. */
+  readonly durationMs: number;
+}
