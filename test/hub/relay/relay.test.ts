@@ -1,0 +1,105 @@
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import test from 'ava';
+import { UdpRelay } from '../../../hub/relay/relay.ts';
+import { testLog } from '../../helpers/log.ts';
+
+async function udp(): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
+  return s;
+}
+
+function rtp(seq: number): Buffer {
+  const b = Buffer.alloc(20);
+  b[0] = 0x80;
+  b[1] = 111;
+  b.writeUInt16BE(seq, 2);
+  return b;
+}
+
+function nextMessage(s: dgram.Socket, ms = 1000): Promise<{ msg: Buffer; port: number } | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      s.off('message', onMsg);
+      resolve(null);
+    }, ms);
+    const onMsg = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      clearTimeout(timer);
+      resolve({ msg, port: rinfo.port });
+    };
+    s.once('message', onMsg);
+  });
+}
+
+test('[M-4] forwards both ways between latched legs, symmetric ports', async (t) => {
+  const relay = new UdpRelay({ bindHost: '127.0.0.1', log: testLog });
+  const alice = await udp();
+  const bob = await udp();
+  // Alice declared no port (relay must latch her); bob declared his.
+  const alloc = await relay.allocate(
+    'c1',
+    { ip: '127.0.0.1', port: 0 },
+    { ip: '127.0.0.1', port: bob.address().port },
+  );
+  alice.send(rtp(1), alloc.portA, '127.0.0.1');
+  const atBob = await nextMessage(bob);
+  t.is(atBob?.msg.readUInt16BE(2), 1);
+  t.is(atBob?.port, alloc.portB, 'bob receives from the port he sends to');
+  bob.send(rtp(2), alloc.portB, '127.0.0.1');
+  const atAlice = await nextMessage(alice);
+  t.is(atAlice?.msg.readUInt16BE(2), 2);
+  t.is(atAlice?.port, alloc.portA);
+  t.is(relay.stats.forwarded, 2);
+  alloc.release();
+  alloc.release();
+  t.is(relay.stats.openLegs, 0);
+  alice.close();
+  bob.close();
+});
+
+test('[M-2, M-4] drops non-RTP, wrong source IP and a second port after latching', async (t) => {
+  const relay = new UdpRelay({ bindHost: '0.0.0.0', log: testLog });
+  const alice = await udp();
+  const intruder = await udp();
+  const bob = await udp();
+  const alloc = await relay.allocate(
+    'c2',
+    { ip: '127.0.0.1', port: 0 },
+    { ip: '127.0.0.1', port: bob.address().port },
+  );
+  alice.send(Buffer.from('hello, not rtp'), alloc.portA, '127.0.0.1');
+  alice.send(rtp(7), alloc.portA, '127.0.0.1'); // latches alice's port
+  t.is((await nextMessage(bob))?.msg.readUInt16BE(2), 7);
+  intruder.send(rtp(8), alloc.portA, '127.0.0.1'); // same IP, other port: refused
+  t.is(await nextMessage(bob, 200), null);
+  // A leg whose device IP differs from the sender's never accepts it.
+  const other = await relay.allocate(
+    'c3',
+    { ip: '127.0.0.2', port: 0 },
+    { ip: '127.0.0.1', port: bob.address().port },
+  );
+  alice.send(rtp(9), other.portA, '127.0.0.1');
+  t.is(await nextMessage(bob, 200), null);
+  t.is(relay.stats.invalid, 1);
+  t.is(relay.stats.wrongSource, 2);
+  alloc.release();
+  other.release();
+  for (const s of [alice, intruder, bob]) s.close();
+});
+
+test('packets before the other leg is known are counted, not sent', async (t) => {
+  const relay = new UdpRelay({ bindHost: '127.0.0.1', log: testLog });
+  const alice = await udp();
+  const alloc = await relay.allocate(
+    'c4',
+    { ip: '127.0.0.1', port: 0 },
+    { ip: '127.0.0.1', port: 0 },
+  );
+  alice.send(rtp(1), alloc.portA, '127.0.0.1');
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(relay.stats.noPeer, 1);
+  alloc.release();
+  alice.close();
+});
