@@ -1,0 +1,321 @@
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import { ProtocolError } from '../../shared/errors.ts';
+import { normalizeName } from '../../shared/names.ts';
+import {
+  BadArgumentsError,
+  formatLine,
+  isBareToken,
+  parseRequest,
+} from '../../shared/text/codec.ts';
+import { LineFramer } from '../../shared/text/framer.ts';
+import type { HubContext } from '../context.ts';
+import { CallError, type Session } from '../core/call-core.ts';
+import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
+import { plainIp } from '../net/address.ts';
+import { guardSocket } from '../net/guard.ts';
+import { AccountError } from '../store/accounts.ts';
+
+/** [T-5] Verbs allowed before CONNECT. */
+const OPEN_VERBS = new Set(['NEW', 'CONNECT', 'OUT', 'PING']);
+
+/** Argument counts per verb: [min, max]. */
+const ARITY: Record<string, readonly [number, number]> = {
+  NEW: [1, 2],
+  CONNECT: [1, 3],
+  OUT: [0, 0],
+  USERS: [0, 0],
+  CALL: [1, 1],
+  ACCEPT: [1, 1],
+  HANGUP: [1, 1],
+  CALLED: [1, 1],
+  PING: [0, 1],
+};
+
+/** A request value echoed back on the wire must be one bare token; anything else is shown as `-`. */
+function echo(value: string): string {
+  return isBareToken(value) && value.length <= 64 ? value : '-';
+}
+
+/**
+ * One text-dialect connection: reads lines [T-1], runs one request at a time in order,
+ * answers with reply codes [T-3], and writes the call core's events as `105`/`106`/`107`.
+ */
+export class TextConnection implements SessionSink {
+  readonly #ctx: HubContext;
+  readonly #socket: net.Socket;
+  readonly #log: Logger;
+  readonly #framer = new LineFramer();
+  readonly #write: (data: string) => boolean;
+  readonly #pending: string[] = [];
+  #busy = false;
+  #session: Session | null = null;
+  #closing = false;
+
+  constructor(ctx: HubContext, socket: net.Socket) {
+    this.#ctx = ctx;
+    this.#socket = socket;
+    this.#log = ctx.log.child({
+      mod: 'text',
+      peer: `${plainIp(socket.remoteAddress)}:${socket.remotePort}`,
+    });
+    this.#write = guardSocket(socket, ctx.limits, this.#log);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('close', () => this.#onClose());
+  }
+
+  // --- SessionSink: events from the call core -------------------------------------------
+
+  incomingCall(call: CallInfo): void {
+    this.#send(105, call.caller.name);
+  }
+
+  callStarted(_call: CallInfo, peer: UserRef, media: Endpoint): void {
+    this.#send(106, peer.name, media.ip, media.port);
+  }
+
+  callEnded(_call: CallInfo, peer: UserRef, reason: EndReason): void {
+    this.#send(107, peer.name, reason);
+  }
+
+  replaced(): void {
+    this.#log.info('replaced by a newer connection of the same user [T-8]');
+    this.#session = null;
+    this.#closeSoon();
+  }
+
+  // --- input ------------------------------------------------------------------------------
+
+  #onData(chunk: Buffer): void {
+    for (const ev of this.#framer.push(chunk)) {
+      if (ev.kind === 'error') {
+        this.#send(ev.error.code, ev.error.reason);
+        if (ev.error.fatal) {
+          // [T-1] an overlong line closes the connection.
+          this.#closeSoon();
+          return;
+        }
+        continue;
+      }
+      this.#pending.push(ev.line);
+    }
+    if (this.#pending.length > this.#ctx.limits.maxPendingRequests) this.#socket.pause();
+    void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      for (let line = this.#pending.shift(); line !== undefined; line = this.#pending.shift()) {
+        if (this.#closing) return;
+        await this.#handle(line);
+        if (
+          this.#pending.length <= this.#ctx.limits.maxPendingRequests / 2 &&
+          this.#socket.isPaused()
+        ) {
+          this.#socket.resume();
+        }
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #handle(line: string): Promise<void> {
+    let verb = '';
+    try {
+      const req = parseRequest(line);
+      if (!req) return;
+      verb = req.verb;
+      const arity = ARITY[verb];
+      if (!arity) {
+        this.#send(400, 'unknown_command', echo(verb));
+        return;
+      }
+      if (req.args.length < arity[0] || req.args.length > arity[1]) {
+        this.#send(400, 'bad_arguments', verb);
+        return;
+      }
+      if (!this.#session && !OPEN_VERBS.has(verb)) {
+        this.#send(401, 'not_connected'); // [T-5]
+        return;
+      }
+      await this.#dispatch(verb, req.args);
+    } catch (err) {
+      if (err instanceof BadArgumentsError) this.#send(400, 'bad_arguments', echo(err.verb));
+      else if (err instanceof ProtocolError) this.#send(err.code, err.reason);
+      else {
+        this.#log.error({ err, verb }, 'request failed');
+        this.#send(500, 'internal_error');
+      }
+    }
+  }
+
+  async #dispatch(verb: string, args: string[]): Promise<void> {
+    const a0 = args[0] ?? '';
+    switch (verb) {
+      case 'NEW':
+        return this.#new(a0, args[1]);
+      case 'CONNECT':
+        return this.#connect(a0, args[1], args[2]);
+      case 'OUT':
+        return this.#out();
+      case 'USERS':
+        return this.#users();
+      case 'CALL':
+        return this.#call(a0);
+      case 'ACCEPT':
+        return this.#accept(a0);
+      case 'HANGUP':
+        return this.#hangup(a0);
+      case 'CALLED':
+        return this.#called(a0);
+      case 'PING':
+        // [T-5 table] extension: liveness and round-trip measurement.
+        if (args[0] !== undefined) this.#send(109, echo(args[0]));
+        else this.#send(109);
+        return;
+    }
+  }
+
+  // --- verbs ------------------------------------------------------------------------------
+
+  async #new(rawName: string, secret: string | undefined): Promise<void> {
+    const name = normalizeName(rawName); // [T-4]
+    if (!name) return this.#send(408, echo(rawName.toLowerCase()), 'invalid');
+    if (this.#ctx.limits.registration === 'closed') return this.#send(408, name, 'forbidden');
+    try {
+      await this.#ctx.accounts.createUser(secret === undefined ? { name } : { name, secret });
+      this.#log.info({ user: name }, 'user created');
+      this.#send(108, name);
+    } catch (err) {
+      if (err instanceof AccountError)
+        return this.#send(408, name, err.reason === 'exists' ? 'exists' : 'invalid');
+      throw err;
+    }
+  }
+
+  async #connect(
+    rawName: string,
+    rawPort: string | undefined,
+    secret: string | undefined,
+  ): Promise<void> {
+    const name = normalizeName(rawName);
+    if (!name) return this.#send(401, echo(rawName.toLowerCase()), 'invalid');
+    if (this.#session) return this.#send(401, name, 'already_connected');
+    const port = rawPort === undefined ? 0 : Number(rawPort);
+    if (!/^\d{1,5}$/.test(rawPort ?? '0') || port > 65535) {
+      return this.#send(400, 'bad_arguments', 'CONNECT');
+    }
+    const user = this.#ctx.accounts.getByName(name);
+    if (!user) return this.#send(401, name, 'unknown');
+    if (!(await this.#ctx.accounts.checkSecret(user.id, secret))) {
+      this.#log.warn({ user: name }, 'bad secret');
+      return this.#send(401, name, 'bad_secret');
+    }
+    if (this.#closing || this.#socket.destroyed || this.#session) return;
+    const ref = { id: user.id, name: user.name };
+    // [T-8] a name already online is taken over; [T-9] media = TCP source IP + declared port.
+    this.#session = this.#ctx.core.attach(
+      {
+        user: ref,
+        dialect: 'text',
+        media: { ip: plainIp(this.#socket.remoteAddress), port },
+        localIp: plainIp(this.#socket.localAddress),
+        sink: this,
+      },
+      () => this.#send(101, user.id, user.name),
+    );
+    this.#log.info({ user: name, mediaPort: port }, 'connected');
+  }
+
+  #out(): void {
+    this.#send(102);
+    const session = this.#session;
+    this.#session = null;
+    // [T-5 table] the peer of any call hears `107 <me> disconnected`.
+    if (session) this.#ctx.core.detach(session);
+    this.#closeSoon();
+  }
+
+  #users(): void {
+    // [T-7] every known user, sorted by name, with its state.
+    const entries = this.#ctx.accounts
+      .listUsers()
+      .map((u) => `${u.name}:${this.#ctx.core.stateOf(u.id)}`);
+    this.#send(103, ...entries);
+  }
+
+  async #call(rawTarget: string): Promise<void> {
+    const session = this.#session!;
+    const name = normalizeName(rawTarget);
+    const target = name ? this.#ctx.accounts.getByName(name) : undefined;
+    if (!name || !target) return this.#send(404, echo(name ?? rawTarget.toLowerCase()), 'unknown');
+    try {
+      await this.#ctx.core.call(session, { id: target.id, name: target.name }, () =>
+        this.#send(104, target.name),
+      );
+    } catch (err) {
+      if (err instanceof CallError) return this.#send(404, target.name, err.reason);
+      throw err;
+    }
+  }
+
+  #accept(rawCaller: string): void {
+    const caller = normalizeName(rawCaller) ?? echo(rawCaller.toLowerCase());
+    try {
+      this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media) =>
+        this.#send(106, peer.name, media.ip, media.port),
+      );
+    } catch (err) {
+      if (err instanceof CallError) return this.#send(404, caller, 'no_call');
+      throw err;
+    }
+  }
+
+  #hangup(rawPeer: string): void {
+    const peerName = normalizeName(rawPeer) ?? echo(rawPeer.toLowerCase());
+    try {
+      this.#ctx.core.hangup(this.#session!, { peer: peerName }, (_c, peer, reason) =>
+        this.#send(107, peer.name, reason),
+      );
+    } catch (err) {
+      if (err instanceof CallError) return this.#send(404, peerName, 'no_call');
+      throw err;
+    }
+  }
+
+  #called(rawCaller: string): void {
+    const caller = normalizeName(rawCaller) ?? echo(rawCaller.toLowerCase());
+    if (this.#ctx.core.ringingFrom(this.#session!, caller)) this.#send(105, caller);
+    else this.#send(404, caller, 'no_call');
+  }
+
+  // --- output and teardown ------------------------------------------------------------------
+
+  #send(code: number, ...args: Array<string | number>): void {
+    if (this.#log.isLevelEnabled('trace')) this.#log.trace({ code, args }, 'send');
+    this.#write(formatLine(code, ...args));
+  }
+
+  /** Closes after everything written so far has been flushed. */
+  #closeSoon(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#pending.length = 0;
+    this.#socket.end();
+    // A client that never reads must not keep a half-closed socket alive.
+    setTimeout(() => this.#socket.destroy(), 2000).unref();
+  }
+
+  #onClose(): void {
+    this.#closing = true;
+    const session = this.#session;
+    this.#session = null;
+    if (session) {
+      this.#ctx.core.detach(session);
+      this.#log.info('disconnected');
+    }
+  }
+}

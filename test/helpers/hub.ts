@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConnectionLimits } from '../../hub/context.ts';
+import { Hub } from '../../hub/main.ts';
+import type { HubConfig } from '../../shared/config/hub-schema.ts';
+import { loadHubConfig } from '../../shared/config/hub-schema.ts';
+import { testLog } from './log.ts';
+
+export interface TestHub {
+  hub: Hub;
+  config: HubConfig;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** A temporary data directory, removed by the caller (or left for the OS in /tmp). */
+export function tempDir(prefix = 'babel-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The hub's config as the CLI would build it, on free loopback ports, MQTT off. */
+export function testConfig(argv: string[] = [], dataDir = tempDir()): HubConfig {
+  const loaded = loadHubConfig(
+    [
+      '--host',
+      '127.0.0.1',
+      '--text-port',
+      '0',
+      '--binary-port',
+      '0',
+      '--mqtt',
+      'off',
+      '--data-dir',
+      dataDir,
+      ...argv,
+    ],
+    {},
+  );
+  if (loaded.kind !== 'config') throw new Error('unexpected help/version');
+  return loaded.config;
+}
+
+/** Starts a real hub in this process on loopback. */
+export async function startHub(
+  argv: string[] = [],
+  limits: Partial<ConnectionLimits> = {},
+  dataDir = tempDir(),
+): Promise<TestHub> {
+  const config = testConfig(argv, dataDir);
+  const hub = await Hub.start(config, { log: testLog, limits });
+  return {
+    hub,
+    config,
+    dataDir,
+    stop: async () => {
+      await hub.stop();
+    },
+  };
+}
