@@ -12,8 +12,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { hashSecret, hashToken, newToken, tokenMatches, verifySecret } from './crypto.ts';
 import type { Database } from './db.ts';
 
-// [T-4] A private copy of the rule until shared/names.ts lands; switch to its
-// NAME_PATTERN / normalizeName then.
+// [T-4] A private copy of shared/names.ts's rule (not yet committed when this was
+// written); switch to its NAME_PATTERN / normalizeName once it is.
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 const NAME_MAX = 32;
 /** One `@`, a non-empty local part and domain, no spaces or control characters. */
@@ -26,7 +26,7 @@ export interface UserRecord {
   id: string;
   /** Lowercase, matches `[a-z0-9][a-z0-9._-]{0,31}` [T-4]. */
   name: string;
-  /** Lowercased; null for users created by the text dialect without one. */
+  /** ASCII letters lowercased; null for users created by the text dialect without one. */
   email: string | null;
   hasSecret: boolean;
   /** Milliseconds since the epoch. */
@@ -67,12 +67,21 @@ export interface NewUser {
 }
 
 /**
+ * Lowercases ASCII letters only, as shared/names.ts does: a Unicode case mapping could turn
+ * a foreign character into an ASCII one (the Kelvin sign U+212A lowercases to `k`), so
+ * two different strings would reach the same account.
+ */
+function asciiLower(raw: string): string {
+  return raw.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+}
+
+/**
  * The name `/create` derives from an e-mail before making it unique [B-5]: the lowercased
  * local part without characters outside `[a-z0-9._-]`, without leading punctuation,
  * `user` if nothing is left, at most 32 characters.
  */
 export function nameFromEmail(email: string): string {
-  const local = email.slice(0, email.lastIndexOf('@')).toLowerCase();
+  const local = asciiLower(email.slice(0, email.lastIndexOf('@')));
   const base = local.replace(/[^a-z0-9._-]/g, '').replace(/^[^a-z0-9]+/, '');
   return (base || 'user').slice(0, NAME_MAX);
 }
@@ -85,13 +94,13 @@ function withSuffix(base: string, n: number): string {
 }
 
 function normalizeName(raw: string): string {
-  const name = raw.toLowerCase(); // [T-4]
+  const name = asciiLower(raw); // [T-4]
   if (!NAME_PATTERN.test(name)) throw new AccountError('invalid', `invalid name: ${raw}`);
   return name;
 }
 
 function normalizeEmail(raw: string): string {
-  const email = raw.toLowerCase();
+  const email = asciiLower(raw);
   if (email.length > EMAIL_MAX || !EMAIL_PATTERN.test(email)) {
     throw new AccountError('invalid', `invalid e-mail: ${raw}`);
   }
@@ -234,15 +243,15 @@ export class AccountStore {
     return row && toRecord(row);
   }
 
-  /** The user with this name (compared lowercased [T-4]), if any. */
+  /** The user with this name (ASCII letters lowercased [T-4]), if any. */
   getByName(name: string): UserRecord | undefined {
-    const row = this.#q.byName.get(name.toLowerCase());
+    const row = this.#q.byName.get(asciiLower(name));
     return row && toRecord(row);
   }
 
-  /** The user with this e-mail (compared lowercased), if any. */
+  /** The user with this e-mail (ASCII letters lowercased), if any. */
   getByEmail(email: string): UserRecord | undefined {
-    const row = this.#q.byEmail.get(email.toLowerCase());
+    const row = this.#q.byEmail.get(asciiLower(email));
     return row && toRecord(row);
   }
 
