@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
+
+/** User + system CPU of a process so far, in milliseconds (Linux /proc). */
+export function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1000) / CLK_TCK;
+}
+
+/** Resident set size of a process, in MiB. */
+export function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+export interface HubProcess {
+  child: ChildProcess;
+  textPort: number;
+  binaryPort: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `babel-hub` as its own process (the built `dist/` when present, else the sources
+ * through tsx) on free loopback ports and waits for its "hub listening" log line.
+ */
+export async function spawnHub(args: string[] = []): Promise<HubProcess> {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const built = path.join(root, 'dist/hub/bin.js');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-bench-'));
+  const entry = fs.existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'hub/bin.ts')];
+  const child = spawn(
+    process.execPath,
+    [
+      ...entry,
+      '--host',
+      '127.0.0.1',
+      '--text-port',
+      '0',
+      '--binary-port',
+      '0',
+      '--mqtt',
+      'off',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines = readline.createInterface({ input: child.stdout! });
+  const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
+    lines.on('line', (line) => {
+      try {
+        const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
+        if (rec.msg === 'hub listening')
+          resolve({ textPort: rec.textPort!, binaryPort: rec.binaryPort! });
+      } catch {
+        // not JSON
+      }
+    });
+  });
+  return {
+    child,
+    ...ports,
+    dataDir,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => {
+          fs.rmSync(dataDir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Percentile of an ascending-sorted array (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
