@@ -473,15 +473,17 @@ test('[B-3] a prefix declaring 4 GiB is rejected once its 12 bytes arrive', (t) 
   t.like(f, { kind: 'error', error: { reason: 'frame_too_large', declared: 2 * 0xffffffff + 8 } });
 });
 
-test('a 64 KiB frame pushed byte by byte is joined once (no quadratic copying)', (t) => {
+// How fast this runs is measured by benchmarks, not asserted here; this checks the result.
+test('a 64 KiB frame pushed byte by byte yields exactly that frame', (t) => {
   const data = 'z'.repeat(DEFAULT_MAX_FRAME - REQUEST_PREFIX_SIZE - 1);
   const bytes = encodeRequest({ header: '', route: '/', data });
   const p = new RequestParser();
-  const started = performance.now();
   const events: ParseEvent<RequestFrame>[] = [];
-  for (let i = 0; i < bytes.length; i++) events.push(...p.push(bytes.subarray(i, i + 1)));
+  for (let i = 0; i < bytes.length; i++) {
+    events.push(...p.push(bytes.subarray(i, i + 1)));
+    t.true(p.buffered <= DEFAULT_MAX_FRAME);
+  }
   t.deepEqual(events, [{ kind: 'frame', frame: { header: '', route: '/', data } }]);
-  t.true(performance.now() - started < 2000);
 });
 
 test('a chunk larger than the limit is fine when its frames are not', (t) => {
