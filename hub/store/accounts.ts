@@ -7,14 +7,13 @@
  * (`synchronous = FULL`): when a method returns (or its promise resolves) the change is
  * on disk. Only scrypt is asynchronous, and it runs before the write transaction opens.
  */
+
 import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
+import { asciiLower, normalizeName } from '../../shared/names.ts';
 import { hashSecret, hashToken, newToken, tokenMatches, verifySecret } from './crypto.ts';
 import type { Database } from './db.ts';
 
-// [T-4] A private copy of shared/names.ts's rule (not yet committed when this was
-// written); switch to its NAME_PATTERN / normalizeName once it is.
-const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 const NAME_MAX = 32;
 /** One `@`, a non-empty local part and domain, no spaces or control characters. */
 const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u;
@@ -67,15 +66,6 @@ export interface NewUser {
 }
 
 /**
- * Lowercases ASCII letters only, as shared/names.ts does: a Unicode case mapping could turn
- * a foreign character into an ASCII one (the Kelvin sign U+212A lowercases to `k`), so
- * two different strings would reach the same account.
- */
-function asciiLower(raw: string): string {
-  return raw.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
-}
-
-/**
  * The name `/create` derives from an e-mail before making it unique [B-5]: the lowercased
  * local part without characters outside `[a-z0-9._-]`, without leading punctuation,
  * `user` if nothing is left, at most 32 characters.
@@ -93,9 +83,9 @@ function withSuffix(base: string, n: number): string {
   return base.slice(0, NAME_MAX - suffix.length) + suffix;
 }
 
-function normalizeName(raw: string): string {
-  const name = asciiLower(raw); // [T-4]
-  if (!NAME_PATTERN.test(name)) throw new AccountError('invalid', `invalid name: ${raw}`);
+function validName(raw: string): string {
+  const name = normalizeName(raw); // [T-4]
+  if (name === null) throw new AccountError('invalid', `invalid name: ${raw}`);
   return name;
 }
 
@@ -205,7 +195,7 @@ export class AccountStore {
    * e-mail) or `exists` (name or e-mail taken). Durable once the promise resolves.
    */
   async createUser(opts: NewUser): Promise<UserRecord> {
-    const name = opts.name === undefined ? null : normalizeName(opts.name);
+    const name = opts.name === undefined ? null : validName(opts.name);
     const email = opts.email === undefined ? null : normalizeEmail(opts.email);
     if (name === null && email === null) {
       throw new AccountError('invalid', 'a name or an e-mail is required');
