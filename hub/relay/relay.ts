@@ -23,6 +23,8 @@ interface Leg {
   peerPort: number;
   latched: boolean;
   other: Leg | null;
+  /** Sends one packet to this leg's device from this leg's socket. */
+  toDevice: (msg: Buffer) => void;
 }
 
 /** The smallest RTP packet is its 12-byte fixed header with version 2 [M-1]. */
@@ -92,6 +94,7 @@ export class UdpRelay implements RelayAllocator {
       peerPort: device.port,
       latched: false,
       other: null,
+      toDevice: (msg) => socket.send(msg, leg.peerPort, leg.expectIp),
     };
     socket.on('message', (msg, rinfo) => this.#onPacket(leg, msg, rinfo));
     return new Promise((resolve, reject) => {
@@ -120,17 +123,33 @@ export class UdpRelay implements RelayAllocator {
       this.#stats.invalid++;
       return;
     }
-    if (!leg.latched) {
-      leg.latched = true;
-      leg.peerPort = rinfo.port;
-    }
+    if (!leg.latched) this.#latch(leg, rinfo.port);
     const other = leg.other;
     if (!other || other.peerPort === 0) {
       this.#stats.noPeer++;
       return;
     }
-    other.socket.send(msg, other.peerPort, other.expectIp);
+    other.toDevice(msg);
     this.#stats.forwarded++;
+  }
+
+  /**
+   * [M-4] Latches the leg to its device's source port and connects the socket to it: the
+   * kernel then drops datagrams from any other source before they reach us, and sends
+   * need no per-packet address resolution (the relay's hot path).
+   */
+  #latch(leg: Leg, port: number): void {
+    leg.latched = true;
+    leg.peerPort = port;
+    const socket = leg.socket;
+    let connected = false;
+    socket.connect(port, leg.expectIp, () => {
+      connected = true;
+    });
+    leg.toDevice = (msg) => {
+      if (connected) socket.send(msg);
+      else socket.send(msg, leg.peerPort, leg.expectIp);
+    };
   }
 
   #closeLeg(leg: Leg): void {

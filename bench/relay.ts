@@ -1,0 +1,169 @@
+/**
+ * Relay benchmark (issue: the hub). 100 calls relayed by a `babel-hub` process
+ * (`--relay always`), each leg sending 20 ms RTP packets (50/s) in both directions.
+ * Prints the hub's CPU time per forwarded packet.
+ *
+ *   node --import tsx bench/relay.ts [--calls 100] [--seconds 10] [--payload 80]
+ *
+ * Goal: under 10 us of hub CPU per forwarded packet at 100 relayed calls.
+ */
+import { fork } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { LineClient, pool } from './lib/line-client.ts';
+import { cpuMs, rssMb, spawnHub } from './lib/proc.ts';
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '10' },
+    payload: { type: 'string', default: '80' },
+  },
+});
+const calls = Number(values.calls);
+const seconds = Number(values.seconds);
+const payloadBytes = Number(values.payload);
+
+const hub = await spawnHub(['--relay', 'always', '--ring-timeout', '60']);
+const pid = hub.child.pid!;
+
+interface Leg {
+  text: LineClient;
+  udp: dgram.Socket;
+  target: { ip: string; port: number } | null;
+  received: number;
+}
+
+const legs: Leg[] = [];
+await pool(
+  Array.from({ length: calls * 2 }, (_, i) => i),
+  20,
+  async (i) => {
+    const udp = dgram.createSocket('udp4');
+    udp.bind(0, '127.0.0.1');
+    await once(udp, 'listening');
+    const text = await LineClient.connect(hub.textPort);
+    await text.request(`NEW r${i}`);
+    const reply = await text.request(`CONNECT r${i} ${udp.address().port}`);
+    if (!reply.startsWith('101')) throw new Error(reply);
+    const leg: Leg = { text, udp, target: null, received: 0 };
+    udp.on('message', () => {
+      leg.received++;
+    });
+    legs[i] = leg;
+  },
+);
+
+// Set up the calls and collect each leg's relay address from its 106.
+await pool(
+  Array.from({ length: calls }, (_, c) => c),
+  10,
+  async (c) => {
+    const caller = legs[2 * c]!;
+    const callee = legs[2 * c + 1]!;
+    const rang = new Promise<void>((resolve) => {
+      callee.text.onLine = (line) => {
+        if (line.startsWith('105 ')) resolve();
+      };
+    });
+    const callerStarted = new Promise<void>((resolve) => {
+      caller.text.onLine = (line) => {
+        const m = /^106 \S+ (\S+) (\d+)$/.exec(line);
+        if (m) {
+          caller.target = { ip: m[1]!, port: Number(m[2]) };
+          resolve();
+        }
+      };
+    });
+    caller.text.send(`CALL r${2 * c + 1}`);
+    await rang;
+    const accepted = await callee.text.request(`ACCEPT r${2 * c}`);
+    const m = /^106 \S+ (\S+) (\d+)$/.exec(accepted);
+    if (!m) throw new Error(accepted);
+    callee.target = { ip: m[1]!, port: Number(m[2]) };
+    await callerStarted;
+  },
+);
+console.log(
+  `${calls} relayed calls up; hub RSS ${rssMb(pid).toFixed(1)} MB; streaming ${seconds} s`,
+);
+
+/** Streams 20 ms RTP both ways on every leg; returns packets received during the window. */
+async function stream(
+  ends: Array<{ udp: dgram.Socket; target: { ip: string; port: number } | null; received: number }>,
+  cpu: () => Promise<number>,
+): Promise<{ received: number; cpuMs: number; elapsedS: number }> {
+  const packet = Buffer.alloc(12 + payloadBytes);
+  packet[0] = 0x80;
+  packet[1] = 111;
+  let seq = 0;
+  const timer = setInterval(() => {
+    packet.writeUInt16BE(seq++ & 0xffff, 2);
+    for (const end of ends) if (end.target) end.udp.send(packet, end.target.port, end.target.ip);
+  }, 20);
+  await new Promise((r) => setTimeout(r, 1000)); // warm-up: latching, JIT
+  for (const end of ends) end.received = 0;
+  const cpu0 = await cpu();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu1 = await cpu();
+  const elapsedS = (performance.now() - t0) / 1000;
+  clearInterval(timer);
+  return { received: ends.reduce((n, e) => n + e.received, 0), cpuMs: cpu1 - cpu0, elapsedS };
+}
+
+const relayRun = await stream(legs, async () => cpuMs(pid));
+const relayUs = (relayRun.cpuMs * 1000) / Math.max(1, relayRun.received);
+const relayRss = rssMb(pid);
+console.log(
+  `relay: forwarded ${relayRun.received} packets in ${relayRun.elapsedS.toFixed(1)} s (${(relayRun.received / relayRun.elapsedS).toFixed(0)}/s), hub CPU ${relayRun.cpuMs.toFixed(0)} ms, ${relayUs.toFixed(2)} us/packet`,
+);
+for (const leg of legs) {
+  leg.text.close();
+  leg.udp.close();
+}
+await hub.stop();
+
+// The floor: a bare Node forwarder (one connected socket pair per call, no checks).
+const floor = fork(path.join(import.meta.dirname, 'lib/udp-forwarder.ts'), [String(calls)], {
+  execArgv: ['--import', 'tsx'],
+});
+const [floorPorts] = (await once(floor, 'message')) as [Array<[number, number]>];
+const ends = await Promise.all(
+  Array.from({ length: calls * 2 }, async (_, i) => {
+    const udp = dgram.createSocket('udp4');
+    udp.bind(0, '127.0.0.1');
+    await once(udp, 'listening');
+    const pair = floorPorts[Math.floor(i / 2)]!;
+    const end = {
+      udp,
+      target: { ip: '127.0.0.1', port: i % 2 === 0 ? pair[0] : pair[1] },
+      received: 0,
+    };
+    udp.on('message', () => {
+      end.received++;
+    });
+    return end;
+  }),
+);
+const peers: Array<[number, number]> = [];
+for (let c = 0; c < calls; c++)
+  peers.push([ends[2 * c]!.udp.address().port, ends[2 * c + 1]!.udp.address().port]);
+floor.send({ peers });
+await once(floor, 'message');
+const askCpu = async () => {
+  const reply = once(floor, 'message');
+  floor.send({ start: true });
+  return ((await reply)[0] as { cpu: number }).cpu;
+};
+const floorRun = await stream(ends, askCpu);
+floor.send({ stop: true });
+const floorUs = (floorRun.cpuMs * 1000) / Math.max(1, floorRun.received);
+console.log(`floor (bare Node dgram forwarder): ${floorUs.toFixed(2)} us/packet`);
+for (const e of ends) e.udp.close();
+
+console.log(
+  `calls=${calls} pps=${(relayRun.received / relayRun.elapsedS).toFixed(0)} cpu_us_per_packet=${relayUs.toFixed(2)} floor_us_per_packet=${floorUs.toFixed(2)} rss_mb=${relayRss.toFixed(1)}`,
+);
