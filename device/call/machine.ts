@@ -1,0 +1,235 @@
+/**
+ * The device's call state machine: a pure function of (state, input) with time passed in.
+ * It turns button presses, hub lines and MQTT commands into effects (requests to the hub,
+ * media start/stop, tones, LED pattern). The agent's adapters execute the effects.
+ *
+ *   idle --press / call cmd--> calling --106--> in_call
+ *   idle --105--> ringing --press / accept--> (ACCEPT) --106--> in_call
+ *   ringing --long press--> idle (HANGUP: declined)
+ *   calling / in_call --press / hangup--> idle (HANGUP)
+ *   any --107 / hub lost--> idle
+ */
+
+export type CallState = 'idle' | 'calling' | 'ringing' | 'in_call';
+
+/** LED patterns [issue: outputs]: off idle, blink ringing/calling, on in a call, fast blink offline. */
+export type LedPattern = 'off' | 'blink' | 'on' | 'fast_blink';
+
+export type Tone = 'ring' | 'ringback' | 'none';
+
+export interface MachineOptions {
+  /** Who a short press calls when idle. Null: a press while idle does nothing. */
+  readonly target: string | null;
+  /** Answer incoming calls without a press. */
+  readonly autoAnswer: boolean;
+  /** Do not disturb: incoming calls are declined at once (the caller hears `declined`). */
+  readonly doNotDisturb: boolean;
+}
+
+export interface Machine {
+  readonly state: CallState;
+  /** The other party while not idle. */
+  readonly peer: string | null;
+  /** Whether the hub session is registered (CONNECT answered 101). */
+  readonly online: boolean;
+  /** When the current state began (injected clock, ms). */
+  readonly since: number;
+}
+
+export type Input =
+  | { readonly kind: 'press'; readonly long: boolean; readonly target?: string }
+  | { readonly kind: 'command'; readonly action: 'call'; readonly target: string }
+  | { readonly kind: 'command'; readonly action: 'accept' | 'hangup' }
+  | { readonly kind: 'hub'; readonly code: number; readonly args: readonly string[] }
+  | { readonly kind: 'online' }
+  | { readonly kind: 'offline' };
+
+export type Effect =
+  | { readonly kind: 'send'; readonly verb: 'CALL' | 'ACCEPT' | 'HANGUP'; readonly arg: string }
+  | { readonly kind: 'media_start'; readonly ip: string; readonly port: number }
+  | { readonly kind: 'media_stop' }
+  | { readonly kind: 'tone'; readonly tone: Tone }
+  | { readonly kind: 'led'; readonly pattern: LedPattern }
+  | { readonly kind: 'notice'; readonly text: string };
+
+export interface Step {
+  readonly machine: Machine;
+  readonly effects: readonly Effect[];
+}
+
+export function initialMachine(now: number): Machine {
+  return { state: 'idle', peer: null, online: false, since: now };
+}
+
+/** One transition. Never throws: an input that makes no sense in a state is ignored. */
+export function step(m: Machine, input: Input, now: number, opts: MachineOptions): Step {
+  switch (input.kind) {
+    case 'online':
+      return to({ ...m, online: true }, m.state, m.peer, now, [
+        { kind: 'led', pattern: ledFor(m.state, true) },
+      ]);
+    case 'offline':
+      // The hub is gone: any call is over for us (the hub ended it for the peer too).
+      return leave({ ...m, online: false }, now, m.state === 'idle' ? null : 'hub unreachable');
+    case 'press':
+      return onPress(m, input.long, input.target ?? opts.target, now);
+    case 'command':
+      return onCommand(m, input, now);
+    case 'hub':
+      return onHub(m, input.code, input.args, now, opts);
+  }
+}
+
+function onPress(m: Machine, long: boolean, target: string | null, now: number): Step {
+  if (!m.online) return none(m, 'not connected to the hub');
+  switch (m.state) {
+    case 'idle':
+      if (long || !target) return none(m);
+      return startCall(m, target, now);
+    case 'ringing':
+      // One button, three meanings: a press accepts; a long press declines.
+      return long ? hangup(m, now) : accept(m);
+    default:
+      return hangup(m, now);
+  }
+}
+
+function onCommand(m: Machine, input: Extract<Input, { kind: 'command' }>, now: number): Step {
+  if (!m.online) return none(m, 'not connected to the hub');
+  if (input.action === 'call')
+    return m.state === 'idle' ? startCall(m, input.target, now) : none(m, 'busy');
+  if (input.action === 'accept')
+    return m.state === 'ringing' ? accept(m) : none(m, 'nothing to accept');
+  return m.state === 'idle' ? none(m, 'no call') : hangup(m, now);
+}
+
+function onHub(
+  m: Machine,
+  code: number,
+  args: readonly string[],
+  now: number,
+  opts: MachineOptions,
+): Step {
+  const who = args[0] ?? '';
+  switch (code) {
+    case 105: // a call rings here
+      if (m.state !== 'idle') return none(m);
+      if (opts.doNotDisturb) {
+        return {
+          machine: m,
+          effects: [
+            { kind: 'send', verb: 'HANGUP', arg: who },
+            notice(`declined ${who}: do not disturb`),
+          ],
+        };
+      }
+      if (opts.autoAnswer) {
+        return to(m, 'ringing', who, now, [
+          { kind: 'send', verb: 'ACCEPT', arg: who },
+          notice(`answering ${who}`),
+        ]);
+      }
+      return to(m, 'ringing', who, now, [
+        { kind: 'tone', tone: 'ring' },
+        { kind: 'led', pattern: 'blink' },
+        notice(`${who} is calling`),
+      ]);
+    case 106: {
+      // The call is up: send media to, and expect it from, <ip> <port> [T-9].
+      const ip = args[1];
+      const port = Number(args[2]);
+      if (
+        m.peer !== who ||
+        (m.state !== 'calling' && m.state !== 'ringing') ||
+        !ip ||
+        !Number.isInteger(port)
+      ) {
+        return none(m);
+      }
+      const effects: Effect[] = [
+        { kind: 'tone', tone: 'none' },
+        { kind: 'led', pattern: 'on' },
+      ];
+      if (port > 0) effects.push({ kind: 'media_start', ip, port });
+      effects.push(
+        notice(port > 0 ? `talking with ${who}` : `talking with ${who} (no media address)`),
+      );
+      return to(m, 'in_call', who, now, effects);
+    }
+    case 107: // the call is over
+      if (m.state === 'idle' || m.peer !== who) return none(m);
+      return leave(m, now, `call with ${who} ${args[1] ?? 'ended'}`);
+    case 404: // CALL, ACCEPT or HANGUP refused
+      if (m.state === 'calling' && m.peer === who)
+        return leave(m, now, `cannot call ${who}: ${args[1] ?? 'refused'}`);
+      if (m.state === 'ringing' && m.peer === who && args[1] === 'no_call')
+        return leave(m, now, `call from ${who} is gone`);
+      return none(m);
+    default:
+      return none(m);
+  }
+}
+
+function startCall(m: Machine, target: string, now: number): Step {
+  return to(m, 'calling', target, now, [
+    { kind: 'send', verb: 'CALL', arg: target },
+    { kind: 'tone', tone: 'ringback' },
+    { kind: 'led', pattern: 'blink' },
+    notice(`calling ${target}`),
+  ]);
+}
+
+function accept(m: Machine): Step {
+  // State changes when the hub answers 106; until then the ring tone stops.
+  return {
+    machine: m,
+    effects: [
+      { kind: 'send', verb: 'ACCEPT', arg: m.peer! },
+      { kind: 'tone', tone: 'none' },
+    ],
+  };
+}
+
+function hangup(m: Machine, now: number): Step {
+  const peer = m.peer!;
+  const left = leave(m, now, `hung up on ${peer}`);
+  return {
+    machine: left.machine,
+    effects: [{ kind: 'send', verb: 'HANGUP', arg: peer }, ...left.effects],
+  };
+}
+
+/** Back to idle: media and tones stop, the LED shows idle or offline. */
+function leave(m: Machine, now: number, why: string | null): Step {
+  const effects: Effect[] = [];
+  if (m.state === 'in_call') effects.push({ kind: 'media_stop' });
+  if (m.state !== 'idle') effects.push({ kind: 'tone', tone: 'none' });
+  effects.push({ kind: 'led', pattern: ledFor('idle', m.online) });
+  if (why) effects.push(notice(why));
+  return to(m, 'idle', null, now, effects);
+}
+
+function to(
+  m: Machine,
+  state: CallState,
+  peer: string | null,
+  now: number,
+  effects: Effect[],
+): Step {
+  const since = state === m.state && peer === m.peer ? m.since : now;
+  return { machine: { ...m, state, peer, since }, effects };
+}
+
+function none(m: Machine, why?: string): Step {
+  return { machine: m, effects: why ? [notice(why)] : [] };
+}
+
+function notice(text: string): Effect {
+  return { kind: 'notice', text };
+}
+
+export function ledFor(state: CallState, online: boolean): LedPattern {
+  if (!online) return 'fast_blink';
+  if (state === 'idle') return 'off';
+  return state === 'in_call' ? 'on' : 'blink';
+}
