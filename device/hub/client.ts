@@ -1,0 +1,230 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../../shared/clock.ts';
+import { formatRequest, parseReply, type TextReply } from '../../shared/text/codec.ts';
+import { LineFramer } from '../../shared/text/framer.ts';
+import { Backoff } from './backoff.ts';
+
+/** Replies can be longer than requests (`103` lists every user); see docs/protocol.md. */
+const MAX_REPLY_BYTES = 64 * 1024;
+
+export interface HubClientOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+  readonly secret: string | null;
+  /** The UDP port this device sends and receives media on [T-9]; 0 asks the hub to relay. */
+  readonly mediaPort: number;
+  /** Create the account (`NEW`) when the hub does not know the name. */
+  readonly autoCreate: boolean;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** [T-12] Interval between PINGs; a PING unanswered for `replyTimeoutMs` drops the link. */
+  readonly pingIntervalMs?: number;
+  readonly replyTimeoutMs?: number;
+  readonly backoff?: Backoff;
+  readonly connectFn?: (port: number, host: string) => net.Socket;
+}
+
+export interface HubClientEvents {
+  /** Registered: `CONNECT` answered `101`. */
+  online: [uuid: string];
+  /** The link is down (the client reconnects by itself). */
+  offline: [reason: string];
+  /** A call-related line from the hub (104, 105, 106, 107, 404...). */
+  reply: [reply: TextReply];
+}
+
+type Phase = 'stopped' | 'connecting' | 'registering' | 'online' | 'waiting';
+
+/**
+ * The device's link to the hub over the text dialect. Connects, registers with its media
+ * port and secret, PINGs, and reconnects with backoff and jitter forever; it never gives
+ * up and never throws because the hub or the network misbehaved.
+ */
+export class HubClient extends EventEmitter<HubClientEvents> {
+  readonly #o: HubClientOptions;
+  readonly #log: Logger;
+  readonly #backoff: Backoff;
+  #phase: Phase = 'stopped';
+  #socket: net.Socket | null = null;
+  #framer = new LineFramer(MAX_REPLY_BYTES);
+  #retry: Timer | null = null;
+  #ping: Timer | null = null;
+  #pingDeadline: Timer | null = null;
+  #created = false;
+
+  constructor(opts: HubClientOptions) {
+    super();
+    this.#o = opts;
+    this.#log = opts.log;
+    this.#backoff = opts.backoff ?? new Backoff({ minMs: 250, maxMs: 3000 });
+  }
+
+  get online(): boolean {
+    return this.#phase === 'online';
+  }
+
+  start(): void {
+    if (this.#phase !== 'stopped') return;
+    this.#connect();
+  }
+
+  /** Closes the link (sending `OUT` if registered) and stops reconnecting. */
+  stop(): void {
+    const wasOnline = this.#phase === 'online';
+    this.#phase = 'stopped';
+    this.#clearTimers();
+    const s = this.#socket;
+    this.#socket = null;
+    if (s) {
+      if (wasOnline) s.end(formatRequest('OUT'));
+      else s.destroy();
+      setTimeout(() => s.destroy(), 500).unref();
+    }
+  }
+
+  /** Sends a call request; dropped (false) while not registered. */
+  send(verb: string, ...args: string[]): boolean {
+    if (this.#phase !== 'online' || !this.#socket) return false;
+    this.#socket.write(formatRequest(verb, ...args));
+    return true;
+  }
+
+  #connect(): void {
+    this.#phase = 'connecting';
+    this.#framer = new LineFramer(MAX_REPLY_BYTES);
+    const connectFn = this.#o.connectFn ?? ((port, host) => net.connect(port, host));
+    const socket = connectFn(this.#o.port, this.#o.host);
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    // A hub that restarted behind a half-open connection answers the first keepalive
+    // probe with a reset, so the device notices within seconds, not at the next PING.
+    socket.setKeepAlive(true, 2000);
+    socket.on('connect', () => {
+      if (this.#socket !== socket) return;
+      this.#phase = 'registering';
+      this.#register();
+    });
+    socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
+    socket.on('error', (err) => this.#log.debug({ err }, 'hub link error'));
+    socket.on('close', () => this.#lost(socket, 'connection closed'));
+  }
+
+  #register(): void {
+    const { name, mediaPort, secret } = this.#o;
+    const args = [name, String(mediaPort)];
+    if (secret !== null) args.push(secret);
+    this.#socket?.write(formatRequest('CONNECT', ...args));
+    this.#armDeadline('no answer to CONNECT');
+  }
+
+  #onData(socket: net.Socket, chunk: Buffer): void {
+    if (this.#socket !== socket) return;
+    for (const ev of this.#framer.push(chunk)) {
+      if (ev.kind === 'error') {
+        this.#log.warn({ err: ev.error }, 'bad line from hub');
+        if (ev.error.fatal) return this.#drop('line too long');
+        continue;
+      }
+      let reply: TextReply | null;
+      try {
+        reply = parseReply(ev.line);
+      } catch {
+        reply = null;
+      }
+      if (!reply) {
+        this.#log.warn({ line: ev.line.slice(0, 80) }, 'unexpected line from hub');
+        continue;
+      }
+      this.#onReply(reply);
+    }
+  }
+
+  #onReply(reply: TextReply): void {
+    // Any line proves the link is alive.
+    this.#pingDeadline?.cancel();
+    this.#pingDeadline = null;
+    if (this.#phase === 'registering') return this.#onRegisterReply(reply);
+    if (reply.code === 109) return;
+    if (this.#phase === 'online') this.emit('reply', reply);
+  }
+
+  #onRegisterReply(reply: TextReply): void {
+    const [first, second] = reply.args;
+    if (reply.code === 101 && first) {
+      this.#phase = 'online';
+      this.#backoff.reset();
+      this.#startPings();
+      this.#log.info({ uuid: first }, 'registered with the hub');
+      this.emit('online', first);
+      return;
+    }
+    if (reply.code === 401 && second === 'unknown' && this.#o.autoCreate && !this.#created) {
+      this.#created = true;
+      const args = [this.#o.name];
+      if (this.#o.secret !== null) args.push(this.#o.secret);
+      this.#log.info({ name: this.#o.name }, 'unknown to the hub: creating the account');
+      this.#socket?.write(formatRequest('NEW', ...args));
+      this.#armDeadline('no answer to NEW');
+      return;
+    }
+    if (reply.code === 108 || (reply.code === 408 && second === 'exists')) {
+      this.#register();
+      return;
+    }
+    // 401 bad_secret / unknown / invalid, 408 forbidden: nothing will change by itself,
+    // but the administrator may fix it, so keep trying at the slowest pace.
+    this.#log.error({ code: reply.code, args: reply.args }, 'hub refused registration');
+    this.#drop(`refused: ${reply.code} ${reply.args.join(' ')}`);
+  }
+
+  #startPings(): void {
+    const every = this.#o.pingIntervalMs ?? 30_000;
+    this.#ping = this.#o.clock.setInterval(() => {
+      this.#socket?.write(formatRequest('PING'));
+      // The deadline runs from the oldest unanswered PING, not the latest.
+      if (!this.#pingDeadline) this.#armDeadline('PING unanswered');
+    }, every);
+  }
+
+  #armDeadline(why: string): void {
+    this.#pingDeadline?.cancel();
+    this.#pingDeadline = this.#o.clock.setTimeout(
+      () => this.#drop(why),
+      this.#o.replyTimeoutMs ?? 10_000,
+    );
+  }
+
+  #drop(reason: string): void {
+    const s = this.#socket;
+    if (s) {
+      this.#lost(s, reason);
+      s.destroy();
+    }
+  }
+
+  #lost(socket: net.Socket, reason: string): void {
+    if (this.#socket !== socket) return;
+    const wasOnline = this.#phase === 'online';
+    this.#socket = null;
+    this.#clearTimers();
+    if (this.#phase === 'stopped') return;
+    this.#phase = 'waiting';
+    const delay = this.#backoff.next();
+    this.#log.info({ reason, retryInMs: delay }, 'hub link down');
+    if (wasOnline) this.emit('offline', reason);
+    this.#retry = this.#o.clock.setTimeout(() => {
+      this.#retry = null;
+      if (this.#phase === 'waiting') this.#connect();
+    }, delay);
+  }
+
+  #clearTimers(): void {
+    for (const t of [this.#retry, this.#ping, this.#pingDeadline]) t?.cancel();
+    this.#retry = null;
+    this.#ping = null;
+    this.#pingDeadline = null;
+  }
+}
