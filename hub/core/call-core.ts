@@ -58,6 +58,8 @@ interface LiveSession extends Session {
   call: Call | null;
   since: number;
   closed: boolean;
+  /** Do not disturb: calls to this session are refused as `busy` (extension). */
+  dnd: boolean;
 }
 
 interface Call {
@@ -111,6 +113,7 @@ export class CallCore {
       call: null,
       since: this.#opts.clock.wallNow(),
       closed: false,
+      dnd: false,
     };
     this.#sessions.set(spec.user.id, session);
     reply();
@@ -193,7 +196,7 @@ export class CallCore {
     if (caller.call) throw new CallError('in_call');
     const callee = this.#sessions.get(target.id);
     if (!callee) throw new CallError('offline');
-    if (callee.call) throw new CallError('busy');
+    if (callee.call || callee.dnd) throw new CallError('busy');
 
     const relayed = this.#needsRelay(caller.spec.media, callee.spec.media);
     const info: CallInfo = { id: randomUUID(), caller: caller.user, callee: callee.user, relayed };
@@ -287,6 +290,11 @@ export class CallCore {
       call.phase === 'active' ? 'ended' : call.callee === me ? 'declined' : 'cancelled';
     this.#end(call, reason, me, () => reply(call.info, otherSide(call, me).user, reason));
     return call.info;
+  }
+
+  /** Do not disturb (extension): while on, calls to this session fail `busy`. */
+  setDoNotDisturb(session: Session, on: boolean): void {
+    (session as LiveSession).dnd = on;
   }
 
   /** [T-5 table, `CALLED`] The call from `callerName` ringing at this session, if any. */

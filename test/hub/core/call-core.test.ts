@@ -402,3 +402,13 @@ test('presence events follow every state change', async (t) => {
     ],
   );
 });
+
+test('do not disturb: calls to the session fail busy until it is turned off', async (t) => {
+  const { core, connect, user } = setup();
+  const alice = connect('alice');
+  const bob = connect('bob');
+  core.setDoNotDisturb(bob, true);
+  t.is(await failure(core.call(alice, user('bob'), () => {})), 'busy');
+  core.setDoNotDisturb(bob, false);
+  t.is(await failure(core.call(alice, user('bob'), () => {})), 'no error');
+});
