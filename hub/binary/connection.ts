@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import {
@@ -6,7 +7,7 @@ import {
   formatRecords,
   parseFields,
 } from '../../shared/binary/fields.ts';
-import { encodeResponse, RequestParser } from '../../shared/binary/frame.ts';
+import { encodeResponse, type RequestFrame, RequestParser } from '../../shared/binary/frame.ts';
 import { ProtocolError } from '../../shared/errors.ts';
 import { normalizeName } from '../../shared/names.ts';
 import type { HubContext } from '../context.ts';
@@ -15,6 +16,7 @@ import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../cor
 import { plainIp } from '../net/address.ts';
 import { guardSocket } from '../net/guard.ts';
 import { AccountError, type UserRecord } from '../store/accounts.ts';
+import { hashSecret, verifySecret } from '../store/crypto.ts';
 import type { CallChannels, ChannelEnd } from './channels.ts';
 
 /** A refusal the route handlers raise; turned into a response frame in one place. */
@@ -47,10 +49,13 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   readonly #log: Logger;
   readonly #parser: RequestParser;
   readonly #write: (data: Buffer) => boolean;
-  readonly #pending: Array<{ header: string; route: string; data: string }> = [];
+  /** Frames and decoder errors in arrival order: each is answered in turn [B-2]. */
+  readonly #pending: Array<RequestFrame | ProtocolError> = [];
   readonly #routes: Record<string, Handler>;
   #busy = false;
   #closing = false;
+  /** True while this connection re-binds its own user: its old session is not a takeover. */
+  #rebinding = false;
   #session: Session | null = null;
   /** [B-8] Set once `/connect_call` made this connection a call channel. */
   #channel: { callId: string; user: UserRecord } | null = null;
@@ -110,6 +115,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   }
 
   replaced(): void {
+    if (this.#rebinding) return; // our own session, replaced by this connection [T-8]
     this.#log.info('replaced by a newer login of the same user [T-8]');
     this.#session = null;
     this.#closeSoon();
@@ -122,16 +128,10 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   // --- input ------------------------------------------------------------------------------
 
   #onData(chunk: Buffer): void {
+    // Decoder errors queue behind the frames before them, so that every answer, a 400
+    // included, comes in request order [B-2]: a client matches answers by their order.
     for (const ev of this.#parser.push(chunk)) {
-      if (ev.kind === 'error') {
-        this.#respond(ev.error.code, { error: ev.error.reason });
-        if (ev.error.fatal) {
-          this.#closeSoon(); // [B-3] frame_too_large closes the connection
-          return;
-        }
-        continue;
-      }
-      this.#pending.push(ev.frame);
+      this.#pending.push(ev.kind === 'error' ? ev.error : ev.frame);
     }
     if (this.#pending.length > this.#ctx.limits.maxPendingRequests) this.#socket.pause();
     void this.#drain();
@@ -143,6 +143,14 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
     try {
       for (let f = this.#pending.shift(); f !== undefined; f = this.#pending.shift()) {
         if (this.#closing) return;
+        if (f instanceof ProtocolError) {
+          this.#respond(f.code, { error: f.reason });
+          if (f.fatal) {
+            this.#closeSoon(); // [B-3] frame_too_large closes the connection
+            return;
+          }
+          continue;
+        }
         await this.#handle(f.header, f.route, f.data);
         if (
           this.#pending.length <= this.#ctx.limits.maxPendingRequests / 2 &&
@@ -176,8 +184,8 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   // --- accounts -----------------------------------------------------------------------------
 
   async #create(d: Fields): Promise<void> {
-    const mail = required(d, 'user_mail', 403);
-    const pass = required(d, 'pass', 403);
+    const mail = required(d, 'user_mail');
+    const pass = required(d, 'pass');
     if (this.#ctx.limits.registration === 'closed') throw new Refusal(403, 'forbidden');
     // [B-5] extension: an optional `name`; otherwise derived from the e-mail.
     let name: string | undefined;
@@ -195,18 +203,21 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
       throw err;
     }
     this.#log.info({ user: user.name }, 'user created');
+    // The client left during the hash: the account stays, but no session for a dead socket.
+    if (this.#closing) return;
     const token = this.#ctx.accounts.issueToken(user.id);
     this.#bind(user, port, () => this.#respond(201, { id: user.id, name: user.name, token }));
   }
 
   async #login(d: Fields): Promise<void> {
-    const mail = d.user_mail;
-    const pass = d.pass;
-    if (mail === undefined || pass === undefined) throw unauthorized();
+    const mail = required(d, 'user_mail');
+    const pass = required(d, 'pass');
     const port = mediaPort(d);
     const user = this.#findByMail(mail);
     // An unknown user still costs one hash, so timing does not reveal which e-mails exist.
-    const ok = await this.#ctx.accounts.checkSecret(user?.id ?? '', pass);
+    const ok = user
+      ? await this.#ctx.accounts.checkSecret(user.id, pass)
+      : await verifySecret(pass, await dummyHash());
     if (!user || !ok) throw unauthorized();
     if (this.#closing) return;
     // [B-9] a new token at each login.
@@ -215,10 +226,9 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   }
 
   #logout(d: Fields): void {
-    const user = d.user_mail === undefined ? undefined : this.#findByMail(d.user_mail);
-    if (!user || d.token === undefined || !this.#ctx.accounts.checkToken(user.id, d.token)) {
-      throw unauthorized();
-    }
+    const user = this.#findByMail(required(d, 'user_mail'));
+    const token = required(d, 'token');
+    if (!user || !this.#ctx.accounts.checkToken(user.id, token)) throw unauthorized();
     this.#ctx.accounts.revokeTokens(user.id);
     this.#respond(200, {});
     const session = this.#ctx.core.sessionOf(user.id);
@@ -250,7 +260,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
 
   #addContact(h: Fields, d: Fields): void {
     const user = this.#auth(h);
-    const wanted = required(d, 'contact_email', 403);
+    const wanted = required(d, 'contact_email');
     // Extension: a bare name also finds users created by the text dialect (no e-mail).
     const contact = this.#findByMail(wanted);
     if (!contact) throw new Refusal(403, 'unknown');
@@ -265,7 +275,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
 
   #removeContact(h: Fields, d: Fields): void {
     const user = this.#auth(h);
-    const contactId = required(d, 'contact_id', 403);
+    const contactId = required(d, 'contact_id');
     if (!this.#ctx.accounts.removeContact(user.id, contactId))
       throw new Refusal(403, 'not_contact');
     this.#respond(200, {});
@@ -275,7 +285,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
 
   async #call(h: Fields, d: Fields): Promise<void> {
     const user = this.#auth(h);
-    const target = this.#ctx.accounts.getById(required(d, 'contact_id', 403));
+    const target = this.#ctx.accounts.getById(required(d, 'contact_id'));
     if (!target) throw new Refusal(403, 'unknown');
     const session = this.#sessionFor(user);
     try {
@@ -338,11 +348,11 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
     const session = this.#ctx.core.sessionOf(user.id);
     if (!channel || channel.user.id !== user.id || !session) throw new Refusal(403, 'no_call');
     if (this.#ctx.core.callOf(session)?.id !== channel.callId) throw new Refusal(403, 'no_call');
-    const type = required(d, 'type', 403);
-    const count = positiveInt(required(d, 'nb_packets', 403), MAX_PACKETS);
-    const size = positiveInt(required(d, 'size_packet', 403), this.#ctx.limits.maxFrame);
-    const packets = required(d, 'packets', 403);
-    if (count === null || size === null || Buffer.from(packets, 'base64').length !== count * size) {
+    const type = required(d, 'type');
+    const count = positiveInt(required(d, 'nb_packets'), MAX_PACKETS);
+    const size = positiveInt(required(d, 'size_packet'), this.#ctx.limits.maxFrame);
+    const packets = required(d, 'packets');
+    if (count === null || size === null || decodedSize(packets) !== count * size) {
       throw new Refusal(403, 'bad_packets');
     }
     const peer = this.#channels.peerOf(channel.callId, user.id);
@@ -371,19 +381,35 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
     return name ? accounts.getByName(name) : undefined;
   }
 
-  /** Makes this connection the user's live session [T-8: a newer login takes over]. */
+  /**
+   * Makes this connection the user's live session [T-8: a newer login takes over]. A login
+   * of the user this connection already serves is no takeover: the connection stays, and
+   * so does a call in progress (the new media port then applies from the next call).
+   */
   #bind(user: UserRecord, port: number, reply: () => void): void {
-    if (this.#session && this.#session.user.id !== user.id) this.#ctx.core.detach(this.#session);
-    this.#session = this.#ctx.core.attach(
-      {
-        user: { id: user.id, name: user.name },
-        dialect: 'binary',
-        media: { ip: plainIp(this.#socket.remoteAddress), port },
-        localIp: plainIp(this.#socket.localAddress),
-        sink: this,
-      },
-      reply,
-    );
+    const mine = this.#session;
+    if (mine && this.#ctx.core.isCurrent(mine)) {
+      if (mine.user.id !== user.id) this.#ctx.core.detach(mine);
+      else if (this.#ctx.core.callOf(mine)) {
+        reply();
+        return;
+      }
+    }
+    this.#rebinding = true;
+    try {
+      this.#session = this.#ctx.core.attach(
+        {
+          user: { id: user.id, name: user.name },
+          dialect: 'binary',
+          media: { ip: plainIp(this.#socket.remoteAddress), port },
+          localIp: plainIp(this.#socket.localAddress),
+          sink: this,
+        },
+        reply,
+      );
+    } finally {
+      this.#rebinding = false;
+    }
   }
 
   /** The user's live session, binding this connection if the user has none. */
@@ -420,10 +446,29 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   }
 }
 
-function required(d: Fields, key: string, status: number): string {
+/**
+ * A required data field; absent or empty is `403 missing_<key>`, `404` for `call_id`
+ * (decision, docs/protocol.md: those routes fail only with 401 or 404).
+ */
+function required(d: Fields, key: string, status = 403): string {
   const v = d[key];
   if (v === undefined || v === '') throw new Refusal(status, `missing_${key}`);
   return v;
+}
+
+/** [B-8] Bytes `packets` decodes to, or -1 unless it is canonical padded base64. */
+function decodedSize(packets: string): number {
+  // Buffer.from skips characters outside the alphabet; re-encoding shows they were there.
+  const bytes = Buffer.from(packets, 'base64');
+  return bytes.toString('base64') === packets ? bytes.length : -1;
+}
+
+let dummy: Promise<string> | undefined;
+
+/** A password hash of nothing anyone knows, to spend one hash on unknown e-mails [B-9]. */
+function dummyHash(): Promise<string> {
+  dummy ??= hashSecret(randomBytes(16).toString('base64'));
+  return dummy;
 }
 
 /** Extension: `/create` and `/login` may declare a UDP media port; absent means relay [T-9]. */
