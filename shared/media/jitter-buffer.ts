@@ -294,7 +294,7 @@ export class JitterBuffer {
       return 'discarded';
     }
 
-    this.#noteSequence(seq, d);
+    this.#countSequence(seq, d);
     this.#noteTiming(p);
 
     if (this.#state === STATE_BUFFERING && this.#count === 0) {
@@ -334,7 +334,7 @@ export class JitterBuffer {
     if (this.#history[sequence & (HISTORY - 1)] === sequence + 1) return;
     const d = seqDiff(sequence, this.#maxSeq);
     if (d < -MAX_MISORDER || d > MAX_DROPOUT) return;
-    this.#noteSequence(sequence, d);
+    this.#countSequence(sequence, d);
   }
 
   /** The next frame slot; call once per frame interval with the playback clock's time. */
@@ -475,7 +475,7 @@ export class JitterBuffer {
     this.#highestSlot = 0;
     this.#startTransit = 0;
     this.#startCount = 0;
-    this.#noteSequence(p.sequence, 0);
+    this.#countSequence(p.sequence, 0);
     this.#noteTiming(p);
     this.#store(p, 0);
   }
@@ -552,7 +552,7 @@ export class JitterBuffer {
   // --- statistics ---------------------------------------------------------------------
 
   /** RFC 3550 A.1: extended highest sequence number, received count, duplicate history. */
-  #noteSequence(seq: number, d: number): void {
+  #countSequence(seq: number, d: number): void {
     if (d > 0) {
       if (seq < this.#maxSeq) this.#cycles += 0x10000;
       this.#maxSeq = seq;
