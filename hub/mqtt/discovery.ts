@@ -1,0 +1,287 @@
+/**
+ * Home Assistant MQTT discovery configs (docs/mqtt.md), as pure functions. One HA device
+ * per user (`identifiers: ["babel_<user>"]`) and one for the hub itself; every config is
+ * published retained on `<prefix>/<component>/<node_id>/<object_id>/config`.
+ *
+ * Per user:
+ * - `sensor` "Call state": enum idle/calling/ringing/in_call/offline from `<base>/<user>`;
+ * - `binary_sensor` "Connected" (connectivity, diagnostic) from `<base>/<user>/availability`;
+ * - `event` "Doorbell" (`event_types: ["ring"]`, device class doorbell) from
+ *   `<base>/<user>/doorbell`, fired when the user places a call, plus the same as a
+ *   `device_automation` trigger for automations on the device;
+ * - diagnostic `sensor`s of the device's call statistics from `<base>/<user>/stats`;
+ * - `button` "Open door" to `<base>/<user>/set`, only if the device announced
+ *   `{"door": true}` on `<base>/<user>/device`.
+ *
+ * Every user entity is available while both the bridge and the user are online
+ * (`availability_mode: all`); "Connected" depends on the bridge alone, so it can read off.
+ * Full key names are used, not HA's abbreviations, so the payloads read like the docs.
+ * `default_entity_id` (HA 2025.10+) replaces the deprecated `object_id`.
+ */
+import {
+  type DeviceAnnouncement,
+  type DeviceStats,
+  DOOR_COMMAND,
+  HA_PREFIX,
+  hasStateTopic,
+  OFFLINE,
+  ONLINE,
+  type Topics,
+} from './topics.ts';
+
+/** One retained discovery message; `payload: null` removes the entity (empty payload). */
+export interface DiscoveryMessage {
+  readonly topic: string;
+  readonly payload: Record<string, unknown> | null;
+}
+
+export interface DiscoveryOptions {
+  readonly topics: Topics;
+  /** Discovery prefix, `homeassistant` unless HA was configured otherwise. */
+  readonly prefix?: string;
+  /** Software version shown on the HA devices and in `origin`. */
+  readonly swVersion?: string;
+}
+
+/** The options of the call state sensor, in the order HA shows them. */
+export const CALL_STATES = ['idle', 'calling', 'ringing', 'in_call', 'offline'] as const;
+
+/** The hub's own HA device; no user's identifier (`babel_...`) can equal it. */
+export const BRIDGE_DEVICE_ID = 'babel-hub';
+
+/** Diagnostic sensors over `<base>/<user>/stats`, one per `DeviceStats` field. */
+const STATS: ReadonlyArray<{
+  key: string;
+  field: keyof DeviceStats;
+  name: string;
+  unit?: string;
+  deviceClass?: string;
+  stateClass: 'measurement' | 'total_increasing';
+  icon: string;
+}> = [
+  {
+    key: 'packets',
+    field: 'packets',
+    name: 'Packets received',
+    stateClass: 'total_increasing',
+    icon: 'mdi:counter',
+  },
+  {
+    key: 'loss',
+    field: 'loss_pct',
+    name: 'Packet loss',
+    unit: '%',
+    stateClass: 'measurement',
+    icon: 'mdi:lan-disconnect',
+  },
+  {
+    key: 'late',
+    field: 'late',
+    name: 'Late packets',
+    stateClass: 'total_increasing',
+    icon: 'mdi:timer-alert-outline',
+  },
+  {
+    key: 'concealed',
+    field: 'concealed',
+    name: 'Concealed frames',
+    stateClass: 'total_increasing',
+    icon: 'mdi:waveform',
+  },
+  {
+    key: 'jitter',
+    field: 'jitter_ms',
+    name: 'Jitter',
+    unit: 'ms',
+    deviceClass: 'duration',
+    stateClass: 'measurement',
+    icon: 'mdi:chart-bell-curve',
+  },
+  {
+    key: 'buffer',
+    field: 'buffer_ms',
+    name: 'Jitter buffer',
+    unit: 'ms',
+    deviceClass: 'duration',
+    stateClass: 'measurement',
+    icon: 'mdi:tray-full',
+  },
+  {
+    key: 'bitrate',
+    field: 'bitrate_kbps',
+    name: 'Bitrate',
+    unit: 'kbit/s',
+    deviceClass: 'data_rate',
+    stateClass: 'measurement',
+    icon: 'mdi:speedometer',
+  },
+];
+
+/**
+ * The discovery node id of a user: `babel_<name>` with `.` (allowed in names, not in
+ * discovery topics) written `_2E`; names are lowercase, so this cannot collide.
+ */
+export function nodeId(name: string): string {
+  return `babel_${name.replaceAll('.', '_2E')}`;
+}
+
+/** The HA device identifier of a user. */
+export function deviceId(name: string): string {
+  return `babel_${name}`;
+}
+
+/** An entity id suggestion: HA wants `[a-z0-9_]`; a clash only makes HA append `_2`. */
+function entityId(component: string, name: string, key: string): string {
+  const slug = name.replace(/[^a-z0-9]+/g, '_').replace(/_+$/, '');
+  return `${component}.babel_${slug}_${key}`;
+}
+
+function origin(opts: DiscoveryOptions): Record<string, string> {
+  return opts.swVersion ? { name: 'babel-hub', sw_version: opts.swVersion } : { name: 'babel-hub' };
+}
+
+function configTopic(opts: DiscoveryOptions, component: string, node: string, key: string) {
+  return `${opts.prefix ?? HA_PREFIX}/${component}/${node}/${key}/config`;
+}
+
+/** The hub as an HA device with a connectivity sensor on `<base>/bridge/state`. */
+export function bridgeDiscovery(opts: DiscoveryOptions): DiscoveryMessage[] {
+  const device: Record<string, unknown> = {
+    identifiers: [BRIDGE_DEVICE_ID],
+    name: 'Babel hub',
+    manufacturer: 'Babel Intercom',
+    model: 'Intercom hub',
+  };
+  if (opts.swVersion) device.sw_version = opts.swVersion;
+  return [
+    {
+      topic: configTopic(opts, 'binary_sensor', BRIDGE_DEVICE_ID, 'connection'),
+      payload: {
+        name: 'Connection state',
+        unique_id: `${BRIDGE_DEVICE_ID}_connection`,
+        default_entity_id: 'binary_sensor.babel_hub_connection',
+        state_topic: opts.topics.bridgeState,
+        payload_on: ONLINE,
+        payload_off: OFFLINE,
+        device_class: 'connectivity',
+        entity_category: 'diagnostic',
+        device,
+        origin: origin(opts),
+      },
+    },
+  ];
+}
+
+/**
+ * Every discovery message of one user. The door button comes with `payload: null` unless
+ * the device announced a relay, so that a device that loses it also loses the button.
+ */
+export function userDiscovery(
+  opts: DiscoveryOptions,
+  name: string,
+  device: DeviceAnnouncement | null,
+): DiscoveryMessage[] {
+  const t = opts.topics;
+  const node = nodeId(name);
+  const haDevice: Record<string, unknown> = {
+    identifiers: [deviceId(name)],
+    name,
+    manufacturer: 'Babel Intercom',
+    model: device?.model ?? 'Intercom station',
+    via_device: BRIDGE_DEVICE_ID,
+  };
+  if (device?.sw_version) haDevice.sw_version = device.sw_version;
+  const common = (component: string, key: string) => ({
+    unique_id: `${node}_${key}`,
+    default_entity_id: entityId(component, name, key),
+    device: haDevice,
+    origin: origin(opts),
+  });
+  const both = {
+    availability: [{ topic: t.bridgeState }, { topic: t.availability(name) }],
+    availability_mode: 'all',
+  };
+  const out: DiscoveryMessage[] = [];
+
+  if (hasStateTopic(name)) {
+    out.push({
+      topic: configTopic(opts, 'sensor', node, 'state'),
+      payload: {
+        name: 'Call state',
+        ...common('sensor', 'state'),
+        state_topic: t.user(name),
+        value_template: '{{ value_json.state }}',
+        json_attributes_topic: t.user(name),
+        device_class: 'enum',
+        options: [...CALL_STATES],
+        icon: 'mdi:phone-classic',
+        ...both,
+      },
+    });
+  }
+  out.push({
+    topic: configTopic(opts, 'binary_sensor', node, 'connected'),
+    payload: {
+      name: 'Connected',
+      ...common('binary_sensor', 'connected'),
+      state_topic: t.availability(name),
+      payload_on: ONLINE,
+      payload_off: OFFLINE,
+      device_class: 'connectivity',
+      entity_category: 'diagnostic',
+      availability_topic: t.bridgeState,
+    },
+  });
+  out.push({
+    topic: configTopic(opts, 'event', node, 'doorbell'),
+    payload: {
+      name: 'Doorbell',
+      ...common('event', 'doorbell'),
+      state_topic: t.doorbell(name),
+      event_types: ['ring'],
+      device_class: 'doorbell',
+      ...both,
+    },
+  });
+  out.push({
+    topic: configTopic(opts, 'device_automation', node, 'ring'),
+    payload: {
+      automation_type: 'trigger',
+      topic: t.doorbell(name),
+      type: 'button_short_press',
+      subtype: 'doorbell',
+      payload: 'ring',
+      value_template: '{{ value_json.event_type }}',
+      device: haDevice,
+    },
+  });
+  for (const s of STATS) {
+    const payload: Record<string, unknown> = {
+      name: s.name,
+      ...common('sensor', s.key),
+      state_topic: t.stats(name),
+      value_template: `{{ value_json.${s.field} }}`,
+      state_class: s.stateClass,
+      entity_category: 'diagnostic',
+      icon: s.icon,
+      ...both,
+    };
+    if (s.unit) payload.unit_of_measurement = s.unit;
+    if (s.deviceClass) payload.device_class = s.deviceClass;
+    out.push({ topic: configTopic(opts, 'sensor', node, s.key), payload });
+  }
+  out.push({
+    topic: configTopic(opts, 'button', node, 'door'),
+    payload: device?.door
+      ? {
+          name: 'Open door',
+          ...common('button', 'door'),
+          command_topic: t.set(name),
+          payload_press: JSON.stringify(DOOR_COMMAND),
+          icon: 'mdi:door-open',
+          ...both,
+        }
+      : null,
+  });
+  return out;
+}
