@@ -59,6 +59,7 @@ function setup(t: ExecutionContext, path: string, over: Partial<EvdevButtonOptio
   const faults: Error[] = [];
   button.on('press', (p) => presses.push(p));
   button.on('fault', (e) => faults.push(e));
+  t.teardown(() => button.stop());
   return { clock, button, presses, faults };
 }
 
