@@ -90,6 +90,7 @@ export function encodeInputEvent(ev: InputEvent, recordSize: 16 | 24 = inputEven
   return buf;
 }
 
+/** Options of an `EvdevButton`; the seams default to the real device file. */
 export interface EvdevButtonOptions extends PressTiming {
   readonly path: string;
   /** Default `DEFAULT_KEYCODE` (BTN_0). */

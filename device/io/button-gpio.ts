@@ -14,6 +14,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { asError, ButtonBase, PressClassifier, type PressTiming } from './button.ts';
 import { type GpioFactory, onoffGpio, SYSFS_GPIO, sysfsLine } from './gpio-base.ts';
 
+/** Options of a `GpioButton`; the seams default to onoff and the real sysfs. */
 export interface GpioButtonOptions extends PressTiming {
   readonly bcm: number;
   /** The pin reads 0 while pressed (a button to ground with a pull-up). */

@@ -93,6 +93,7 @@ export const serialportFactory: SerialFactory = (path, baudRate) => {
   return new SerialPort({ path, baudRate, autoOpen: false });
 };
 
+/** Options of a `SerialPanelButton`; the seam defaults to serialport. */
 export interface SerialPanelOptions extends PressTiming {
   readonly path: string;
   readonly baudRate?: number | undefined;

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Button, ButtonEvents } from './button.ts';
 
+/** Options of a `StdinButton`. */
 export interface StdinButtonOptions {
   readonly log: Logger;
   /** Default `process.stdin`. */

@@ -18,6 +18,7 @@ export interface ButtonPress {
   readonly target?: string;
 }
 
+/** The events every `Button` emits. */
 export interface ButtonEvents {
   /** One event per press: short at release, long once held past the threshold. */
   press: [press: ButtonPress];
@@ -39,7 +40,7 @@ export interface Button extends EventEmitter<ButtonEvents> {
   stop(): Promise<void>;
 }
 
-/** Timing for the backends that see raw levels. */
+/** Press timing for the backends that see raw levels. */
 export interface PressTiming {
   /** Default 30 ms (`DEFAULT_DEBOUNCE_MS`); 0 where the kernel or a panel debounces. */
   readonly debounceMs?: number | undefined;

@@ -11,10 +11,16 @@
  * - watchers are called `(err, value)` for a new value 1 when the edge is `rising` or
  *   `both`, and 0 when `falling` or `both`; never with edge `none`.
  * - after `unexport()` every read/write throws (onoff's value fd is closed: EBADF).
+ *
+ * Why not real onoff on a fake sysfs tree in a temp dir: onoff 6 hard-codes
+ * `GPIO_ROOT_PATH = '/sys/class/gpio/'` (no option, no environment variable) and
+ * watches the `value` file with epoll, which refuses regular files (EPERM). So tests
+ * drive `GpioButton` through this fake, and only `gpio-base.ts` reads a fake tree.
  */
 import type { BinaryValue, Direction, Edge, Gpio, Options, ValueCallback } from 'onoff';
 import type { GpioFactory } from './gpio-base.ts';
 
+/** A fake onoff `Gpio` on one line; see the module comment for the contract. */
 export class FakeGpio implements Gpio {
   readonly line: number;
   /** Logical values written, in order. */

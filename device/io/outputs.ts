@@ -14,6 +14,7 @@ export interface Output {
   close(): void;
 }
 
+/** Options of a `GpioOutput`; the seams default to onoff and the real sysfs. */
 export interface GpioOutputOptions {
   readonly bcm: number;
   /** The load is on when the pin is low (an LED to 3V3, many relay boards). */

@@ -16,6 +16,7 @@ import { DEFAULT_BAUD, type SerialFactory, SerialPanelButton } from './button-se
 import { StdinButton } from './button-stdin.ts';
 import type { GpioFactory } from './gpio-base.ts';
 
+/** A parsed `--button` value. */
 export type ButtonSpec =
   | { readonly kind: 'gpio'; readonly bcm: number; readonly activeLow: boolean }
   | { readonly kind: 'evdev'; readonly path: string; readonly keycode: number }
