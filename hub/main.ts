@@ -5,6 +5,8 @@ import type { HubConfig } from '../shared/config/hub-schema.ts';
 import { BinaryServer } from './binary/server.ts';
 import { type ConnectionLimits, DEFAULT_LIMITS, type HubContext } from './context.ts';
 import { CallCore } from './core/call-core.ts';
+import { MqttBridge } from './mqtt/bridge.ts';
+import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import { UdpRelay } from './relay/relay.ts';
 import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
@@ -33,6 +35,8 @@ export class Hub {
   readonly relay: UdpRelay;
   readonly textPort: number;
   readonly binaryPort: number;
+  /** The embedded MQTT broker's bound port; null when MQTT is off, external or failed. */
+  readonly mqttPort: number | null;
   readonly #log: Logger;
   readonly #components: Component[];
   #stopped = false;
@@ -43,6 +47,7 @@ export class Hub {
     relay: UdpRelay;
     textPort: number;
     binaryPort: number;
+    mqttPort: number | null;
     log: Logger;
     components: Component[];
   }) {
@@ -51,6 +56,7 @@ export class Hub {
     this.relay = parts.relay;
     this.textPort = parts.textPort;
     this.binaryPort = parts.binaryPort;
+    this.mqttPort = parts.mqttPort;
     this.#log = parts.log;
     this.#components = parts.components;
   }
@@ -85,6 +91,44 @@ export class Hub {
       };
       const ctx: HubContext = { core, accounts, clock, log, limits };
 
+      // MQTT (docs/mqtt.md) starts before the listeners so it stops after them: the calls
+      // they end are published, then `offline`, then the embedded broker goes.
+      let mqttPort: number | null = null;
+      let mqttUrl = config.mqtt.url;
+      const { username, password } = config.mqtt;
+      if (mqttUrl === 'embedded') {
+        const broker = new EmbeddedBroker({
+          host: config.mqtt.embedded_host,
+          port: config.mqtt.embedded_port,
+          log: log.child({ mod: 'mqtt-broker' }),
+          auth: username !== undefined ? { username, password: password ?? '' } : undefined,
+        });
+        try {
+          mqttPort = await broker.start();
+          components.push({ name: 'mqtt-broker', stop: () => broker.stop() });
+          mqttUrl = broker.url;
+        } catch (err) {
+          // Calls never depend on MQTT: run on without it.
+          log.error({ err }, 'embedded mqtt broker not started; running without mqtt');
+          mqttUrl = 'off';
+        }
+      }
+      if (mqttUrl !== 'off') {
+        const bridge = new MqttBridge({
+          url: mqttUrl,
+          baseTopic: config.mqtt.base_topic,
+          username,
+          password,
+          clientId: config.mqtt.client_id,
+          source: core,
+          users: () => accounts.listUsers(),
+          log: log.child({ mod: 'mqtt' }),
+          clock,
+        });
+        bridge.start();
+        components.push({ name: 'mqtt', stop: () => bridge.stop() });
+      }
+
       const text = new TextServer(ctx, config.max_connections);
       const textAddr = await text.listen(config.text_port, config.host);
       components.push({ name: 'text', stop: () => text.close() });
@@ -111,6 +155,7 @@ export class Hub {
         relay,
         textPort: textAddr.port,
         binaryPort: binaryAddr.port,
+        mqttPort,
         log,
         components,
       });
