@@ -252,12 +252,7 @@ export class CallCore {
   ): CallInfo {
     const callee = this.#live(by);
     const call = callee.call;
-    if (
-      !call ||
-      call.phase !== 'ringing' ||
-      call.callee !== callee ||
-      !matches(call, which, callee)
-    ) {
+    if (call?.phase !== 'ringing' || call.callee !== callee || !matches(call, which, callee)) {
       throw new CallError('no_call');
     }
     call.ringTimer?.cancel();
@@ -300,7 +295,7 @@ export class CallCore {
   /** [T-5 table, `CALLED`] The call from `callerName` ringing at this session, if any. */
   ringingFrom(by: Session, callerName: string): CallInfo | null {
     const call = (by as LiveSession).call;
-    if (!call || call.phase !== 'ringing' || call.callee !== by) return null;
+    if (call?.phase !== 'ringing' || call.callee !== by) return null;
     return call.caller.user.name === callerName ? call.info : null;
   }
 
