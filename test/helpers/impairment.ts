@@ -1,0 +1,172 @@
+/**
+ * A bad network, reproducibly: seeded random loss, delay and jitter, reordering and
+ * duplicates. `Impairment` is the pure decision per packet (tests replay it on a simulated
+ * timeline); `ImpairmentShim` applies it to real UDP on loopback between two peers.
+ */
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+
+/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface ImpairmentOptions {
+  seed?: number;
+  /** Probability a packet is lost, 0..1. */
+  loss?: number;
+  /** Fixed one-way delay, ms. */
+  delayMs?: number;
+  /** Extra delay, uniform in [0, jitterMs) per packet (so packets may overtake). */
+  jitterMs?: number;
+  /** Probability a packet is held back a further 20..30 ms (overtaken by the next one). */
+  reorder?: number;
+  /** Probability a packet is delivered twice (the copy up to 30 ms later). */
+  duplicate?: number;
+}
+
+export interface ImpairmentCounts {
+  packets: number;
+  lost: number;
+  reordered: number;
+  duplicated: number;
+}
+
+/**
+ * The fate of each packet of one direction, in order: the delays of its copies (none when
+ * lost). Every packet draws the same number of random values, so packet n's fate depends
+ * only on the seed and n.
+ */
+export class Impairment {
+  readonly #o: Required<ImpairmentOptions>;
+  readonly #rnd: () => number;
+  readonly counts: ImpairmentCounts = { packets: 0, lost: 0, reordered: 0, duplicated: 0 };
+
+  constructor(options: ImpairmentOptions = {}) {
+    this.#o = {
+      seed: 1,
+      loss: 0,
+      delayMs: 0,
+      jitterMs: 0,
+      reorder: 0,
+      duplicate: 0,
+      ...options,
+    };
+    this.#rnd = mulberry32(this.#o.seed);
+  }
+
+  /** Delays (ms) at which the next packet is delivered: [] lost, [d] once, [d, d2] twice. */
+  next(): number[] {
+    const r = this.#rnd;
+    const [lossDraw, jitterDraw, reorderDraw, reorderBy, dupDraw, dupBy] = [
+      r(),
+      r(),
+      r(),
+      r(),
+      r(),
+      r(),
+    ];
+    const o = this.#o;
+    this.counts.packets++;
+    if (lossDraw < o.loss) {
+      this.counts.lost++;
+      return [];
+    }
+    let delay = o.delayMs + jitterDraw * o.jitterMs;
+    if (reorderDraw < o.reorder) {
+      delay += 20 + 10 * reorderBy;
+      this.counts.reordered++;
+    }
+    if (dupDraw < o.duplicate) {
+      this.counts.duplicated++;
+      return [delay, delay + dupBy * 30];
+    }
+    return [delay];
+  }
+}
+
+export interface Peer {
+  ip: string;
+  port: number;
+}
+
+/**
+ * Forwards UDP between peer A and peer B through two sockets of its own: A talks to
+ * `portA` and hears B from it, B likewise with `portB`, so each side sees one symmetric
+ * peer address [M-2]. Each direction has its own `Impairment` (seeds `seed` and `seed + 1`).
+ * Datagrams from anyone else are dropped.
+ */
+export class ImpairmentShim {
+  readonly #a: dgram.Socket;
+  readonly #b: dgram.Socket;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly aToB: Impairment;
+  readonly bToA: Impairment;
+
+  private constructor(a: dgram.Socket, b: dgram.Socket, options: ImpairmentOptions) {
+    this.#a = a;
+    this.#b = b;
+    const seed = options.seed ?? 1;
+    this.aToB = new Impairment({ ...options, seed });
+    this.bToA = new Impairment({ ...options, seed: seed + 1 });
+  }
+
+  /** Binds the two sockets on 127.0.0.1; call `connect()` with the peers next. */
+  static async open(options: ImpairmentOptions = {}): Promise<ImpairmentShim> {
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    a.bind(0, '127.0.0.1');
+    b.bind(0, '127.0.0.1');
+    await Promise.all([once(a, 'listening'), once(b, 'listening')]);
+    return new ImpairmentShim(a, b, options);
+  }
+
+  /** The port peer A sends to (and hears B from). */
+  get portA(): number {
+    return this.#a.address().port;
+  }
+
+  /** The port peer B sends to (and hears A from). */
+  get portB(): number {
+    return this.#b.address().port;
+  }
+
+  /** Starts forwarding between the two peers. */
+  connect(peerA: Peer, peerB: Peer): void {
+    this.#forward(this.#a, peerA, this.#b, peerB, this.aToB);
+    this.#forward(this.#b, peerB, this.#a, peerA, this.bToA);
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    await Promise.all([
+      new Promise<void>((resolve) => this.#a.close(() => resolve())),
+      new Promise<void>((resolve) => this.#b.close(() => resolve())),
+    ]);
+  }
+
+  #forward(from: dgram.Socket, src: Peer, out: dgram.Socket, dst: Peer, fate: Impairment): void {
+    from.on('message', (msg, rinfo) => {
+      if (rinfo.address !== src.ip || rinfo.port !== src.port) return;
+      for (const delay of fate.next()) {
+        if (delay <= 0) {
+          out.send(msg, dst.port, dst.ip);
+          continue;
+        }
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          out.send(msg, dst.port, dst.ip);
+        }, delay);
+        this.#timers.add(t);
+      }
+    });
+  }
+}
