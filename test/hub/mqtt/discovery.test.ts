@@ -1,0 +1,454 @@
+/**
+ * Home Assistant discovery configs, checked against what HA's MQTT discovery accepts. The
+ * tables below are written from HA's schemas (homeassistant/components/mqtt: config.py
+ * `MQTT_RO_SCHEMA`/`MQTT_RW_SCHEMA`, schemas.py `MQTT_ENTITY_COMMON_SCHEMA`, sensor.py,
+ * binary_sensor.py, event.py, button.py, device_trigger.py `TRIGGER_DISCOVERY_SCHEMA`) and
+ * the discovery docs (topic format, `default_entity_id` replacing `object_id` in 2025.10).
+ * HA drops unknown keys silently, so unknown keys are errors here: a typo would otherwise
+ * pass unnoticed.
+ */
+import test from 'ava';
+import {
+  BRIDGE_DEVICE_ID,
+  bridgeDiscovery,
+  CALL_STATES,
+  type DiscoveryMessage,
+  nodeId,
+  userDiscovery,
+} from '../../../hub/mqtt/discovery.ts';
+import {
+  type DeviceAnnouncement,
+  type DeviceStats,
+  topicsFor,
+  type UserStatePayload,
+} from '../../../hub/mqtt/topics.ts';
+
+/** Keys HA requires, per component. */
+const REQUIRED: Record<string, string[]> = {
+  sensor: ['state_topic'],
+  binary_sensor: ['state_topic'],
+  event: ['state_topic', 'event_types'],
+  button: ['command_topic'],
+  device_automation: ['automation_type', 'device', 'subtype', 'topic', 'type'],
+};
+
+/** `MQTT_ENTITY_COMMON_SCHEMA` + `MQTT_BASE_SCHEMA`: every entity component takes these. */
+const COMMON = [
+  'availability',
+  'availability_mode',
+  'availability_template',
+  'availability_topic',
+  'payload_available',
+  'payload_not_available',
+  'device',
+  'origin',
+  'enabled_by_default',
+  'entity_category',
+  'entity_picture',
+  'icon',
+  'json_attributes_topic',
+  'json_attributes_template',
+  'default_entity_id',
+  'unique_id',
+  'name',
+  'qos',
+  'encoding',
+];
+
+/** Keys each component knows besides the common ones. */
+const OPTIONAL: Record<string, string[]> = {
+  sensor: [
+    'value_template',
+    'device_class',
+    'expire_after',
+    'force_update',
+    'last_reset_value_template',
+    'options',
+    'suggested_display_precision',
+    'state_class',
+    'unit_of_measurement',
+  ],
+  binary_sensor: [
+    'value_template',
+    'device_class',
+    'expire_after',
+    'force_update',
+    'off_delay',
+    'payload_on',
+    'payload_off',
+  ],
+  event: ['value_template', 'device_class'],
+  button: ['command_template', 'device_class', 'payload_press', 'retain'],
+  device_automation: ['payload', 'value_template', 'qos', 'encoding'],
+};
+
+/** Device classes HA knows, for the components and classes used here. */
+const DEVICE_CLASSES: Record<string, string[]> = {
+  sensor: ['enum', 'duration', 'data_rate', 'signal_strength', 'timestamp'],
+  binary_sensor: ['connectivity', 'problem', 'running'],
+  event: ['doorbell', 'button', 'motion'],
+  button: ['identify', 'restart', 'update'],
+};
+
+/** Units HA accepts for a sensor device class. */
+const UNITS: Record<string, string[]> = {
+  duration: ['d', 'h', 'min', 's', 'ms', 'µs'],
+  data_rate: ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'B/s', 'kB/s', 'MB/s', 'GB/s'],
+};
+
+const DEVICE_KEYS = [
+  'identifiers',
+  'connections',
+  'manufacturer',
+  'model',
+  'model_id',
+  'name',
+  'hw_version',
+  'serial_number',
+  'sw_version',
+  'via_device',
+  'suggested_area',
+  'configuration_url',
+];
+
+/** `<prefix>/<component>/[<node_id>/]<object_id>/config`. */
+const TOPIC = /^homeassistant\/(\w+)\/(?:([a-zA-Z0-9_-]+)\/)?([a-zA-Z0-9_-]+)\/config$/;
+
+function validSubscribeTopic(t: unknown): boolean {
+  if (typeof t !== 'string' || t.length === 0) return false;
+  const levels = t.split('/');
+  return levels.every((l, i) =>
+    l === '#' ? i === levels.length - 1 : !l.includes('#') && (l === '+' || !l.includes('+')),
+  );
+}
+
+function validPublishTopic(t: unknown): boolean {
+  return typeof t === 'string' && t.length > 0 && !/[#+]/.test(t);
+}
+
+/** Every problem HA would have with one config (an empty list: accepted). */
+function haProblems(msg: DiscoveryMessage): string[] {
+  const p: string[] = [];
+  const m = TOPIC.exec(msg.topic);
+  if (!m) return [`bad discovery topic ${msg.topic}`];
+  const component = m[1]!;
+  const c = msg.payload;
+  if (c === null) return [];
+  const required = REQUIRED[component];
+  if (!required) return [`unsupported component ${component}`];
+  for (const k of required) if (!(k in c)) p.push(`missing ${k}`);
+  const known = new Set([
+    ...required,
+    ...(OPTIONAL[component] ?? []),
+    ...(component === 'device_automation' ? [] : COMMON),
+  ]);
+  for (const k of Object.keys(c)) if (!known.has(k)) p.push(`unknown key ${k}`);
+
+  const device = c.device as Record<string, unknown> | undefined;
+  if (device !== undefined) {
+    const ids = device.identifiers;
+    const conns = device.connections;
+    if (!(Array.isArray(ids) && ids.length > 0) && !(Array.isArray(conns) && conns.length > 0)) {
+      p.push('device needs identifiers or connections');
+    }
+    if (Array.isArray(ids) && !ids.every((x) => typeof x === 'string'))
+      p.push('identifiers: strings');
+    for (const k of Object.keys(device))
+      if (!DEVICE_KEYS.includes(k)) p.push(`unknown device key ${k}`);
+    // Device info "only works through MQTT discovery and when unique_id is set".
+    if (component !== 'device_automation' && typeof c.unique_id !== 'string') {
+      p.push('device without unique_id');
+    }
+  }
+  if (c.origin !== undefined && typeof (c.origin as { name?: unknown }).name !== 'string') {
+    p.push('origin needs name');
+  }
+  if ('availability' in c && 'availability_topic' in c)
+    p.push('availability and availability_topic are exclusive');
+  if (c.availability !== undefined) {
+    const list = c.availability;
+    if (!Array.isArray(list) || list.length === 0) p.push('availability: non-empty list');
+    else
+      for (const a of list)
+        if (!validSubscribeTopic((a as { topic?: unknown }).topic))
+          p.push('availability item needs topic');
+  }
+  if (c.availability_topic !== undefined && !validSubscribeTopic(c.availability_topic))
+    p.push('bad availability_topic');
+  if (
+    c.availability_mode !== undefined &&
+    !['all', 'any', 'latest'].includes(c.availability_mode as string)
+  ) {
+    p.push('bad availability_mode');
+  }
+  if (
+    c.entity_category !== undefined &&
+    !['config', 'diagnostic'].includes(c.entity_category as string)
+  ) {
+    p.push('bad entity_category');
+  }
+  for (const k of ['state_topic', 'json_attributes_topic', 'topic']) {
+    if (c[k] !== undefined && !validSubscribeTopic(c[k])) p.push(`bad ${k}`);
+  }
+  if (c.command_topic !== undefined && !validPublishTopic(c.command_topic))
+    p.push('bad command_topic');
+  if (
+    c.device_class !== undefined &&
+    !(DEVICE_CLASSES[component] ?? []).includes(c.device_class as string)
+  ) {
+    p.push(`bad device_class ${String(c.device_class)} for ${component}`);
+  }
+  if (c.default_entity_id !== undefined) {
+    const id = String(c.default_entity_id);
+    if (!new RegExp(`^${component}\\.[a-z0-9]+(_[a-z0-9]+)*$`).test(id))
+      p.push(`bad default_entity_id ${id}`);
+  }
+  if (component === 'sensor') {
+    // validate_sensor_state_and_device_class_config
+    if (c.options !== undefined) {
+      if (!Array.isArray(c.options) || c.options.length === 0) p.push('options: non-empty list');
+      if (c.state_class || c.unit_of_measurement) p.push('options with state_class or unit');
+      if (c.device_class !== 'enum') p.push('options need device_class enum');
+    }
+    if (
+      c.state_class !== undefined &&
+      !['measurement', 'total', 'total_increasing'].includes(c.state_class as string)
+    ) {
+      p.push('bad state_class');
+    }
+    const units = UNITS[c.device_class as string];
+    if (units && !units.includes(c.unit_of_measurement as string))
+      p.push(`bad unit for ${String(c.device_class)}`);
+  }
+  if (component === 'event') {
+    const types = c.event_types;
+    if (!Array.isArray(types) || types.length === 0 || !types.every((x) => typeof x === 'string')) {
+      p.push('event_types: non-empty list of strings');
+    }
+  }
+  if (component === 'device_automation' && c.automation_type !== 'trigger')
+    p.push('automation_type: trigger');
+  return p;
+}
+
+const topics = topicsFor('babel');
+const opts = { topics, swVersion: '0.1.0' };
+
+/** Sample payloads of every topic a config reads, for checking value templates. */
+const stats: DeviceStats = {
+  packets: 1500,
+  loss_pct: 0.4,
+  late: 2,
+  concealed: 6,
+  jitter_ms: 3.2,
+  buffer_ms: 60,
+  bitrate_kbps: 24,
+};
+const state: UserStatePayload = { state: 'in_call', peer: 'bob', since: new Date(0).toISOString() };
+const samples = (name: string): Record<string, Record<string, unknown>> => ({
+  [topics.user(name)]: { ...state },
+  [topics.stats(name)]: { ...stats },
+  [topics.doorbell(name)]: { event_type: 'ring', callee: 'bob', call_id: 'x' },
+});
+
+function every(name: string, device: DeviceAnnouncement | null): DiscoveryMessage[] {
+  return [...bridgeDiscovery(opts), ...userDiscovery(opts, name, device)];
+}
+
+const published = (msgs: DiscoveryMessage[]) => msgs.filter((m) => m.payload !== null);
+const byTopic = (msgs: DiscoveryMessage[], topic: string) =>
+  msgs.find((m) => m.topic === topic)?.payload;
+
+for (const name of ['alice', 'door.east', 'flat-3_b']) {
+  test(`every config HA accepts, for user ${name}`, (t) => {
+    for (const m of published(every(name, { door: true, model: 'Pi 4', sw_version: '0.2.0' }))) {
+      t.deepEqual(haProblems(m), [], m.topic);
+    }
+  });
+}
+
+test('the validator itself rejects what HA rejects', (t) => {
+  const bad: Array<[DiscoveryMessage, string]> = [
+    [
+      { topic: 'homeassistant/sensor/a.b/x/config', payload: { state_topic: 's' } },
+      'bad discovery topic',
+    ],
+    [{ topic: 'homeassistant/sensor/n/x/config', payload: {} }, 'missing state_topic'],
+    [
+      { topic: 'homeassistant/event/n/x/config', payload: { state_topic: 's' } },
+      'missing event_types',
+    ],
+    [
+      { topic: 'homeassistant/button/n/x/config', payload: { state_topic: 's' } },
+      'missing command_topic',
+    ],
+    [
+      { topic: 'homeassistant/sensor/n/x/config', payload: { state_topic: 's', objectid: 'x' } },
+      'unknown key',
+    ],
+    [
+      {
+        topic: 'homeassistant/sensor/n/x/config',
+        payload: { state_topic: 's', options: ['a'], device_class: 'duration' },
+      },
+      'options need device_class enum',
+    ],
+    [
+      {
+        topic: 'homeassistant/sensor/n/x/config',
+        payload: { state_topic: 's', device: { name: 'x' }, unique_id: 'u' },
+      },
+      'device needs identifiers',
+    ],
+    [
+      {
+        topic: 'homeassistant/sensor/n/x/config',
+        payload: { state_topic: 's', availability: [{ topic: 'a' }], availability_topic: 'b' },
+      },
+      'exclusive',
+    ],
+    [
+      { topic: 'homeassistant/button/n/x/config', payload: { command_topic: 'a/+/set' } },
+      'bad command_topic',
+    ],
+  ];
+  for (const [m, why] of bad)
+    t.true(
+      haProblems(m).some((p) => p.includes(why)),
+      why,
+    );
+});
+
+test('unique ids are unique across users, entities and the bridge', (t) => {
+  const names = ['alice', 'alice_state', 'a.b', 'a_2eb', 'bridge', 'hub', 'calls'];
+  const ids = names.flatMap((n) => userDiscovery(opts, n, { door: true }));
+  const all = [...bridgeDiscovery(opts), ...ids]
+    .map((m) => m.payload?.unique_id)
+    .filter((u) => u !== undefined);
+  t.is(new Set(all).size, all.length);
+  const topicsSeen = [...bridgeDiscovery(opts), ...ids].map((m) => m.topic);
+  t.is(new Set(topicsSeen).size, topicsSeen.length);
+  t.not(nodeId('a.b'), nodeId('a_2eb'));
+  t.not(nodeId('hub'), BRIDGE_DEVICE_ID);
+});
+
+test('each user is one HA device babel_<user>, via the hub device', (t) => {
+  for (const m of published(userDiscovery(opts, 'door.east', { door: true, model: 'Pi 4' }))) {
+    const d = m.payload!.device as Record<string, unknown>;
+    t.deepEqual(d.identifiers, ['babel_door.east'], m.topic);
+    t.is(d.name, 'door.east');
+    t.is(d.model, 'Pi 4');
+    t.is(d.via_device, BRIDGE_DEVICE_ID);
+  }
+  const bridge = bridgeDiscovery(opts)[0]!;
+  t.deepEqual((bridge.payload!.device as Record<string, unknown>).identifiers, [BRIDGE_DEVICE_ID]);
+});
+
+test('call state: an enum sensor over babel/<user> with every state as an option', (t) => {
+  const c = byTopic(
+    userDiscovery(opts, 'alice', null),
+    'homeassistant/sensor/babel_alice/state/config',
+  )!;
+  t.like(c, {
+    state_topic: 'babel/alice',
+    value_template: '{{ value_json.state }}',
+    device_class: 'enum',
+    options: ['idle', 'calling', 'ringing', 'in_call', 'offline'],
+    availability_mode: 'all',
+    availability: [{ topic: 'babel/bridge/state' }, { topic: 'babel/alice/availability' }],
+  });
+  t.deepEqual([...CALL_STATES], c.options);
+});
+
+test('availability: user entities need bridge and user online; Connected needs the bridge only', (t) => {
+  for (const m of published(userDiscovery(opts, 'alice', { door: true }))) {
+    const c = m.payload!;
+    if (m.topic.includes('/device_automation/')) continue;
+    if (m.topic.endsWith('/connected/config')) {
+      t.is(c.availability_topic, 'babel/bridge/state');
+      t.like(c, {
+        state_topic: 'babel/alice/availability',
+        payload_on: 'online',
+        payload_off: 'offline',
+      });
+      continue;
+    }
+    t.is(c.availability_mode, 'all', m.topic);
+    t.deepEqual(c.availability, [
+      { topic: 'babel/bridge/state' },
+      { topic: 'babel/alice/availability' },
+    ]);
+  }
+});
+
+test('the doorbell: an event entity and a device trigger on babel/<user>/doorbell', (t) => {
+  const msgs = userDiscovery(opts, 'door', null);
+  t.like(byTopic(msgs, 'homeassistant/event/babel_door/doorbell/config'), {
+    state_topic: 'babel/door/doorbell',
+    event_types: ['ring'],
+    device_class: 'doorbell',
+  });
+  t.like(byTopic(msgs, 'homeassistant/device_automation/babel_door/ring/config'), {
+    automation_type: 'trigger',
+    topic: 'babel/door/doorbell',
+    payload: 'ring',
+    value_template: '{{ value_json.event_type }}',
+  });
+});
+
+test('call statistics: diagnostic sensors, one per stats field, each template on a real field', (t) => {
+  const msgs = published(userDiscovery(opts, 'alice', null)).filter(
+    (m) => m.payload!.state_topic === 'babel/alice/stats',
+  );
+  const fields = msgs.map((m) => /value_json\.(\w+)/.exec(String(m.payload!.value_template))?.[1]);
+  t.deepEqual(fields.sort(), Object.keys(stats).sort());
+  for (const m of msgs) t.is(m.payload!.entity_category, 'diagnostic', m.topic);
+});
+
+test('every value template reads a field the documented payload carries', (t) => {
+  const s = samples('alice');
+  for (const m of published(userDiscovery(opts, 'alice', { door: true }))) {
+    const c = m.payload!;
+    const tpl = c.value_template as string | undefined;
+    if (!tpl) continue;
+    const field = /^\{\{ value_json\.(\w+) \}\}$/.exec(tpl)?.[1];
+    const source = (c.state_topic ?? c.topic) as string;
+    t.truthy(field, m.topic);
+    t.true(field! in (s[source] ?? {}), `${m.topic}: ${field} in ${source}`);
+  }
+});
+
+test('Open door: only for a device that announced a relay; removed when it no longer does', (t) => {
+  const door = 'homeassistant/button/babel_gate/door/config';
+  for (const device of [null, { door: false }]) {
+    const msg = userDiscovery(opts, 'gate', device).find((m) => m.topic === door);
+    t.is(msg?.payload, null);
+  }
+  const c = byTopic(userDiscovery(opts, 'gate', { door: true }), door)!;
+  t.like(c, { name: 'Open door', command_topic: 'babel/gate/set' });
+  t.deepEqual(JSON.parse(c.payload_press as string), { action: 'door' });
+});
+
+test('the hub: a connectivity sensor on babel/bridge/state, readable while the hub is offline', (t) => {
+  const [m] = bridgeDiscovery(opts);
+  t.is(m!.topic, 'homeassistant/binary_sensor/babel-hub/connection/config');
+  t.like(m!.payload, {
+    state_topic: 'babel/bridge/state',
+    payload_on: 'online',
+    payload_off: 'offline',
+    device_class: 'connectivity',
+  });
+  t.false('availability' in m!.payload! || 'availability_topic' in m!.payload!);
+});
+
+test('a user named calls gets no state sensor (its topic would be babel/calls)', (t) => {
+  const msgs = userDiscovery(opts, 'calls', null);
+  t.false(msgs.some((m) => m.topic.endsWith('/state/config')));
+  t.false(published(msgs).some((m) => m.payload!.state_topic === 'babel/calls'));
+});
+
+test('a custom discovery prefix and base topic', (t) => {
+  const msgs = userDiscovery({ topics: topicsFor('home/babel'), prefix: 'ha' }, 'alice', null);
+  t.true(msgs.every((m) => m.topic.startsWith('ha/')));
+  t.is(byTopic(msgs, 'ha/sensor/babel_alice/state/config')?.state_topic, 'home/babel/alice');
+});
