@@ -2,10 +2,17 @@ import { loadHubConfig } from '../shared/config/hub-schema.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { SdNotify } from '../shared/sd-notify.ts';
+import { runAdmin } from './admin.ts';
 import { Hub } from './main.ts';
 
 /** Exit codes: 0 clean stop, 1 could not start (port taken, database), 2 bad config or flag. */
 export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === 'user') {
+    return runAdmin(argv.slice(1), env, {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+    });
+  }
   let loaded: ReturnType<typeof loadHubConfig>;
   try {
     loaded = loadHubConfig(argv, env);
