@@ -11,7 +11,7 @@
  * and its end (EOF) is what lets a stopped capture thread leave `read()`.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,11 +91,17 @@ async function captureThroughFifo(capture: AudioCapture, path: string): Promise<
     });
   });
   const started = capture.start();
-  started.catch(() => {});
+  // Should the PCM never open its infile, open the FIFO's read end ourselves so that our
+  // own open for writing returns and the test fails with start()'s reason, not a hang.
+  started.catch(async () => {
+    const reader = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    await reader.close();
+  });
   let writer: FileHandle | undefined;
   try {
     writer = await bounded(open(path, 'w'), 10_000, 'the PCM opening its infile');
-    await writer.write(heard); // before start() resolves: arecord's start waits for audio
+    // Before start() resolves: arecord's start waits for audio. (EPIPE only if it failed.)
+    await writer.write(heard).catch(() => {});
     await bounded(started, 10_000, 'start()');
     await bounded(enough, 10_000, `${FRAMES} frames`);
     const stopped = capture.stop();
