@@ -417,17 +417,20 @@ export class MqttBridge {
     }
   }
 
-  /** Calls `fn(done)`; true if `done` came within `ms`. */
+  /**
+   * Calls `fn(done)`; true if `done` came within `ms`. Real time, not the injected clock:
+   * this bounds waiting on a socket, and a test's fake clock must not hang `stop()`.
+   */
   #within(ms: number, fn: (done: () => void) => void): Promise<boolean> {
     return new Promise((resolve) => {
-      const t = this.#clock.setTimeout(() => resolve(false), ms);
+      const t = setTimeout(() => resolve(false), ms);
       try {
         fn(() => {
-          t.cancel();
+          clearTimeout(t);
           resolve(true);
         });
       } catch {
-        t.cancel();
+        clearTimeout(t);
         resolve(false);
       }
     });
