@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  type CallState,
   type Effect,
   type Input,
   initialMachine,
@@ -42,7 +43,7 @@ function show(e: Effect): string {
   }
 }
 
-const scenarios: Array<[string, Input[], string, string | null, string[]]> = [
+const scenarios: Array<[string, Input[], CallState, string | null, string[]]> = [
   [
     'idle press calls the target; 106 starts media',
     [press, hub(104, 'kitchen'), hub(106, 'kitchen', '10.0.0.2', '5004')],
