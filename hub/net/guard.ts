@@ -13,10 +13,15 @@ export function guardSocket(
   log: Logger,
 ): (data: string | Buffer) => boolean {
   socket.setKeepAlive(true, 30_000);
-  socket.setTimeout(limits.idleTimeoutMs, () => {
+  // [T-12] Silence is the client's: only bytes from it restart the clock. `socket.setTimeout`
+  // would also count the hub's own writes, which a dead peer's kernel keeps accepting, so a
+  // user rung every minute would stay online forever after its device died.
+  const idle = setTimeout(() => {
     log.info('idle timeout, closing');
     socket.destroy();
-  });
+  }, limits.idleTimeoutMs);
+  socket.on('data', () => idle.refresh());
+  socket.once('close', () => clearTimeout(idle));
   socket.on('error', (err) => log.debug({ err }, 'socket error'));
   return (data) => {
     if (socket.destroyed || !socket.writable) return false;

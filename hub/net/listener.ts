@@ -10,12 +10,17 @@ export class Listener {
   readonly #sockets = new Set<net.Socket>();
   readonly #log: Logger;
 
+  /**
+   * `allowHalfOpen`: a peer's FIN does not end the hub's side; the connection ends it once
+   * it has answered what the peer sent (see `net.createServer`). Off by default.
+   */
   constructor(
     onConnection: (socket: net.Socket) => void,
-    opts: { log: Logger; maxConnections: number },
+    opts: { log: Logger; maxConnections: number; allowHalfOpen?: boolean },
   ) {
     this.#log = opts.log;
-    this.#server = net.createServer({ noDelay: true }, (socket) => {
+    const options = { noDelay: true, allowHalfOpen: opts.allowHalfOpen ?? false };
+    this.#server = net.createServer(options, (socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
       onConnection(socket);
@@ -40,9 +45,14 @@ export class Listener {
     return this.#sockets.size;
   }
 
-  /** Stops accepting and waits until every connection is closed (forcing any that linger). */
+  /**
+   * Stops accepting, ends every connection (what was already written is still delivered,
+   * then FIN) and waits until all are closed, destroying any that linger past `graceMs`
+   * (a peer that never reads never answers the FIN).
+   */
   async close(graceMs = 1000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sockets) s.end();
     const linger = setTimeout(() => {
       for (const s of this.#sockets) s.destroy();
     }, graceMs);

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ProtocolError } from '../../shared/errors.ts';
 import { normalizeName } from '../../shared/names.ts';
@@ -8,7 +9,7 @@ import {
   isBareToken,
   parseRequest,
 } from '../../shared/text/codec.ts';
-import { LineFramer } from '../../shared/text/framer.ts';
+import { type FramerEvent, LineFramer } from '../../shared/text/framer.ts';
 import type { HubContext } from '../context.ts';
 import { CallError, type Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
@@ -38,6 +39,15 @@ function echo(value: string): string {
 }
 
 /**
+ * [T-4] A name as received, ASCII letters lowercased, for echoing a refused name. Only ASCII
+ * is folded, as in `normalizeName`: `toLowerCase()` would turn the Kelvin sign into a `k`
+ * and echo a name the client never sent.
+ */
+function lowerAscii(raw: string): string {
+  return raw.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+}
+
+/**
  * One text-dialect connection: reads lines [T-1], runs one request at a time in order,
  * answers with reply codes [T-3], and writes the call core's events as `105`/`106`/`107`.
  */
@@ -47,10 +57,13 @@ export class TextConnection implements SessionSink {
   readonly #log: Logger;
   readonly #framer = new LineFramer();
   readonly #write: (data: string) => boolean;
-  readonly #pending: string[] = [];
+  /** Lines and framing errors not handled yet, in stream order [T-1]. */
+  readonly #pending: FramerEvent[] = [];
   #busy = false;
   #session: Session | null = null;
   #closing = false;
+  /** The client half-closed: it sends nothing more, and is closed once answered. */
+  #inputEnded = false;
 
   constructor(ctx: HubContext, socket: net.Socket) {
     this.#ctx = ctx;
@@ -61,6 +74,10 @@ export class TextConnection implements SessionSink {
     });
     this.#write = guardSocket(socket, ctx.limits, this.#log);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => {
+      this.#inputEnded = true;
+      void this.#drain();
+    });
     socket.on('close', () => this.#onClose());
   }
 
@@ -87,18 +104,10 @@ export class TextConnection implements SessionSink {
   // --- input ------------------------------------------------------------------------------
 
   #onData(chunk: Buffer): void {
-    for (const ev of this.#framer.push(chunk)) {
-      if (ev.kind === 'error') {
-        this.#send(ev.error.code, ev.error.reason);
-        if (ev.error.fatal) {
-          // [T-1] an overlong line closes the connection.
-          this.#closeSoon();
-          return;
-        }
-        continue;
-      }
-      this.#pending.push(ev.line);
-    }
+    if (this.#closing) return;
+    // Framing errors queue behind the lines before them, so that every answer keeps its
+    // request's place in the stream, however long an earlier request takes [T-1].
+    for (const ev of this.#framer.push(chunk)) this.#pending.push(ev);
     if (this.#pending.length > this.#ctx.limits.maxPendingRequests) this.#socket.pause();
     void this.#drain();
   }
@@ -107,9 +116,20 @@ export class TextConnection implements SessionSink {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      for (let line = this.#pending.shift(); line !== undefined; line = this.#pending.shift()) {
-        if (this.#closing) return;
-        await this.#handle(line);
+      let handled = 0;
+      for (let ev = this.#pending.shift(); ev !== undefined; ev = this.#pending.shift()) {
+        // One chunk can hold thousands of pipelined requests: let other connections, timers
+        // and this client's own reading have the event loop between batches, so one client
+        // cannot starve the others, nor fill its own output cap before it can read.
+        if (++handled % this.#ctx.limits.maxPendingRequests === 0) await nextTurn();
+        // A dropped client's requests are not worth answering (`close` comes a turn later).
+        if (this.#closing || this.#socket.destroyed) return;
+        if (ev.kind === 'line') await this.#handle(ev.line);
+        else {
+          this.#send(ev.error.code, ev.error.reason);
+          // [T-1] an overlong line closes the connection; bad encoding does not.
+          if (ev.error.fatal) return this.#closeSoon();
+        }
         if (
           this.#pending.length <= this.#ctx.limits.maxPendingRequests / 2 &&
           this.#socket.isPaused()
@@ -117,6 +137,8 @@ export class TextConnection implements SessionSink {
           this.#socket.resume();
         }
       }
+      // Everything the client sent before its FIN is answered: now the hub closes too.
+      if (this.#inputEnded) this.#closeSoon();
     } finally {
       this.#busy = false;
     }
@@ -143,8 +165,14 @@ export class TextConnection implements SessionSink {
       }
       await this.#dispatch(verb, req.args);
     } catch (err) {
-      if (err instanceof BadArgumentsError) this.#send(400, 'bad_arguments', echo(err.verb));
-      else if (err instanceof ProtocolError) this.#send(err.code, err.reason);
+      if (err instanceof BadArgumentsError) {
+        // An unknown verb is reported as such, whatever its arguments look like.
+        if (ARITY[err.verb]) this.#send(400, 'bad_arguments', err.verb);
+        else this.#send(400, 'unknown_command', echo(err.verb));
+      } else if (err instanceof ProtocolError && err.reason === 'unknown_command') {
+        // A verb that cannot be echoed as one bare token is shown as `-` [T-3].
+        this.#send(400, 'unknown_command', '-');
+      } else if (err instanceof ProtocolError) this.#send(err.code, err.reason);
       else {
         this.#log.error({ err, verb }, 'request failed');
         this.#send(500, 'internal_error');
@@ -172,8 +200,9 @@ export class TextConnection implements SessionSink {
       case 'CALLED':
         return this.#called(a0);
       case 'PING':
-        // [T-5 table] extension: liveness and round-trip measurement.
-        if (args[0] !== undefined) this.#send(109, echo(args[0]));
+        // [T-5 table] extension: liveness and round-trip measurement. The token comes back
+        // as sent when it is one bare token (the line limit bounds it), else as `-`.
+        if (args[0] !== undefined) this.#send(109, isBareToken(args[0]) ? args[0] : '-');
         else this.#send(109);
         return;
     }
@@ -183,7 +212,7 @@ export class TextConnection implements SessionSink {
 
   async #new(rawName: string, secret: string | undefined): Promise<void> {
     const name = normalizeName(rawName); // [T-4]
-    if (!name) return this.#send(408, echo(rawName.toLowerCase()), 'invalid');
+    if (!name) return this.#send(408, echo(lowerAscii(rawName)), 'invalid');
     if (this.#ctx.limits.registration === 'closed') return this.#send(408, name, 'forbidden');
     try {
       await this.#ctx.accounts.createUser(secret === undefined ? { name } : { name, secret });
@@ -202,7 +231,7 @@ export class TextConnection implements SessionSink {
     secret: string | undefined,
   ): Promise<void> {
     const name = normalizeName(rawName);
-    if (!name) return this.#send(401, echo(rawName.toLowerCase()), 'invalid');
+    if (!name) return this.#send(401, echo(lowerAscii(rawName)), 'invalid');
     if (this.#session) return this.#send(401, name, 'already_connected');
     const port = rawPort === undefined ? 0 : Number(rawPort);
     if (!/^\d{1,5}$/.test(rawPort ?? '0') || port > 65535) {
@@ -251,7 +280,7 @@ export class TextConnection implements SessionSink {
     const session = this.#session!;
     const name = normalizeName(rawTarget);
     const target = name ? this.#ctx.accounts.getByName(name) : undefined;
-    if (!name || !target) return this.#send(404, echo(name ?? rawTarget.toLowerCase()), 'unknown');
+    if (!name || !target) return this.#send(404, echo(name ?? lowerAscii(rawTarget)), 'unknown');
     try {
       await this.#ctx.core.call(session, { id: target.id, name: target.name }, () =>
         this.#send(104, target.name),
@@ -263,31 +292,31 @@ export class TextConnection implements SessionSink {
   }
 
   #accept(rawCaller: string): void {
-    const caller = normalizeName(rawCaller) ?? echo(rawCaller.toLowerCase());
+    const caller = normalizeName(rawCaller) ?? echo(lowerAscii(rawCaller));
     try {
       this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media) =>
         this.#send(106, peer.name, media.ip, media.port),
       );
     } catch (err) {
-      if (err instanceof CallError) return this.#send(404, caller, 'no_call');
-      throw err;
+      if (!(err instanceof CallError)) throw err;
+      this.#send(404, caller, 'no_call');
     }
   }
 
   #hangup(rawPeer: string): void {
-    const peerName = normalizeName(rawPeer) ?? echo(rawPeer.toLowerCase());
+    const peerName = normalizeName(rawPeer) ?? echo(lowerAscii(rawPeer));
     try {
       this.#ctx.core.hangup(this.#session!, { peer: peerName }, (_c, peer, reason) =>
         this.#send(107, peer.name, reason),
       );
     } catch (err) {
-      if (err instanceof CallError) return this.#send(404, peerName, 'no_call');
-      throw err;
+      if (!(err instanceof CallError)) throw err;
+      this.#send(404, peerName, 'no_call');
     }
   }
 
   #called(rawCaller: string): void {
-    const caller = normalizeName(rawCaller) ?? echo(rawCaller.toLowerCase());
+    const caller = normalizeName(rawCaller) ?? echo(lowerAscii(rawCaller));
     if (this.#ctx.core.ringingFrom(this.#session!, caller)) this.#send(105, caller);
     else this.#send(404, caller, 'no_call');
   }
