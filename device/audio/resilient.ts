@@ -7,8 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { Backoff } from '../../shared/backoff.ts';
 import type { Clock, Timer } from '../../shared/clock.ts';
-import { Backoff } from '../hub/backoff.ts';
 import {
   type AudioCapture,
   type AudioPlayback,

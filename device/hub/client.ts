@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { Backoff } from '../../shared/backoff.ts';
 import type { Clock, Timer } from '../../shared/clock.ts';
 import { formatRequest, parseReply, type TextReply } from '../../shared/text/codec.ts';
 import { LineFramer } from '../../shared/text/framer.ts';
-import { Backoff } from './backoff.ts';
 
 /** Replies can be longer than requests (`103` lists every user); see docs/protocol.md. */
 const MAX_REPLY_BYTES = 64 * 1024;

@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { Backoff } from '../../device/hub/backoff.ts';
+import { Backoff } from '../../shared/backoff.ts';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
 import type { CallEvent, PresenceEvent, UserRef, UserState } from '../core/types.ts';
 import { bridgeDiscovery, type DiscoveryOptions, userDiscovery } from './discovery.ts';

@@ -83,9 +83,16 @@ function withSuffix(base: string, n: number): string {
   return base.slice(0, NAME_MAX - suffix.length) + suffix;
 }
 
+/**
+ * Names that would collide with the hub's own MQTT topics (`babel/calls`, `babel/bridge/state`)
+ * are refused, as zigbee2mqtt reserves `bridge`.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['calls', 'bridge']);
+
 function validName(raw: string): string {
   const name = normalizeName(raw); // [T-4]
   if (name === null) throw new AccountError('invalid', `invalid name: ${raw}`);
+  if (RESERVED_NAMES.has(name)) throw new AccountError('invalid', `reserved name: ${name}`);
   return name;
 }
 
@@ -373,7 +380,7 @@ export class AccountStore {
   #freeName(base: string): string {
     for (let n = 1; ; n++) {
       const name = withSuffix(base, n);
-      if (!this.#q.byName.get(name)) return name;
+      if (!RESERVED_NAMES.has(name) && !this.#q.byName.get(name)) return name;
     }
   }
 }

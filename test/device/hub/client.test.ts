@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import test from 'ava';
-import { Backoff } from '../../../device/hub/backoff.ts';
 import { HubClient, type HubClientOptions } from '../../../device/hub/client.ts';
+import { Backoff } from '../../../shared/backoff.ts';
 import { realClock } from '../../../shared/clock.ts';
 import { startHub, tempDir } from '../../helpers/hub.ts';
 import { testLog } from '../../helpers/log.ts';

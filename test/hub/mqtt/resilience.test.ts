@@ -6,11 +6,11 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import test from 'ava';
-import { Backoff } from '../../../device/hub/backoff.ts';
 import type { CallEvent, CallInfo, PresenceEvent, UserState } from '../../../hub/core/types.ts';
 import { Hub } from '../../../hub/main.ts';
 import { type BridgeSource, MqttBridge } from '../../../hub/mqtt/bridge.ts';
 import { topicsFor } from '../../../hub/mqtt/topics.ts';
+import { Backoff } from '../../../shared/backoff.ts';
 import { FakeClock } from '../../../shared/clock.ts';
 import { startHub, testConfig } from '../../helpers/hub.ts';
 import { testLog } from '../../helpers/log.ts';

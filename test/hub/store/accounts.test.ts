@@ -422,3 +422,14 @@ test('openDatabase refuses a database from a newer hub', (t) => {
   t.is(check.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1);
   check.close();
 });
+
+test('names that collide with the hub MQTT topics are reserved', async (t) => {
+  const store = new AccountStore(openDatabase(':memory:'));
+  for (const name of ['calls', 'bridge', 'CALLS']) {
+    const err = await t.throwsAsync(store.createUser({ name }));
+    t.is((err as AccountError).reason, 'invalid');
+  }
+  // A derived name skips the reserved one.
+  t.is((await store.createUser({ email: 'calls@example.org', secret: 'pw' })).name, 'calls2');
+  store.close();
+});
