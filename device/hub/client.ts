@@ -125,7 +125,10 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     for (const ev of this.#framer.push(chunk)) {
       if (ev.kind === 'error') {
         this.#log.warn({ err: ev.error }, 'bad line from hub');
-        if (ev.error.fatal) return this.#drop('line too long');
+        if (ev.error.fatal) {
+          this.#drop('line too long');
+          return;
+        }
         continue;
       }
       let reply: TextReply | null;
@@ -146,9 +149,8 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     // Any line proves the link is alive.
     this.#pingDeadline?.cancel();
     this.#pingDeadline = null;
-    if (this.#phase === 'registering') return this.#onRegisterReply(reply);
-    if (reply.code === 109) return;
-    if (this.#phase === 'online') this.emit('reply', reply);
+    if (this.#phase === 'registering') this.#onRegisterReply(reply);
+    else if (this.#phase === 'online' && reply.code !== 109) this.emit('reply', reply);
   }
 
   #onRegisterReply(reply: TextReply): void {

@@ -31,6 +31,7 @@ const ARITY: Record<string, readonly [number, number]> = {
   HANGUP: [1, 1],
   CALLED: [1, 1],
   PING: [0, 1],
+  DND: [1, 1],
 };
 
 /** A request value echoed back on the wire must be one bare token; anything else is shown as `-`. */
@@ -199,6 +200,8 @@ export class TextConnection implements SessionSink {
         return this.#hangup(a0);
       case 'CALLED':
         return this.#called(a0);
+      case 'DND':
+        return this.#dnd(a0);
       case 'PING':
         // [T-5 table] extension: liveness and round-trip measurement. The token comes back
         // as sent when it is one bare token (the line limit bounds it), else as `-`.
@@ -313,6 +316,17 @@ export class TextConnection implements SessionSink {
       if (!(err instanceof CallError)) throw err;
       this.#send(404, peerName, 'no_call');
     }
+  }
+
+  /** Extension: `DND on|off` -> `110 on|off`; while on, calls to this user fail `busy`. */
+  #dnd(value: string): void {
+    const v = value.toLowerCase();
+    if (v !== 'on' && v !== 'off') {
+      this.#send(400, 'bad_arguments', 'DND');
+      return;
+    }
+    this.#ctx.core.setDoNotDisturb(this.#session!, v === 'on');
+    this.#send(110, v);
   }
 
   #called(rawCaller: string): void {

@@ -29,3 +29,21 @@ test('a text user calls a binary user and the binary user accepts (cross-dialect
     await stop();
   }
 });
+
+test('DND on makes calls fail busy; off lets them ring (extension)', async (t) => {
+  const { hub, stop } = await startHub();
+  try {
+    const alice = await connectedClient(hub.textPort, 'alice', 5004);
+    const bob = await connectedClient(hub.textPort, 'bob', 5006);
+    t.is(await bob.request('DND on'), '110 on');
+    t.is(await alice.request('CALL bob'), '404 bob busy');
+    t.is(await bob.request('DND maybe'), '400 bad_arguments DND');
+    t.is(await bob.request('DND off'), '110 off');
+    t.is(await alice.request('CALL bob'), '104 bob');
+    t.is(await bob.next(), '105 alice');
+    alice.close();
+    bob.close();
+  } finally {
+    await stop();
+  }
+});
