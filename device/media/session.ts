@@ -1,0 +1,171 @@
+/**
+ * The device's media session: one UDP socket and a playout timer around `MediaPipeline`.
+ * The socket is bound once (`open()`) and stays bound between calls; each call leg is a
+ * `start(remote)` .. `stop()` with a fresh pipeline (new SSRC, sequence, timestamp [M-1],
+ * empty jitter buffer). Sends go out from the port datagrams are received on [M-2, T-9].
+ * Socket errors are logged, never thrown.
+ */
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
+import type { DtmfKey } from '../../shared/media/dtmf.ts';
+import {
+  type MediaEndpoint,
+  MediaPipeline,
+  type MediaPipelineOptions,
+  type MediaStats,
+  type PlayoutInfo,
+} from '../../shared/media/pipeline.ts';
+
+/** The part of `dgram.Socket` the session uses; a fake can stand in. */
+export interface UdpSocket {
+  bind(port: number, address: string, callback: () => void): unknown;
+  send(msg: Buffer, port: number, address: string): void;
+  address(): { port: number };
+  on(event: 'message', listener: (msg: Buffer, rinfo: MediaEndpoint) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'error', listener: (err: Error) => void): unknown;
+  close(callback?: () => void): unknown;
+}
+
+export interface MediaSessionOptions {
+  log: Logger;
+  /** Receives every playout frame (one per frame interval during a leg) and what it is. */
+  sink: (pcm: Buffer, info: Readonly<PlayoutInfo>) => void;
+  clock?: Clock;
+  /** UDP port to bind; 0 (default) takes any free port [T-9]. */
+  port?: number;
+  host?: string;
+  /** Codec, jitter buffer and DTMF settings of every leg. */
+  pipeline?: Omit<MediaPipelineOptions, 'remote' | 'log'>;
+  /** Interval of the 'stats' event during a leg. Default 5000. */
+  statsIntervalMs?: number;
+  createSocket?: () => UdpSocket;
+}
+
+export interface MediaSessionEvents {
+  /** A key press from the peer (RFC 4733), once per press. */
+  dtmf: [key: DtmfKey];
+  /** Every `statsIntervalMs` during a leg, and once more at its end. */
+  stats: [stats: MediaStats];
+}
+
+/** Playout ticks made up at once after a stall; beyond that the grid starts again. */
+const MAX_CATCH_UP = 10;
+
+export class MediaSession extends EventEmitter<MediaSessionEvents> {
+  readonly #o: MediaSessionOptions;
+  readonly #clock: Clock;
+  readonly #socket: UdpSocket;
+  #pipeline: MediaPipeline | null = null;
+  #remote: { ip: string; port: number } = { ip: '', port: 0 };
+  #due = 0;
+  #playout: Timer | null = null;
+  #statsTimer: Timer | null = null;
+  #closed = false;
+
+  constructor(opts: MediaSessionOptions) {
+    super();
+    this.#o = opts;
+    this.#clock = opts.clock ?? realClock;
+    this.#socket = (opts.createSocket ?? (() => dgram.createSocket('udp4')))();
+  }
+
+  /** Binds the socket; resolves with its port. Rejects if the port cannot be bound. */
+  async open(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#socket.once('error', reject);
+      this.#socket.bind(this.#o.port ?? 0, this.#o.host ?? '0.0.0.0', () => {
+        this.#socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.#socket.on('error', (err) => this.#o.log.warn({ err }, 'media socket error'));
+    this.#socket.on('message', (msg, rinfo) => {
+      const key = this.#pipeline?.receive(msg, rinfo, this.#clock.now()).dtmf;
+      if (key !== undefined) this.emit('dtmf', key);
+    });
+    return this.port;
+  }
+
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
+  /** Starts a call leg with the peer's media address [T-9]; a running leg is stopped first. */
+  start(remote: { ip: string; port: number }): void {
+    this.stop();
+    this.#remote = { ...remote };
+    const p = new MediaPipeline({
+      ...this.#o.pipeline,
+      remote: { address: remote.ip, port: remote.port },
+      log: this.#o.log,
+    });
+    this.#pipeline = p;
+    this.#due = this.#clock.now() + p.frameMs;
+    this.#playout = this.#clock.setTimeout(this.#tick, p.frameMs);
+    const every = this.#o.statsIntervalMs ?? 5000;
+    this.#statsTimer = this.#clock.setInterval(() => this.emit('stats', p.stats()), every);
+    this.#o.log.debug({ remote, ssrc: p.ssrc }, 'media leg started');
+  }
+
+  /** Ends the leg (if any): timers off, a last 'stats'; returns those statistics. */
+  stop(): MediaStats | null {
+    const p = this.#pipeline;
+    if (!p) return null;
+    this.#pipeline = null;
+    this.#playout?.cancel();
+    this.#statsTimer?.cancel();
+    const stats = p.stats();
+    this.#o.log.debug({ stats }, 'media leg ended');
+    this.emit('stats', stats);
+    return stats;
+  }
+
+  /** One captured frame; ignored between legs. */
+  sendFrame(pcm: Buffer): void {
+    const p = this.#pipeline;
+    if (!p) return;
+    const { ip, port } = this.#remote;
+    for (const datagram of p.captureFrame(pcm, this.#clock.now())) {
+      this.#socket.send(datagram, port, ip); // from the bound port [M-2]
+    }
+  }
+
+  /** Sends a key press to the peer (RFC 4733); ignored between legs. */
+  pressKey(key: DtmfKey): void {
+    this.#pipeline?.pressKey(key);
+  }
+
+  /** The running leg's statistics, or `null` between legs. */
+  stats(): MediaStats | null {
+    return this.#pipeline?.stats() ?? null;
+  }
+
+  /** Stops the leg and releases the socket; calling it again is harmless. */
+  async close(): Promise<void> {
+    this.stop();
+    if (this.#closed) return;
+    this.#closed = true;
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  /** Plays every frame now due, then sleeps until the next one (drift-free schedule). */
+  #tick = (): void => {
+    const p = this.#pipeline;
+    if (!p) return;
+    const now = this.#clock.now();
+    for (let n = 0; this.#due <= now + 1; n++) {
+      if (n === MAX_CATCH_UP) {
+        this.#due = p.nextPlayoutAt(now);
+        break;
+      }
+      this.#o.sink(p.playoutFrame(now), p.lastPlayout);
+      if (this.#pipeline !== p) return; // the sink ended the leg
+      this.#due = p.nextPlayoutAt(this.#due);
+    }
+    this.#playout = this.#clock.setTimeout(this.#tick, Math.max(1, Math.round(this.#due - now)));
+  };
+}
