@@ -58,3 +58,47 @@ export async function startHub(
     },
   };
 }
+
+/** A `babel-hub` in its own process (for `kill -9`), on loopback, MQTT off. */
+export async function spawnHubProcess(args: string[], dataDir: string) {
+  const { spawn } = await import('node:child_process');
+  const readline = await import('node:readline');
+  const bin = path.resolve(import.meta.dirname, '../../hub/bin.ts');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      bin,
+      '--host',
+      '127.0.0.1',
+      '--binary-port',
+      '0',
+      '--mqtt',
+      'off',
+      '--data-dir',
+      dataDir,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const textPort = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const rec = JSON.parse(line) as { msg?: string; textPort?: number };
+        if (rec.msg === 'hub listening' && rec.textPort) resolve(rec.textPort);
+      } catch {
+        // not JSON
+      }
+    });
+  });
+  return {
+    textPort,
+    kill: async (signal: NodeJS.Signals) => {
+      child.kill(signal);
+      await exited;
+    },
+  };
+}

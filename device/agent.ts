@@ -1,0 +1,365 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { type Clock, realClock } from '../shared/clock.ts';
+import { type DeviceConfig, parseHubAddress } from '../shared/config/device-schema.ts';
+import type { DtmfKey } from '../shared/media/dtmf.ts';
+import type { MediaStats } from '../shared/media/pipeline.ts';
+import {
+  type AlsaModule,
+  createResilientCapture,
+  createResilientPlayback,
+  parseCaptureSpec,
+  parsePlaybackSpec,
+  type ResilientCapture,
+  type ResilientPlayback,
+  type SpawnFn,
+} from './audio/index.ts';
+import {
+  type Effect,
+  type Input,
+  initialMachine,
+  type Machine,
+  type MachineOptions,
+  step,
+} from './call/machine.ts';
+import { HubClient } from './hub/client.ts';
+import type { Button } from './io/button.ts';
+import type { SerialFactory } from './io/button-serial.ts';
+import type { GpioFactory } from './io/gpio-base.ts';
+import { DoorRelay, GpioOutput, Led } from './io/outputs.ts';
+import { createButton, parseButtonSpec } from './io/spec.ts';
+import { MediaSession } from './media/session.ts';
+import { DeviceMqtt } from './mqtt.ts';
+import { TonePlayer } from './tones.ts';
+
+/** Hardware and time seams; the defaults are the real thing. */
+export interface AgentDeps {
+  log: Logger;
+  clock?: Clock;
+  spawnFn?: SpawnFn;
+  alsaModule?: AlsaModule;
+  gpioFactory?: GpioFactory;
+  serialFactory?: SerialFactory;
+  stdin?: Readable;
+  /** Called for each human-readable life-cycle line (the demo prints them). */
+  narrate?: (text: string) => void;
+}
+
+/** A part with a lifecycle; parts stop in reverse order of starting. */
+interface Component {
+  readonly name: string;
+  stop(): Promise<void> | void;
+}
+
+/**
+ * The device agent: one button, a microphone, a speaker and a link to the hub. It feeds
+ * the pure call machine (device/call/machine.ts) with button presses, hub lines and MQTT
+ * commands, and carries out the machine's effects: requests to the hub, the media
+ * session, tones and the LED. It never exits because the hub, the network or a sound card
+ * misbehaved: each of those reconnects or retries by itself.
+ */
+export class DeviceAgent {
+  readonly #config: DeviceConfig;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #narrate: (text: string) => void;
+  readonly #options: MachineOptions;
+  readonly #components: Component[] = [];
+  #machine: Machine;
+  #media!: MediaSession;
+  #hub!: HubClient;
+  #capture!: ResilientCapture;
+  #playback!: ResilientPlayback;
+  #tones!: TonePlayer;
+  #led: Led | null = null;
+  #relay: DoorRelay | null = null;
+  #mqtt: DeviceMqtt | null = null;
+  /** Serializes opening and closing the microphone. */
+  #mic: Promise<void> = Promise.resolve();
+  #micOn = false;
+  #stopped = false;
+
+  private constructor(config: DeviceConfig, deps: AgentDeps) {
+    this.#config = config;
+    this.#log = deps.log;
+    this.#clock = deps.clock ?? realClock;
+    this.#narrate = deps.narrate ?? (() => {});
+    this.#options = {
+      target: config.target ?? null,
+      autoAnswer: config.auto_answer,
+      doNotDisturb: config.do_not_disturb,
+    };
+    this.#machine = initialMachine(this.#clock.now());
+  }
+
+  /** Starts every part; rejects (after releasing what started) only on a local problem. */
+  static async start(config: DeviceConfig, deps: AgentDeps): Promise<DeviceAgent> {
+    const agent = new DeviceAgent(config, deps);
+    try {
+      await agent.#start(deps);
+    } catch (err) {
+      await agent.stop();
+      throw err;
+    }
+    return agent;
+  }
+
+  get machine(): Machine {
+    return this.#machine;
+  }
+
+  get mediaPort(): number {
+    return this.#media.port;
+  }
+
+  /** Feeds one input to the call machine and carries out its effects. */
+  input(input: Input): void {
+    if (this.#stopped) return;
+    const before = this.#machine.state;
+    const { machine, effects } = step(this.#machine, input, this.#clock.now(), this.#options);
+    this.#machine = machine;
+    for (const e of effects) this.#apply(e);
+    if (machine.state !== before) {
+      this.#log.info({ state: machine.state, peer: machine.peer }, 'call state');
+      this.#mqtt?.publishState(machine);
+      this.#micFor(machine.state !== 'idle');
+    }
+  }
+
+  /** Opens the door relay (MQTT `{"action":"door"}` or the peer's DTMF key). */
+  openDoor(why: string): boolean {
+    if (!this.#relay) return false;
+    const pulsed = this.#relay.pulse();
+    if (pulsed) this.#say(`door opened (${why})`);
+    return pulsed;
+  }
+
+  /** Sends the door key to the peer during a call (the flat's second button). */
+  sendDoorKey(): void {
+    if (this.#machine.state !== 'in_call') return;
+    this.#media.pressKey(this.#config.door.key as DtmfKey);
+    this.#say(`sent the door key ${this.#config.door.key} to ${this.#machine.peer}`);
+  }
+
+  /** Stops everything in reverse order; a call in progress is hung up first. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#machine.state !== 'idle' && this.#machine.peer) {
+      this.#hub?.send('HANGUP', this.#machine.peer);
+    }
+    this.#stopped = true;
+    for (const c of this.#components.reverse()) {
+      try {
+        await c.stop();
+      } catch (err) {
+        this.#log.warn({ err, component: c.name }, 'stop failed');
+      }
+    }
+  }
+
+  async #start(deps: AgentDeps): Promise<void> {
+    const config = this.#config;
+    const log = this.#log;
+    const frameSamples = config.audio.frame_ms * 48;
+    const audioDeps = {
+      log: log.child({ mod: 'audio' }),
+      clock: this.#clock,
+      frameSamples,
+      ...(deps.spawnFn ? { spawnFn: deps.spawnFn } : {}),
+      ...(deps.alsaModule ? { alsaModule: deps.alsaModule } : {}),
+    };
+
+    // The speaker stays open, so a ring starts at once; the microphone is open only while
+    // a call is in progress (nobody is listened to when idle).
+    this.#playback = createResilientPlayback(parsePlaybackSpec(config.playback), audioDeps);
+    await this.#playback.start();
+    this.#components.push({ name: 'speaker', stop: () => this.#playback.stop() });
+    this.#capture = createResilientCapture(parseCaptureSpec(config.capture), audioDeps);
+    this.#capture.on('frame', (pcm) => this.#media.sendFrame(pcm));
+    this.#components.push({ name: 'microphone', stop: () => this.#micFor(false) });
+
+    this.#tones = new TonePlayer({
+      clock: this.#clock,
+      frameSamples,
+      sink: (pcm) => this.#playback.write(pcm),
+      sources: config.tones,
+    });
+    this.#components.push({ name: 'tones', stop: () => this.#tones.play('none') });
+
+    this.#media = new MediaSession({
+      log: log.child({ mod: 'media' }),
+      clock: this.#clock,
+      port: config.media_port,
+      sink: (pcm) => this.#playback.write(pcm),
+      pipeline: {
+        frameMs: config.audio.frame_ms,
+        codec: { bitrate: config.audio.bitrate, complexity: config.audio.complexity },
+        jitter: { maxDepthMs: config.audio.jitter_max_ms },
+      },
+    });
+    await this.#media.open();
+    this.#components.push({ name: 'media', stop: () => this.#media.close() });
+    this.#media.on('dtmf', (key) => {
+      this.#log.info({ key }, 'key from the peer');
+      if (key === config.door.key) this.openDoor(`key ${key} from ${this.#machine.peer ?? 'peer'}`);
+    });
+    this.#media.on('stats', (s) => this.#mqtt?.publishStats(s));
+
+    this.#startOutputs(deps);
+    this.#startButtons(deps);
+    this.#startMqtt();
+
+    const { host, port } = parseHubAddress(config.hub);
+    this.#hub = new HubClient({
+      host,
+      port,
+      name: config.name,
+      secret: config.secret ?? null,
+      // [T-9] the port we receive on; 0 would ask the hub to relay.
+      mediaPort: this.#media.port,
+      autoCreate: config.auto_create,
+      clock: this.#clock,
+      log: log.child({ mod: 'hub' }),
+    });
+    this.#hub.on('online', () => {
+      if (config.do_not_disturb) this.#hub.send('DND', 'on');
+      this.#say(`connected to the hub as ${config.name}`);
+      this.input({ kind: 'online' });
+    });
+    this.#hub.on('offline', (reason) => {
+      this.#say(`lost the hub (${reason}); reconnecting`);
+      this.input({ kind: 'offline' });
+    });
+    this.#hub.on('reply', (r) => this.input({ kind: 'hub', code: r.code, args: r.args }));
+    this.#hub.start();
+    this.#components.push({ name: 'hub', stop: () => this.#hub.stop() });
+    this.#apply({ kind: 'led', pattern: 'fast_blink' });
+  }
+
+  #startOutputs(deps: AgentDeps): void {
+    const gpio = (spec: string) => {
+      const [, bcm, flag] = spec.split(':');
+      return new GpioOutput({
+        bcm: Number(bcm),
+        activeLow: flag === 'active_low',
+        log: this.#log.child({ mod: 'gpio-out', spec }),
+        ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
+      });
+    };
+    if (this.#config.led) {
+      const out = gpio(this.#config.led);
+      this.#led = new Led(out, this.#clock);
+      this.#components.push({ name: 'led', stop: () => this.#led?.play('off') });
+      this.#components.push({ name: 'led-gpio', stop: () => out.close() });
+    }
+    if (this.#config.door.relay) {
+      const out = gpio(this.#config.door.relay);
+      this.#relay = new DoorRelay(out, this.#clock, {
+        pulseMs: this.#config.door.pulse_ms,
+        log: this.#log,
+      });
+      this.#components.push({ name: 'relay', stop: () => this.#relay?.close() });
+    }
+  }
+
+  #startButtons(deps: AgentDeps): void {
+    const make = (spec: string): Button =>
+      createButton(parseButtonSpec(spec), {
+        clock: this.#clock,
+        log: this.#log.child({ mod: 'button', spec }),
+        debounceMs: this.#config.debounce_ms,
+        longPressMs: this.#config.long_press_ms,
+        panelTargets: this.#config.panel,
+        ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
+        ...(deps.serialFactory ? { serialFactory: deps.serialFactory } : {}),
+        ...(deps.stdin ? { stdin: deps.stdin } : {}),
+      });
+    for (const spec of this.#config.button) {
+      const b = make(spec);
+      b.on('press', (p) => this.input({ kind: 'press', ...p }));
+      b.on('fault', (err) => this.#log.warn({ err, button: spec }, 'button fault'));
+      b.start();
+      this.#components.push({ name: `button ${spec}`, stop: () => b.stop() });
+    }
+    if (this.#config.door.button) {
+      const b = make(this.#config.door.button);
+      b.on('press', () => this.sendDoorKey());
+      b.on('fault', (err) => this.#log.warn({ err }, 'door button fault'));
+      b.start();
+      this.#components.push({ name: 'door button', stop: () => b.stop() });
+    }
+  }
+
+  #startMqtt(): void {
+    const c = this.#config.mqtt;
+    if (c.url === 'off') return;
+    const url = c.url === 'auto' ? `mqtt://${parseHubAddress(this.#config.hub).host}:1883` : c.url;
+    this.#mqtt = new DeviceMqtt({
+      url,
+      baseTopic: c.base_topic,
+      name: this.#config.name,
+      door: this.#relay !== null,
+      log: this.#log.child({ mod: 'mqtt' }),
+      ...(c.username !== undefined ? { username: c.username } : {}),
+      ...(c.password !== undefined ? { password: c.password } : {}),
+      onCommand: (cmd) => {
+        if (cmd.action === 'door') this.openDoor('MQTT');
+        else if (cmd.action === 'call')
+          this.input({ kind: 'command', action: 'call', target: cmd.target });
+        else this.input({ kind: 'command', action: cmd.action });
+      },
+    });
+    this.#mqtt.start();
+    this.#components.push({ name: 'mqtt', stop: () => this.#mqtt?.stop() });
+  }
+
+  #apply(e: Effect): void {
+    switch (e.kind) {
+      case 'send':
+        this.#hub.send(e.verb, e.arg);
+        return;
+      case 'media_start':
+        this.#media.start({ ip: e.ip, port: e.port });
+        return;
+      case 'media_stop': {
+        const stats = this.#media.stop();
+        if (stats) this.#log.info({ stats: summary(stats) }, 'call media');
+        return;
+      }
+      case 'tone':
+        this.#tones.play(e.tone);
+        return;
+      case 'led':
+        this.#led?.play(e.pattern);
+        return;
+      case 'notice':
+        this.#say(e.text);
+        return;
+    }
+  }
+
+  /** Opens the microphone when a call begins (calling or ringing), closes it after. */
+  #micFor(on: boolean): Promise<void> {
+    if (on === this.#micOn) return this.#mic;
+    this.#micOn = on;
+    this.#mic = this.#mic.then(() => (on ? this.#capture.start() : this.#capture.stop()));
+    return this.#mic;
+  }
+
+  #say(text: string): void {
+    this.#log.info({ event: text }, 'intercom');
+    this.#narrate(`${this.#config.name}: ${text}`);
+  }
+}
+
+/** The figures of a call worth one log line. */
+function summary(s: MediaStats) {
+  return {
+    received: s.received,
+    lost: s.lost,
+    late: s.late,
+    concealed: s.concealed,
+    jitterMs: Math.round(s.jitterMs * 10) / 10,
+    depthMs: s.depthMs,
+  };
+}

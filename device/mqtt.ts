@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { type DeviceCommand, type DeviceStats, topicsFor } from '../hub/mqtt/topics.ts';
+import type { MediaStats } from '../shared/media/pipeline.ts';
+import { NAME_PATTERN } from '../shared/names.ts';
+import type { Machine } from './call/machine.ts';
+
+export interface DeviceMqttOptions {
+  url: string;
+  baseTopic: string;
+  name: string;
+  /** Whether this device drives a door relay (announced, so the hub offers "Open door"). */
+  door: boolean;
+  username?: string;
+  password?: string;
+  log: Logger;
+  onCommand: (cmd: DeviceCommand) => void;
+  connectFn?: typeof mqtt.connect;
+}
+
+/**
+ * The device's own MQTT link (docs/mqtt.md): announces itself on `<base>/<name>/device`
+ * (retained), publishes call statistics on `<base>/<name>/stats` every 5 s during a call,
+ * and takes commands from `<base>/<name>/set`. A broker that is away never affects calls:
+ * MQTT.js reconnects, and statistics are not queued while it is gone (they go stale).
+ */
+export class DeviceMqtt {
+  readonly #o: DeviceMqttOptions;
+  readonly #topics: ReturnType<typeof topicsFor>;
+  #client: MqttClient | null = null;
+
+  constructor(opts: DeviceMqttOptions) {
+    this.#o = opts;
+    this.#topics = topicsFor(opts.baseTopic);
+  }
+
+  start(): void {
+    const o = this.#o;
+    const connect = o.connectFn ?? mqtt.connect;
+    const client = connect(o.url, {
+      clientId: `babel-device-${o.name}-${randomBytes(4).toString('hex')}`,
+      reconnectPeriod: 2000 + Math.floor(Math.random() * 1000),
+      connectTimeout: 5000,
+      queueQoSZero: false,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+    });
+    this.#client = client;
+    client.on('connect', () => {
+      o.log.info({ url: o.url }, 'MQTT connected');
+      client.publish(
+        this.#topics.device(o.name),
+        JSON.stringify({ door: o.door, model: 'babel-device' }),
+        {
+          retain: true,
+          qos: 1,
+        },
+      );
+      client.subscribe(this.#topics.set(o.name), { qos: 1 });
+    });
+    client.on('message', (_topic, payload) => {
+      const cmd = parseCommand(payload);
+      if (!cmd) {
+        o.log.warn(
+          { payload: payload.toString().slice(0, 200) },
+          'ignored a malformed MQTT command',
+        );
+        return;
+      }
+      o.log.info({ cmd }, 'MQTT command');
+      o.onCommand(cmd);
+    });
+    client.on('error', (err) => o.log.debug({ err }, 'MQTT error'));
+    client.on('offline', () => o.log.debug('MQTT offline'));
+  }
+
+  /** Publishes a call's statistics (QoS 0, dropped while the broker is away). */
+  publishStats(s: MediaStats): void {
+    if (!this.#client?.connected) return;
+    this.#client.publish(this.#topics.stats(this.#o.name), JSON.stringify(deviceStats(s)));
+  }
+
+  /** The device's own view of its call state, for logs and automations. */
+  publishState(m: Machine): void {
+    if (!this.#client?.connected) return;
+    this.#client.publish(
+      `${this.#topics.user(this.#o.name)}/device_state`,
+      JSON.stringify({ state: m.state, peer: m.peer }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    const c = this.#client;
+    this.#client = null;
+    if (c) await c.endAsync(false).catch(() => {});
+  }
+}
+
+/** `MediaStats` as published on `<base>/<user>/stats` (hub/mqtt/topics.ts: DeviceStats). */
+export function deviceStats(s: MediaStats): DeviceStats {
+  const expected = s.received + s.lost;
+  return {
+    packets: s.received,
+    loss_pct: expected > 0 ? Math.round((1000 * s.lost) / expected) / 10 : 0,
+    late: s.late,
+    concealed: s.concealed,
+    jitter_ms: Math.round(s.jitterMs * 10) / 10,
+    buffer_ms: s.depthMs,
+    bitrate_kbps: Math.round(s.bitrate / 100) / 10,
+  };
+}
+
+/** A `<base>/<user>/set` payload, or null when it is not one of the four commands. */
+export function parseCommand(payload: Buffer | string): DeviceCommand | null {
+  const text = payload.toString();
+  if (text.length > 1024) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  switch (o.action) {
+    case 'accept':
+    case 'hangup':
+    case 'door':
+      return { action: o.action };
+    case 'call':
+      return typeof o.target === 'string' && NAME_PATTERN.test(o.target)
+        ? { action: 'call', target: o.target }
+        : null;
+    default:
+      return null;
+  }
+}

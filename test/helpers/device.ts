@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * A real `babel-device` process for end-to-end tests: flags in, `stdin` button presses,
+ * and its life-cycle lines (the `event` field of its JSON logs) collected in order.
+ */
+export class DeviceProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly events: string[] = [];
+  readonly logs: Array<Record<string, unknown>> = [];
+  #waiters: Array<() => void> = [];
+  #exited: Promise<number | null>;
+
+  constructor(name: string, args: string[]) {
+    this.name = name;
+    this.child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(root, 'device/bin.ts'),
+        '--name',
+        name,
+        '--mqtt',
+        'off',
+        ...args,
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    this.#exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    const lines = readline.createInterface({ input: this.child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const rec = JSON.parse(line) as Record<string, unknown>;
+        this.logs.push(rec);
+        if (typeof rec.event === 'string') this.events.push(rec.event);
+      } catch {
+        this.events.push(`(non-JSON) ${line}`);
+      }
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    this.child.stderr!.on('data', (d: Buffer) =>
+      this.events.push(`(stderr) ${d.toString().trim()}`),
+    );
+  }
+
+  /** Waits for a life-cycle line matching `re` that arrived after index `from`. */
+  async waitFor(re: RegExp, ms = 8000, from = 0): Promise<number> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = this.events.findIndex((e, k) => k >= from && re.test(e));
+      if (i >= 0) return i;
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(
+          `${this.name}: no event ${re} within ${ms} ms; saw: ${this.events.join(' | ')}`,
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  press(kind: 'press' | 'long' = 'press'): void {
+    this.child.stdin!.write(`${kind}\n`);
+  }
+
+  /** SIGTERM, then the exit code (SIGKILL after `ms`). */
+  async stop(ms = 5000): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), ms);
+    const code = await this.#exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/** Reads a WAV the `file:` playback wrote, as 48 kHz mono PCM. */
+export function readWavPcm(file: string): Buffer {
+  const buf = fs.readFileSync(file);
+  // The data chunk of a file the project wrote starts at 44.
+  return buf.subarray(44);
+}
