@@ -1,0 +1,33 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+
+test('npm run demo tells the whole call and each speaker plays the other side', async (t) => {
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'scripts/demo.ts')],
+    {
+      cwd: root,
+      timeout: 60_000,
+    },
+  );
+  for (const line of [
+    /door: connected to the hub as door/,
+    /door: calling kitchen/,
+    /kitchen: door is calling/,
+    /kitchen: talking with door/,
+    /door: hung up on kitchen/,
+    /kitchen: call with door ended/,
+  ]) {
+    t.regex(stdout, line);
+  }
+  const door = /^ {2}door {5}(.*)$/m.exec(stdout)?.[1] ?? '';
+  const kitchen = /^ {2}kitchen {2}(.*)$/m.exec(stdout)?.[1] ?? '';
+  t.regex(door, /425 Hz.*1000 Hz, 1000 Hz/);
+  t.regex(kitchen, /660 Hz.*440 Hz, 440 Hz/);
+  t.notRegex(door, /440 Hz/);
+});
