@@ -6,17 +6,21 @@
 #   bash scripts/setup.sh          what running the hub and devices needs
 #   bash scripts/setup.sh --test   also what the test suite uses (mosquitto, ffmpeg, sox,
 #                                  systemd-analyze)
+#   bash scripts/setup.sh --print-packages   print the Debian packages, one a line, and
+#                                  exit (scripts/install.sh uses this list)
 #
 # Safe to run again: packages already present are not reinstalled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_test=0
+print_packages=0
 for arg in "$@"; do
   case "$arg" in
     --test) with_test=1 ;;
+    --print-packages) print_packages=1 ;;
     -h | --help)
-      sed -n '2,10p' "$0"
+      sed -n '2,12p' "$0"
       exit 0
       ;;
     *)
@@ -26,16 +30,20 @@ for arg in "$@"; do
   esac
 done
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "setup.sh: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
-  exit 1
-fi
-
 # Build tools for the native addons, ALSA headers for alsa-capture, arecord/aplay.
 packages=(build-essential python3 pkg-config libasound2-dev alsa-utils)
 if [ "$with_test" = 1 ]; then
   packages+=(mosquitto ffmpeg sox systemd)
+fi
+if [ "$print_packages" = 1 ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup.sh: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
 fi
 
 missing=()
