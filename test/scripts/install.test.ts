@@ -1,0 +1,484 @@
+/**
+ * scripts/install.sh: usage errors, the dry-run plan (which must change nothing), a real
+ * installation into a throwaway root (`--root`, `--skip-build`, `--no-apt`) run twice, and
+ * the config templates against the real loaders.
+ *
+ * Nothing here touches the system: every run has `--root <temp dir>`, and the commands
+ * that change a system (apt-get, systemctl, useradd, usermod, chown, npm) are shadowed on
+ * PATH by stubs that record the call and fail, so a slip would show as a test failure.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KindGuard, type TObject, type TSchema } from '@sinclair/typebox';
+import test from 'ava';
+import YAML from 'yaml';
+import { DeviceConfigSchema, loadDeviceConfig } from '../../shared/config/device-schema.ts';
+import { HubConfigSchema, loadHubConfig } from '../../shared/config/hub-schema.ts';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const script = path.join(repo, 'scripts/install.sh');
+const templates = path.join(repo, 'scripts/templates');
+const SYSTEM_COMMANDS = ['apt-get', 'systemctl', 'useradd', 'usermod', 'groupadd', 'chown', 'npm'];
+const STEPS = [
+  'Node.js 20 or newer',
+  'Debian packages',
+  'System user babel',
+  'Application in',
+  'Node dependencies and build',
+  'systemd units in',
+  'Commands babel-hub and babel-device in',
+  'Configuration in',
+  'Services',
+  'Next steps',
+];
+
+function tempDir(t: { teardown: (fn: () => void) => void }, label: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `babel-install-${label}-`));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A PATH directory whose system-changing commands only record that they were called. */
+function stubs(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[] } {
+  const bin = path.join(dir, 'stub-bin');
+  const log = path.join(dir, 'stub-calls.log');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(log, '');
+  for (const cmd of SYSTEM_COMMANDS) {
+    const stub = path.join(bin, cmd);
+    fs.writeFileSync(stub, `#!/bin/sh\necho "${cmd} $*" >> '${log}'\nexit 97\n`);
+    fs.chmodSync(stub, 0o755);
+  }
+  return {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    calls: () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean),
+  };
+}
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs install.sh; only ever into a throwaway root under the temp directory. */
+function install(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const at = args.indexOf('--root');
+  const root = args.find((a) => a.startsWith('--root='))?.slice(7) ?? (at < 0 ? '' : args[at + 1]);
+  if (!args.includes('--help') && !root?.startsWith(`${os.tmpdir()}${path.sep}`)) {
+    throw new Error(`refusing to run install.sh without a --root under ${os.tmpdir()}`);
+  }
+  return new Promise((resolve) => {
+    execFile('bash', [file, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Every entry under `dir`: type, mode, size, mtime and a hash of each file's content. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = fs.lstatSync(p);
+      const rel = path.relative(dir, p);
+      const hash = st.isFile() ? createHash('sha256').update(fs.readFileSync(p)).digest('hex') : '';
+      out[rel] = `${st.mode.toString(8)} ${st.size} ${st.mtimeMs} ${hash}`;
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A small checkout with what install.sh reads, a stand-in dist/ and things it must leave out. */
+function fakeCheckout(dir: string): string {
+  const src = path.join(dir, 'checkout');
+  fs.mkdirSync(path.join(src, 'scripts'), { recursive: true });
+  for (const f of ['scripts/install.sh', 'scripts/setup.sh', 'package.json', 'README.md']) {
+    fs.copyFileSync(path.join(repo, f), path.join(src, f));
+  }
+  fs.cpSync(templates, path.join(src, 'scripts/templates'), { recursive: true });
+  fs.cpSync(path.join(repo, 'systemd'), path.join(src, 'systemd'), { recursive: true });
+  const files: Record<string, string> = {
+    'dist/hub/bin.js': '// hub v1\n',
+    'dist/device/bin.js': '// device v1\n',
+    'node_modules/left-out/index.js': '',
+    '.git/HEAD': 'ref: refs/heads/main\n',
+    'data/babel.sqlite': 'a developer database',
+  };
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
+    fs.writeFileSync(path.join(src, f), text);
+  }
+  return path.join(src, 'scripts/install.sh');
+}
+
+function existingGroups(names: readonly string[]): string[] {
+  return names.filter((g) => {
+    try {
+      execFileSync('getent', ['group', g], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+// --- options -------------------------------------------------------------------------
+
+const usageErrors: [string[], RegExp][] = [
+  [[], /--role is required/],
+  [['--role', 'door'], /--role must be hub, device or both/],
+  [['--role', 'device'], /--role device needs --hub HOST/],
+  [['--role', 'both', '--hub', 'pi1.local'], /--hub is for --role device/],
+  [['--role', 'hub', '--name', 'door'], /--name names a device/],
+  [['--role', 'both', '--name', 'Front Door'], /--name must be 1-32 of a-z/],
+  [['--role', 'device', '--hub', 'pi1.local; rm -rf /'], /--hub must be HOST or HOST:PORT/],
+  [['--role', 'both', '--prefix', 'opt/babel'], /--prefix must be an absolute path/],
+  [['--role', 'both', '--role'], /--role needs a value/],
+  [['--role', 'both', '--yes'], /unknown option --yes/],
+];
+
+for (const [args, message] of usageErrors) {
+  test(`usage error, exit 2: install.sh ${args.join(' ') || '(no options)'}`, async (t) => {
+    const dir = tempDir(t, 'usage');
+    const { env, calls } = stubs(dir);
+    const r = await install(script, [...args, '--root', dir], env);
+    t.is(r.code, 2);
+    t.regex(r.stderr, message);
+    t.regex(r.stderr, /Usage: sudo bash scripts\/install\.sh --role hub\|device\|both/);
+    t.is(r.stdout, '');
+    t.deepEqual(calls(), []);
+  });
+}
+
+test('--help prints the options and steps', async (t) => {
+  const r = await install(script, ['--help'], process.env);
+  t.is(r.code, 0);
+  for (const opt of ['--role', '--hub', '--name', '--prefix', '--dry-run', '--no-apt', '--root']) {
+    t.regex(r.stdout, new RegExp(`^ {2}${opt} `, 'm'));
+  }
+  t.notRegex(r.stdout, /^#/m);
+});
+
+// --- dry run -------------------------------------------------------------------------
+
+test('--dry-run prints every step of the plan and changes nothing', async (t) => {
+  const root = tempDir(t, 'dry');
+  const { env, calls } = stubs(tempDir(t, 'dry-stubs'));
+  fs.mkdirSync(path.join(root, 'etc/babel'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'etc/babel/hub.yaml'), 'version: 1\n');
+  const before = snapshot(root);
+
+  const r = await install(
+    script,
+    ['--dry-run', '--role', 'both', '--name', 'kitchen', '--root', root],
+    env,
+  );
+  t.is(r.code, 0, r.stderr);
+  STEPS.forEach((s, i) => {
+    t.regex(r.stdout, new RegExp(`^==> \\[${i + 1}\\] ${s}`, 'm'), `step ${i + 1} ${s}`);
+  });
+  const app = `${root}/opt/babel-intercom`;
+  for (const line of [
+    `[dry-run] copy ${repo} to ${app} (without .git, node_modules, data, dist)`,
+    '[dry-run] npm ci --no-audit --no-fund',
+    '[dry-run] npm run build',
+    '[dry-run] npm prune --omit=dev',
+    `[dry-run] install ${root}/etc/systemd/system/babel-hub.service`,
+    `[dry-run] install ${root}/etc/systemd/system/babel-device.service`,
+    `[dry-run] install ${root}/usr/local/bin/babel-hub`,
+    `kept ${root}/etc/babel/hub.yaml`,
+    `[dry-run] write ${root}/etc/babel/device.yaml from scripts/templates/device.yaml, name: kitchen`,
+    '[skip] useradd --system --user-group',
+    `[skip] systemctl daemon-reload  (--root ${root})`,
+    '[skip] systemctl enable --now babel-hub',
+    '[skip] systemctl enable --now babel-device',
+    'sudo -u babel babel-hub user add door --config /etc/babel/hub.yaml',
+    'Dry run: nothing was changed.',
+  ]) {
+    t.true(r.stdout.includes(line), line);
+  }
+  t.deepEqual(snapshot(root), before);
+  t.deepEqual(calls(), []);
+});
+
+test('--dry-run into a root that does not exist creates nothing', async (t) => {
+  const dir = tempDir(t, 'dry-none');
+  const { env, calls } = stubs(dir);
+  const root = path.join(dir, 'nowhere');
+  const r = await install(script, ['--role', 'hub', '--dry-run', '--root', root], env);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /\[dry-run\] write .*\/etc\/babel\/hub\.yaml/);
+  t.notRegex(r.stdout, /babel-device\.service|etc\/babel\/device\.yaml/);
+  t.false(fs.existsSync(root));
+  t.deepEqual(calls(), []);
+});
+
+// --- real runs in a throwaway root ---------------------------------------------------
+
+test('installs into a throwaway root; a second run keeps the configs and refreshes the app', async (t) => {
+  const dir = tempDir(t, 'real');
+  const { env, calls } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const checkout = path.dirname(path.dirname(src));
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const args = ['--role', 'both', '--name', 'kitchen', '--root', root, '--no-apt', '--skip-build'];
+  const at = (p: string) => path.join(root, p);
+  const app = at('opt/babel-intercom');
+
+  const first = await install(src, args, env);
+  t.is(first.code, 0, first.stderr);
+  t.is(first.stderr, '');
+
+  // The application, without what must not be shipped.
+  t.is(fs.readFileSync(path.join(app, 'dist/hub/bin.js'), 'utf8'), '// hub v1\n');
+  t.true(fs.existsSync(path.join(app, 'package.json')));
+  t.true(fs.existsSync(path.join(app, 'scripts/templates/device.yaml')));
+  for (const gone of ['.git', 'node_modules', 'data'])
+    t.false(fs.existsSync(path.join(app, gone)), gone);
+
+  // Units: the repository's, with this node and only groups that exist here.
+  const node = execFileSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
+  const hubUnit = fs.readFileSync(at('etc/systemd/system/babel-hub.service'), 'utf8');
+  t.regex(
+    hubUnit,
+    new RegExp(
+      `^ExecStart=${node} /opt/babel-intercom/dist/hub/bin\\.js --config /etc/babel/hub\\.yaml`,
+      'm',
+    ),
+  );
+  const deviceUnit = fs.readFileSync(at('etc/systemd/system/babel-device.service'), 'utf8');
+  t.regex(deviceUnit, /^User=babel$/m);
+  const groups = /^SupplementaryGroups=(.*)$/m.exec(deviceUnit)?.[1]?.split(/\s+/).filter(Boolean);
+  t.deepEqual(groups, existingGroups(['audio', 'gpio', 'input', 'dialout']));
+
+  // The commands.
+  const wrapper = at('usr/local/bin/babel-hub');
+  t.is(fs.statSync(wrapper).mode & 0o777, 0o755);
+  t.regex(
+    fs.readFileSync(wrapper, 'utf8'),
+    new RegExp(`^exec ${node} /opt/babel-intercom/dist/hub/bin\\.js "\\$@"$`, 'm'),
+  );
+
+  // Configs: from the templates, private to root and babel, accepted by the loaders.
+  for (const f of ['hub.yaml', 'device.yaml'])
+    t.is(fs.statSync(at(`etc/babel/${f}`)).mode & 0o777, 0o640);
+  const device = loadDeviceConfig(['--config', at('etc/babel/device.yaml')], {});
+  t.like(device.kind === 'config' ? device.config : {}, { name: 'kitchen', hub: '127.0.0.1:4242' });
+  const hub = loadHubConfig(['--config', at('etc/babel/hub.yaml')], {});
+  t.like(hub.kind === 'config' ? hub.config : {}, { data_dir: '/var/lib/babel', text_port: 4242 });
+  t.true(fs.statSync(at('var/lib/babel')).isDirectory());
+
+  // The user edits the configs, the checkout changes; run again.
+  fs.appendFileSync(at('etc/babel/device.yaml'), 'target: door\n');
+  fs.writeFileSync(at('etc/babel/hub.yaml'), 'version: 1\nring_timeout: 20\n');
+  const configs = {
+    device: fs.readFileSync(at('etc/babel/device.yaml'), 'utf8'),
+    hub: fs.readFileSync(at('etc/babel/hub.yaml'), 'utf8'),
+  };
+  fs.writeFileSync(path.join(checkout, 'dist/hub/bin.js'), '// hub v2\n');
+  fs.writeFileSync(path.join(app, 'left-over-from-v1.js'), '');
+
+  const second = await install(src, args, env);
+  t.is(second.code, 0, second.stderr);
+  t.true(second.stdout.includes(`kept ${at('etc/babel/hub.yaml')}`));
+  t.true(second.stdout.includes(`kept ${at('etc/babel/device.yaml')}`));
+  t.true(second.stdout.includes(`unchanged ${at('etc/systemd/system/babel-hub.service')}`));
+  t.is(fs.readFileSync(at('etc/babel/device.yaml'), 'utf8'), configs.device);
+  t.is(fs.readFileSync(at('etc/babel/hub.yaml'), 'utf8'), configs.hub);
+  t.is(fs.readFileSync(path.join(app, 'dist/hub/bin.js'), 'utf8'), '// hub v2\n');
+  t.false(fs.existsSync(path.join(app, 'left-over-from-v1.js')));
+  t.deepEqual(calls(), []);
+});
+
+test('a device elsewhere: --hub and --name fill in device.yaml, --prefix reaches the units', async (t) => {
+  const dir = tempDir(t, 'device');
+  const { env, calls } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const r = await install(
+    src,
+    [
+      '--role=device',
+      '--hub=kitchen.local:4242',
+      '--name=door',
+      '--prefix=/srv/babel',
+      `--root=${root}`,
+      '--skip-build',
+    ],
+    env,
+  );
+  t.is(r.code, 0, r.stderr);
+  const at = (p: string) => path.join(root, p);
+  const loaded = loadDeviceConfig(['--config', at('etc/babel/device.yaml')], {});
+  t.like(loaded.kind === 'config' ? loaded.config : {}, {
+    name: 'door',
+    hub: 'kitchen.local:4242',
+  });
+  t.false(fs.existsSync(at('etc/babel/hub.yaml')));
+  t.false(fs.existsSync(at('etc/systemd/system/babel-hub.service')));
+  t.false(fs.existsSync(at('var/lib/babel')));
+  t.true(fs.existsSync(at('srv/babel/dist/device/bin.js')));
+  const unit = fs.readFileSync(at('etc/systemd/system/babel-device.service'), 'utf8');
+  t.regex(
+    unit,
+    /^ExecStart=\S+ \/srv\/babel\/dist\/device\/bin\.js --config \/etc\/babel\/device\.yaml$/m,
+  );
+  t.regex(unit, /^Documentation=file:\/\/\/srv\/babel\/README\.md$/m);
+  t.regex(r.stdout, /sudo -u babel babel-hub user add door --config \/etc\/babel\/hub\.yaml/);
+  t.deepEqual(calls(), []);
+});
+
+test('refuses to clear a --prefix that is not a Babel Intercom installation', async (t) => {
+  const dir = tempDir(t, 'foreign');
+  const { env } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(path.join(root, 'usr/lib'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'usr/lib/precious'), 'keep me');
+  const r = await install(
+    src,
+    ['--role', 'hub', '--prefix', '/usr', '--root', root, '--skip-build'],
+    env,
+  );
+  t.is(r.code, 1);
+  t.regex(r.stderr, /is not a Babel Intercom installation; choose another --prefix/);
+  t.is(fs.readFileSync(path.join(root, 'usr/lib/precious'), 'utf8'), 'keep me');
+});
+
+test('--skip-build without a built dist/ in the checkout fails with the way out', async (t) => {
+  const dir = tempDir(t, 'nodist');
+  const { env } = stubs(dir);
+  const src = fakeCheckout(dir);
+  fs.rmSync(path.join(path.dirname(path.dirname(src)), 'dist'), { recursive: true });
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const r = await install(src, ['--role', 'hub', '--root', root, '--skip-build'], env);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /run npm run build first/);
+  t.false(fs.existsSync(path.join(root, 'etc')));
+});
+
+test('the installed units pass systemd-analyze verify', async (t) => {
+  const dir = tempDir(t, 'verify');
+  const { env } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  t.is(
+    (await install(src, ['--role', 'both', '--root', root, '--skip-build', '--no-apt'], env)).code,
+    0,
+  );
+  const analyze = existingCommand('systemd-analyze');
+  if (!analyze) {
+    t.log('systemd-analyze not installed: only checked the units were written');
+    t.pass();
+    return;
+  }
+  for (const unit of ['babel-hub.service', 'babel-device.service']) {
+    const out = execFileSync(analyze, ['verify', path.join(root, 'etc/systemd/system', unit)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+    });
+    t.is(out.trim(), '', unit);
+  }
+});
+
+test('install.sh is shellcheck-clean (when shellcheck is installed)', (t) => {
+  const shellcheck = existingCommand('shellcheck');
+  if (!shellcheck) {
+    t.log('shellcheck not installed: skipped');
+    t.pass();
+    return;
+  }
+  const r = execFileSync(shellcheck, [script, path.join(repo, 'scripts/setup.sh')], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  t.is(r, '');
+});
+
+function existingCommand(name: string): string | null {
+  try {
+    return execFileSync('bash', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+// --- templates -----------------------------------------------------------------------
+
+/** Every setting's dotted path; arrays and records are settings, objects are not. */
+function leaves(schema: TObject, prefix = ''): { path: string; schema: TSchema }[] {
+  return Object.entries(schema.properties).flatMap(([key, child]) => {
+    const p = prefix ? `${prefix}.${key}` : key;
+    return KindGuard.IsObject(child) ? leaves(child, p) : [{ path: p, schema: child }];
+  });
+}
+
+function getPath(obj: unknown, dotted: string): unknown {
+  let node = obj;
+  for (const k of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[k];
+  return node;
+}
+
+/** The template with every commented-out setting switched on: `#key:` and `#  key:` lines. */
+function uncomment(text: string): string {
+  return text.replace(/^#((?: {2})*)([a-z_][a-z0-9_]*:(?: .*)?|"[^"]+":.*|- .*)$/gm, '$1$2');
+}
+
+const templateCases = [
+  {
+    file: 'hub.yaml',
+    schema: HubConfigSchema,
+    load: (argv: string[]) => loadHubConfig(argv, {}),
+    examples: [] as string[],
+  },
+  {
+    file: 'device.yaml',
+    schema: DeviceConfigSchema,
+    load: (argv: string[]) => loadDeviceConfig(argv, {}),
+    // Shown with an example instead of the default (which the comment gives).
+    examples: ['name', 'button', 'panel'],
+  },
+];
+
+for (const c of templateCases) {
+  test(`template ${c.file}: valid as shipped, every setting present with its default`, (t) => {
+    const dir = tempDir(t, 'template');
+    const shippedText = fs.readFileSync(path.join(templates, c.file), 'utf8');
+    const shipped = c.load(['--config', path.join(templates, c.file)]);
+    if (shipped.kind !== 'config') return t.fail(shipped.kind);
+
+    const all = path.join(dir, c.file);
+    fs.writeFileSync(all, uncomment(shippedText));
+    const loaded = c.load(['--config', all]);
+    if (loaded.kind !== 'config') return t.fail(loaded.kind);
+    const raw = YAML.parse(uncomment(shippedText));
+    for (const leaf of leaves(c.schema)) {
+      t.not(getPath(raw, leaf.path), undefined, `${leaf.path} is in the template`);
+      if (leaf.schema.default === undefined || c.examples.includes(leaf.path)) continue;
+      t.deepEqual(
+        getPath(loaded.config, leaf.path),
+        getPath(shipped.config, leaf.path),
+        `${leaf.path}: the commented value is the default`,
+      );
+    }
+    // Each setting line has a comment above it, in its block, saying what it is.
+    const blocks = shippedText.split(/\n\s*\n/);
+    for (const block of blocks) {
+      if (!/^#?[a-z_]+:/m.test(block)) continue;
+      t.regex(block, /^# \S/m, block);
+    }
+  });
+}
