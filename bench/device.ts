@@ -1,0 +1,150 @@
+/**
+ * Device benchmark (issue: the device agent). RSS and CPU of one `babel-device` process
+ * through a call against a second one (tone in, null out, direct media), beside the floor:
+ * bare Opus encode + decode of the same audio in this process.
+ *
+ *   npm run build && node --import tsx bench/device.ts [--seconds 60]
+ *
+ * Goal: RSS under 60 MB; CPU within 1.3x the floor.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { OpusCodec } from '../shared/media/opus.ts';
+import { generateTone } from '../shared/media/tone.ts';
+import { cpuMs, rssMb, spawnHub } from './lib/proc.ts';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' } } });
+const seconds = Number(values.seconds);
+const root = path.resolve(import.meta.dirname, '..');
+const built = path.join(root, 'dist/device/bin.js');
+if (!fs.existsSync(built))
+  throw new Error('run `npm run build` first: the benchmark measures the built device');
+
+const hub = await spawnHub();
+
+function device(
+  name: string,
+  hz: number,
+  extra: string[],
+): { child: ChildProcess; events: string[]; wait: (re: RegExp) => Promise<void> } {
+  // The same V8 flag as systemd/babel-device.service.
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=1',
+      built,
+      '--name',
+      name,
+      '--hub',
+      `127.0.0.1:${hub.textPort}`,
+      '--media-port',
+      '0',
+      '--capture',
+      `tone:${hz}`,
+      '--playback',
+      'null',
+      '--button',
+      'stdin',
+      '--mqtt',
+      'off',
+      ...extra,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const events: string[] = [];
+  const waiters: Array<() => void> = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (l) => {
+    try {
+      const e = (JSON.parse(l) as { event?: string }).event;
+      if (e) events.push(e);
+    } catch {
+      // not JSON
+    }
+    for (const w of waiters.splice(0)) w();
+  });
+  const wait = async (re: RegExp) => {
+    const end = Date.now() + 20_000;
+    while (!events.some((e) => re.test(e))) {
+      if (Date.now() > end) throw new Error(`${name}: no ${re}; saw ${events.join(' | ')}`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  };
+  return { child, events, wait };
+}
+
+const door = device('door', 440, ['--target', 'kitchen']);
+const kitchen = device('kitchen', 1000, ['--auto-answer']);
+await door.wait(/connected to the hub/);
+await kitchen.wait(/connected to the hub/);
+const pid = door.child.pid!;
+door.child.stdin!.write('press\n');
+await door.wait(/talking with kitchen/);
+await new Promise((r) => setTimeout(r, 1000)); // settle
+console.log(`in a call; measuring the door unit (pid ${pid}) for ${seconds} s`);
+const cpu0 = cpuMs(pid);
+const t0 = performance.now();
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, rssMb(pid));
+}, 500);
+await new Promise((r) => setTimeout(r, seconds * 1000));
+clearInterval(sampler);
+const wallMs = performance.now() - t0;
+const used = cpuMs(pid) - cpu0;
+peakRss = Math.max(peakRss, rssMb(pid));
+door.child.stdin!.write('press\n');
+await door.wait(/hung up on kitchen/);
+for (const d of [door, kitchen]) d.child.kill('SIGTERM');
+await hub.stop();
+
+// The floor: what Opus alone costs for the same audio (one encode and one decode per frame).
+const codec = new OpusCodec({ bitrate: 24000, complexity: 5, frameMs: 20 });
+const frame = generateTone(440, 20, 48000, 8000);
+const frames = Math.round((wallMs / 1000) * 50);
+const f0 = process.cpuUsage();
+for (let i = 0; i < frames; i++) codec.decode(codec.encode(frame));
+const f1 = process.cpuUsage(f0);
+const floorMs = (f1.user + f1.system) / 1000;
+
+// The runtime's own floor: a bare Node process with the same two 20 ms timers and a UDP
+// packet each way per frame, no codec, no logic (what any Node agent pays for a call).
+const nodeFloorPct = await new Promise<number>((resolve) => {
+  const src = `
+    const dgram = require('node:dgram'); const fs = require('node:fs');
+    const a = dgram.createSocket('udp4'), b = dgram.createSocket('udp4'); const pkt = Buffer.alloc(80);
+    const ticks = () => { const s = fs.readFileSync('/proc/self/stat', 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return Number(f[11]) + Number(f[12]); };
+    a.bind(0, '127.0.0.1', () => b.bind(0, '127.0.0.1', () => {
+      a.on('message', () => {}); b.on('message', () => {});
+      setInterval(() => a.send(pkt, b.address().port, '127.0.0.1'), 20);
+      setInterval(() => b.send(pkt, a.address().port, '127.0.0.1'), 20);
+      setTimeout(() => { const t0 = ticks(); setTimeout(() => { console.log((ticks() - t0) * 10); process.exit(0); }, ${Math.min(seconds, 20)} * 1000); }, 1000);
+    }));`;
+  const c = spawn(process.execPath, ['--max-semi-space-size=1', '-e', src], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  c.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  c.on('exit', () => resolve((100 * Number(out.trim())) / (Math.min(seconds, 20) * 1000)));
+});
+
+const cpuPct = (100 * used) / wallMs;
+const floorPct = (100 * floorMs) / wallMs;
+console.log(
+  `device CPU ${used.toFixed(0)} ms over ${(wallMs / 1000).toFixed(1)} s = ${cpuPct.toFixed(2)}% of one core; peak RSS ${peakRss.toFixed(1)} MB`,
+);
+console.log(
+  `floor (bare Opus encode+decode of the same ${frames} frames): ${floorMs.toFixed(0)} ms = ${floorPct.toFixed(2)}%; ratio ${(cpuPct / floorPct).toFixed(2)}`,
+);
+console.log(
+  `node runtime floor (two 20 ms timers + UDP both ways, no codec): ${nodeFloorPct.toFixed(2)}%\n` +
+    `rss_mb=${peakRss.toFixed(1)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)}`,
+);
+process.exit(0);
