@@ -54,6 +54,8 @@ export interface MediaSessionEvents {
 
 /** Playout ticks made up at once after a stall; beyond that the grid starts again. */
 const MAX_CATCH_UP = 10;
+/** A packet arriving this close before a playout tick is due plays it out at once. */
+const RIDE_ALONG_MS = 4;
 
 export class MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly #o: MediaSessionOptions;
@@ -84,8 +86,16 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     });
     this.#socket.on('error', (err) => this.#o.log.warn({ err }, 'media socket error'));
     this.#socket.on('message', (msg, rinfo) => {
-      const key = this.#pipeline?.receive(msg, rinfo, this.#clock.now()).dtmf;
+      const p = this.#pipeline;
+      if (!p) return;
+      const now = this.#clock.now();
+      const key = p.receive(msg, rinfo, now).dtmf;
       if (key !== undefined) this.emit('dtmf', key);
+      // A playout tick due in a moment rides on this wakeup instead of taking its own.
+      if (this.#due - now <= RIDE_ALONG_MS && this.#pipeline === p) {
+        this.#playout?.cancel();
+        this.#play(RIDE_ALONG_MS);
+      }
     });
     return this.port;
   }
@@ -152,12 +162,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
   }
 
-  /** Plays every frame now due, then sleeps until the next one (drift-free schedule). */
-  #tick = (): void => {
+  #tick = (): void => this.#play(1);
+
+  /** Plays every frame due within `slackMs`, then sleeps until the next (drift-free). */
+  #play(slackMs: number): void {
     const p = this.#pipeline;
     if (!p) return;
     const now = this.#clock.now();
-    for (let n = 0; this.#due <= now + 1; n++) {
+    for (let n = 0; this.#due <= now + slackMs; n++) {
       if (n === MAX_CATCH_UP) {
         this.#due = p.nextPlayoutAt(now);
         break;
@@ -167,5 +179,5 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       this.#due = p.nextPlayoutAt(this.#due);
     }
     this.#playout = this.#clock.setTimeout(this.#tick, Math.max(1, Math.round(this.#due - now)));
-  };
+  }
 }

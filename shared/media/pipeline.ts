@@ -13,11 +13,15 @@
  * Playout phase. Latency is the jitter buffer's depth plus the time a packet waits between
  * its arrival and the playout tick that takes it; with a free-running tick that wait is
  * anywhere in one frame. `nextPlayoutAt()` places the ticks `playoutGuardMs` after the
- * median transit (arrival minus the packet's place on the sender's timeline), moving the
- * grid by at most a quarter frame per tick. The buffer's start-up assumes the same phase
- * (its level then sits at the target on average, so the level control stays idle), and
- * on a quiet network the ticks fall just after each arrival: a frame plus the guard. It
- * follows the sender's timeline, so it also absorbs slow clock drift between the ends.
+ * 75th percentile of the transit (arrival minus the packet's place on the sender's
+ * timeline): at once while the buffer starts, then by at most a quarter frame per tick.
+ * On a quiet network the ticks fall just after each arrival: latency one frame plus the
+ * guard. Why the 75th: the buffer's level control keeps its smoothed level (slots held,
+ * the newest counted if it has arrived) within 0.75 frame of the target. Ticks after
+ * three quarters of the arrivals put the level a quarter frame or less below the target
+ * at the least depth that holds, so the control never inserts there, and always drops a
+ * frame too many (left by a burst, or by a target that came down). It follows the
+ * sender's timeline, so it also absorbs slow clock drift between the two ends.
  *
  * Telephone events. While a peer sends an event it sends no audio, and a jitter buffer
  * that only heard `noteSequence()` would take the gap for an underrun: it would conceal
@@ -25,7 +29,7 @@
  * slot (an update with a longer duration, or a repeated end packet arriving at least half
  * a frame after the last, as `DtmfSender` spaces them) is pushed as an empty placeholder
  * for that slot: the slot is concealed on time and the timeline stays in step.
-
+ *
  * One instance is one call leg: a new RTP sender (random SSRC, sequence number and
  * timestamp [M-1]), a fresh jitter buffer, decoder and DTMF state. Make a new one per leg.
  */
@@ -64,7 +68,7 @@ export interface MediaPipelineOptions {
   rtp?: Omit<RtpSenderOptions, 'payloadType'>;
   /** How long a key press lasts on the wire. Default 100. */
   dtmfDurationMs?: number;
-  /** How long after the earliest arrivals the playout ticks fall. Default 2. */
+  /** How long after most arrivals the playout ticks fall (see the file comment). Default 1. */
   playoutGuardMs?: number;
   /** Per-packet detail at `trace` (behind `isLevelEnabled`). */
   log?: Logger;
@@ -122,11 +126,15 @@ export interface ReceiveResult {
 const NOTHING: ReceiveResult = Object.freeze({});
 const NO_AUDIO = Buffer.alloc(0);
 const BITRATE_WINDOW_MS = 1000;
-/** The running median of the transit starts as the mean of this many packets... */
-const MEDIAN_START_PACKETS = 16;
-/** ...then steps toward each new value by at most this much. */
-const MEDIAN_STEP_MS = 0.25;
-/** A transit this far from the median is a new timeline, not jitter: start over. */
+/** The transit percentile the playout ticks follow (see the file comment). */
+const PHASE_QUANTILE = 0.75;
+/** Its estimate starts as the mean of this many packets... */
+const PHASE_START_PACKETS = 16;
+/** ...then moves up 0.75 or down 0.25 of this per packet (stochastic approximation). */
+const PHASE_STEP_MS = 0.5;
+/** Two playout ticks are at least this far apart. */
+const MIN_TICK_GAP_MS = 1;
+/** A transit this far from the estimate is a new timeline, not jitter: start over. */
 const PHASE_RESET_MS = 2000;
 
 /** Bytes counted over a window of the passed-in time, giving bit/s. */
@@ -173,11 +181,11 @@ export class MediaPipeline {
   #jb: JitterBuffer;
   #played: PlayoutInfo = { kind: 'silence', timestamp: -1 };
 
-  // Running median of the transit, for the playout phase (see the file comment).
+  // The transit percentile, for the playout phase (see the file comment).
   #phaseSsrc = -1;
   #refTs = 0;
   #refExt = 0;
-  #median = Number.NaN;
+  #phaseTransit = Number.NaN;
   #phasePackets = 0;
 
   // The incoming telephone event: its timestamp, the slots placed, the last end packet.
@@ -204,7 +212,7 @@ export class MediaPipeline {
     this.#remotePort = options.remote.port;
     this.#frameMs = frameMs;
     this.#dtmfDurationMs = options.dtmfDurationMs ?? 100;
-    this.#guardMs = options.playoutGuardMs ?? 2;
+    this.#guardMs = options.playoutGuardMs ?? 1;
     this.#log = options.log;
     this.#codec = new OpusCodec({ ...options.codec, frameMs });
     this.#frameSamples = this.#codec.frameSamples;
@@ -348,13 +356,22 @@ export class MediaPipeline {
 
   /**
    * When the playout tick after the one due at `previous` is due: one frame later, moved
-   * by at most a quarter frame toward `playoutGuardMs` after the median transit.
+   * toward `playoutGuardMs` after the 75th percentile of the transit. While the buffer
+   * starts (silence goes out) that is the next grid point after `previous`, however near,
+   * and a quarter frame later; once it plays the grid glides, a quarter frame per tick.
    */
   nextPlayoutAt(previous: number): number {
     const nominal = previous + this.#frameMs;
-    if (Number.isNaN(this.#median)) return nominal;
+    if (Number.isNaN(this.#phaseTransit)) return nominal;
     const frame = this.#frameMs;
-    const base = this.#median + this.#guardMs;
+    const base = this.#phaseTransit + this.#guardMs;
+    // Before the buffer plays (silence out) the next grid point comes at once, however
+    // soon, so the first frame starts no deeper than it needs to; a quarter frame late, so
+    // the next packet is there too (the buffer's level control starts from that level).
+    if (this.#played.kind === 'silence') {
+      const start = base + frame / 4;
+      return start + Math.ceil((previous + MIN_TICK_GAP_MS - start) / frame) * frame;
+    }
     const ideal = base + Math.round((nominal - base) / frame) * frame;
     const step = frame / 4;
     return nominal + Math.max(-step, Math.min(step, ideal - nominal));
@@ -386,14 +403,15 @@ export class MediaPipeline {
   }
 
   /**
-   * The running median of the transit (arrival minus the packet's place on the sender's
-   * timeline): a step toward each new value, so outliers move it no more than others.
+   * The 75th percentile of the transit (arrival minus the packet's place on the sender's
+   * timeline), by stochastic approximation: a fixed step per packet, so an outlier moves
+   * it no more than any other packet.
    */
   #notePhase(ssrc: number, timestamp: number, now: number): void {
     if (ssrc !== this.#phaseSsrc) this.#resetPhase(ssrc, timestamp);
     let ext = this.#refExt + tsDiff(timestamp, this.#refTs);
     let transit = now - (ext * 1000) / OPUS_CLOCK_RATE;
-    if (Math.abs(transit - this.#median) > PHASE_RESET_MS) {
+    if (Math.abs(transit - this.#phaseTransit) > PHASE_RESET_MS) {
       this.#resetPhase(ssrc, timestamp);
       ext = 0;
       transit = now;
@@ -403,21 +421,22 @@ export class MediaPipeline {
       this.#refTs = timestamp;
     }
     const n = ++this.#phasePackets;
-    if (n <= MEDIAN_START_PACKETS) {
+    const q = this.#phaseTransit;
+    if (n <= PHASE_START_PACKETS) {
       // Start from the mean of the first packets: one early outlier must not set the phase.
-      this.#median = n === 1 ? transit : this.#median + (transit - this.#median) / n;
-      return;
+      this.#phaseTransit = n === 1 ? transit : q + (transit - q) / n;
+    } else if (transit > q) {
+      this.#phaseTransit = Math.min(transit, q + PHASE_STEP_MS * PHASE_QUANTILE);
+    } else if (transit < q) {
+      this.#phaseTransit = Math.max(transit, q - PHASE_STEP_MS * (1 - PHASE_QUANTILE));
     }
-    if (transit > this.#median) this.#median += Math.min(MEDIAN_STEP_MS, transit - this.#median);
-    else if (transit < this.#median)
-      this.#median -= Math.min(MEDIAN_STEP_MS, this.#median - transit);
   }
 
   #resetPhase(ssrc: number, timestamp: number): void {
     this.#phaseSsrc = ssrc;
     this.#refTs = timestamp;
     this.#refExt = 0;
-    this.#median = Number.NaN;
+    this.#phaseTransit = Number.NaN;
     this.#phasePackets = 0;
   }
 

@@ -251,7 +251,7 @@ test('impaired network (5 % loss, 20 ms jitter, reordering, duplicates): continu
 test('DTMF end to end: one key on the other side, audio muted while it goes out', (t) => {
   const { alice, bob } = call({
     frames: 100,
-    net: { seed: 3, duplicate: 0.3, jitterMs: 2 },
+    net: { seed: 3, duplicate: 0.3, jitterMs: 5 },
     beforeCapture: (who, k, side) => {
       if (who === 'alice' && k === 40) side.p.pressKey('7');
     },
@@ -341,15 +341,23 @@ test('a packet the decoder refuses is concealed and counted', (t) => {
   t.is(bob.stats().decodeErrors, 1);
 });
 
-test('nextPlayoutAt moves the ticks to the median arrival and a guard, a quarter frame at most', (t) => {
+test('nextPlayoutAt: ticks just after most arrivals; at once before the first frame, then gliding', (t) => {
   const sender = new MediaPipeline({ remote: BOB });
   const p = new MediaPipeline({ remote: ALICE, playoutGuardMs: 2 });
   t.is(p.nextPlayoutAt(100), 120, 'no packet yet: one frame on');
-  // Packets sent every 20 ms arrive 5 ms after each multiple of 20, one in ten 15 ms late.
+  // Packets sent every 20 ms arrive 5 ms after each multiple of 20, one in ten 15 ms late:
+  // the ticks belong at 7 past (5 + the 2 ms guard), 12 past before the first frame.
   for (let k = 0; k < 50; k++) {
     p.receive(sender.captureFrame(toneFrame(440, k), k * F)[0]!, ALICE, k * F + (k % 10 ? 5 : 20));
   }
-  // Ticks at 1000 + 19: the ideal phase is 7 (5 + 2): +8 wanted, +5 allowed per tick.
+  t.deepEqual(
+    [p.nextPlayoutAt(1019), p.nextPlayoutAt(1031.5)],
+    [1032, 1052],
+    'silence: next point',
+  );
+  p.playoutFrame(1000);
+  t.is(p.lastPlayout.kind, 'frame');
+  // Playing: +8 wanted, +5 allowed per tick.
   const ticks = [1019];
   for (let i = 0; i < 4; i++) ticks.push(p.nextPlayoutAt(ticks[ticks.length - 1]!));
   t.deepEqual(ticks, [1019, 1044, 1067, 1087, 1107]);
