@@ -6,10 +6,13 @@
  * of jitter only (uniform 0..20 ms per packet). Prints:
  *
  * - CPU time per call-second of the whole media path (both sessions: encode, RTP, UDP,
- *   jitter buffer, decode, timers) on the straight call, beside the CPU time of bare
- *   `OpusCodec` encode + decode of the same frames (the floor);
+ *   jitter buffer, decode, timers) on the straight call, after its first second, beside
+ *   the CPU time of bare `OpusCodec` encode + decode of the same frames (the floor); and a
+ *   breakdown: the two pipelines alone (no sockets, no timers), and two bare dgram sockets
+ *   exchanging the same packets from the same pacers (what Node itself costs);
  * - the latency from a frame entering capture (`sendFrame`) to its decoded frame reaching
- *   the playback sink (p50, p99), matched by RTP timestamp, with and without jitter;
+ *   the playback sink (p50, p99 after the first second; the start-up's maximum apart),
+ *   matched by RTP timestamp, with and without jitter;
  * - the late and concealed shares.
  *
  *   node --import tsx bench/media.ts [--seconds 60]
@@ -18,6 +21,7 @@
  * one frame + 12 ms; with 20 ms jitter late under 1 % and p99 under 60 ms.
  */
 import dgram from 'node:dgram';
+import { once } from 'node:events';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -85,13 +89,13 @@ class Direction {
   }
 }
 
-/** Calls `fn(k)` for k = 0..FRAMES-1 every 20 ms from `t0`, drift-free. */
-function pace(t0: number, fn: (k: number) => void): Promise<void> {
+/** Calls `fn(k)` for k = 0..frames-1 every 20 ms from `t0`, drift-free. */
+function pace(t0: number, fn: (k: number) => void, frames = FRAMES): Promise<void> {
   return new Promise((resolve) => {
     let k = 0;
     const tick = () => {
-      while (k < FRAMES && t0 + k * F <= performance.now()) fn(k++);
-      if (k >= FRAMES) resolve();
+      while (k < frames && t0 + k * F <= performance.now()) fn(k++);
+      if (k >= frames) resolve();
       else setTimeout(tick, Math.max(0, t0 + k * F - performance.now()));
     };
     tick();
@@ -201,6 +205,33 @@ function coreCpuMs(): number {
   return (cpu.user + cpu.system) / 1000;
 }
 
+/**
+ * The platform's share, for the breakdown: two bare dgram sockets exchanging packets of the
+ * same size at the same rate from two 50 Hz pacers, nothing else (no codec, no pipeline,
+ * no playout timer). Runs up to 10 s; returns ms per second.
+ */
+async function bareNodeMsPerSecond(): Promise<number> {
+  const frames = Math.min(FRAMES, 500);
+  const sockets = [dgram.createSocket('udp4'), dgram.createSocket('udp4')] as const;
+  for (const s of sockets) s.bind(0, LOCAL);
+  await Promise.all(sockets.map((s) => once(s, 'listening')));
+  let received = 0;
+  for (const s of sockets) s.on('message', () => received++);
+  const ports = sockets.map((s) => s.address().port);
+  const packet = Buffer.alloc(12 + 60);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now() + 50;
+  await Promise.all(
+    sockets.map((s, i) =>
+      pace(t0 + i * 7.3, () => s.send(Buffer.from(packet), ports[1 - i]!, LOCAL), frames),
+    ),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  for (const s of sockets) s.close();
+  if (received < frames) throw new Error('bare Node floor: packets lost on loopback');
+  return (cpu.user + cpu.system) / 1000 / ((frames * F) / 1000);
+}
+
 function summary(r: CallResult) {
   const sorted = r.latency.sort((x, y) => x - y);
   const received = r.stats.reduce((n, s) => n + s.received, 0);
@@ -232,6 +263,7 @@ console.log(
 const straight = await call(0);
 const floor = floorCpuMs();
 const core = coreCpuMs();
+const bareNode = await bareNodeMsPerSecond();
 const measuredSeconds = ((FRAMES - WARMUP) * F) / 1000;
 const perSecond = straight.cpuMs / measuredSeconds;
 const floorPerSecond = floor / measuredSeconds;
@@ -243,7 +275,8 @@ console.log(
 console.log(
   `  breakdown: media core without I/O (two pipelines, no sockets, no timers) ` +
     `${(core / measuredSeconds).toFixed(2)} ms, ratio ${(core / floor).toFixed(3)}; ` +
-    `Node UDP I/O and event loop ${((straight.cpuMs - core) / measuredSeconds).toFixed(2)} ms`,
+    `UDP I/O and timers ${((straight.cpuMs - core) / measuredSeconds).toFixed(2)} ms, of which ` +
+    `bare Node sockets and pacers at the same packet rate ${bareNode.toFixed(2)} ms`,
 );
 const s0 = summary(straight);
 console.log(s0.line('no jitter'));
