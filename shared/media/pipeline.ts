@@ -36,6 +36,7 @@
 import type { Logger } from 'pino';
 import { type DtmfKey, DtmfReceiver, DtmfSender, parseTelephoneEvent } from './dtmf.ts';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
+import { TransitPercentile } from './jitter-estimator.ts';
 import { OpusCodec, type OpusCodecOptions } from './opus.ts';
 import {
   DTMF_PAYLOAD_TYPE,
@@ -46,7 +47,7 @@ import {
   RtpSender,
   type RtpSenderOptions,
 } from './rtp.ts';
-import { tsAdd, tsDiff } from './seq.ts';
+import { tsAdd } from './seq.ts';
 
 /** A UDP address, as `dgram` reports a datagram's source. */
 export interface MediaEndpoint {
@@ -128,14 +129,8 @@ const NO_AUDIO = Buffer.alloc(0);
 const BITRATE_WINDOW_MS = 1000;
 /** The transit percentile the playout ticks follow (see the file comment). */
 const PHASE_QUANTILE = 0.75;
-/** Its estimate starts as the mean of this many packets... */
-const PHASE_START_PACKETS = 16;
-/** ...then moves up 0.75 or down 0.25 of this per packet (stochastic approximation). */
-const PHASE_STEP_MS = 0.5;
 /** Two playout ticks are at least this far apart. */
 const MIN_TICK_GAP_MS = 1;
-/** A transit this far from the estimate is a new timeline, not jitter: start over. */
-const PHASE_RESET_MS = 2000;
 
 /** Bytes counted over a window of the passed-in time, giving bit/s. */
 class RateMeter {
@@ -181,12 +176,7 @@ export class MediaPipeline {
   #jb: JitterBuffer;
   #played: PlayoutInfo = { kind: 'silence', timestamp: -1 };
 
-  // The transit percentile, for the playout phase (see the file comment).
-  #phaseSsrc = -1;
-  #refTs = 0;
-  #refExt = 0;
-  #phaseTransit = Number.NaN;
-  #phasePackets = 0;
+  #phase = new TransitPercentile(PHASE_QUANTILE);
 
   // The incoming telephone event: its timestamp, the slots placed, the last end packet.
   #eventTs = -1;
@@ -293,7 +283,7 @@ export class MediaPipeline {
     }
     if (packet.payloadType === OPUS_PAYLOAD_TYPE) {
       this.#recvRate.add(packet.payload.length, now);
-      this.#notePhase(packet.ssrc, packet.timestamp, now);
+      this.#phase.note(packet.ssrc, packet.timestamp, now);
       this.#jb.push({
         sequence: packet.sequence,
         timestamp: packet.timestamp,
@@ -362,9 +352,10 @@ export class MediaPipeline {
    */
   nextPlayoutAt(previous: number): number {
     const nominal = previous + this.#frameMs;
-    if (Number.isNaN(this.#phaseTransit)) return nominal;
+    const transit = this.#phase.value;
+    if (Number.isNaN(transit)) return nominal;
     const frame = this.#frameMs;
-    const base = this.#phaseTransit + this.#guardMs;
+    const base = transit + this.#guardMs;
     // Before the buffer plays (silence out) the next grid point comes at once, however
     // soon, so the first frame starts no deeper than it needs to; a quarter frame late, so
     // the next packet is there too (the buffer's level control starts from that level).
@@ -400,44 +391,6 @@ export class MediaPipeline {
       bitrate: this.#recvRate.rate,
       sendBitrate: this.#sendRate.rate,
     };
-  }
-
-  /**
-   * The 75th percentile of the transit (arrival minus the packet's place on the sender's
-   * timeline), by stochastic approximation: a fixed step per packet, so an outlier moves
-   * it no more than any other packet.
-   */
-  #notePhase(ssrc: number, timestamp: number, now: number): void {
-    if (ssrc !== this.#phaseSsrc) this.#resetPhase(ssrc, timestamp);
-    let ext = this.#refExt + tsDiff(timestamp, this.#refTs);
-    let transit = now - (ext * 1000) / OPUS_CLOCK_RATE;
-    if (Math.abs(transit - this.#phaseTransit) > PHASE_RESET_MS) {
-      this.#resetPhase(ssrc, timestamp);
-      ext = 0;
-      transit = now;
-    }
-    if (ext > this.#refExt) {
-      this.#refExt = ext;
-      this.#refTs = timestamp;
-    }
-    const n = ++this.#phasePackets;
-    const q = this.#phaseTransit;
-    if (n <= PHASE_START_PACKETS) {
-      // Start from the mean of the first packets: one early outlier must not set the phase.
-      this.#phaseTransit = n === 1 ? transit : q + (transit - q) / n;
-    } else if (transit > q) {
-      this.#phaseTransit = Math.min(transit, q + PHASE_STEP_MS * PHASE_QUANTILE);
-    } else if (transit < q) {
-      this.#phaseTransit = Math.max(transit, q - PHASE_STEP_MS * (1 - PHASE_QUANTILE));
-    }
-  }
-
-  #resetPhase(ssrc: number, timestamp: number): void {
-    this.#phaseSsrc = ssrc;
-    this.#refTs = timestamp;
-    this.#refExt = 0;
-    this.#phaseTransit = Number.NaN;
-    this.#phasePackets = 0;
   }
 
   /**
