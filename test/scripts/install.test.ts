@@ -338,6 +338,49 @@ test('a device elsewhere: --hub and --name fill in device.yaml, --prefix reaches
   t.deepEqual(calls(), []);
 });
 
+test('without --skip-build: npm ci, build and prune in the prefix, again only after a change', async (t) => {
+  const dir = tempDir(t, 'build');
+  const { env, calls } = stubs(dir);
+  // A stand-in npm that does what the real one leaves behind, and says so.
+  const log = path.join(dir, 'stub-calls.log');
+  fs.writeFileSync(
+    path.join(dir, 'stub-bin/npm'),
+    `#!/bin/sh\necho "npm $* in $PWD" >> '${log}'\ncase "$1" in\n` +
+      '  ci) mkdir -p node_modules/dep ;;\n' +
+      "  run) mkdir -p dist/hub dist/device && echo '// built' > dist/hub/bin.js && echo '// built' > dist/device/bin.js ;;\n" +
+      'esac\n',
+  );
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const app = path.join(root, 'opt/babel-intercom');
+  const args = ['--role', 'hub', '--root', root, '--no-apt'];
+  const npmCalls = () => calls().filter((c) => c.startsWith('npm '));
+
+  const first = await install(src, args, env);
+  t.is(first.code, 0, first.stderr);
+  t.deepEqual(npmCalls(), [
+    `npm ci --no-audit --no-fund in ${app}`,
+    `npm run build in ${app}`,
+    `npm prune --omit=dev --no-audit --no-fund in ${app}`,
+  ]);
+  t.is(fs.readFileSync(path.join(app, 'dist/hub/bin.js'), 'utf8'), '// built\n');
+
+  const second = await install(src, args, env);
+  t.is(second.code, 0, second.stderr);
+  t.regex(second.stdout, /up to date \(nothing changed since the last build\)/);
+  t.is(npmCalls().length, 3);
+
+  fs.appendFileSync(path.join(path.dirname(path.dirname(src)), 'README.md'), '\nchanged\n');
+  const third = await install(src, args, env);
+  t.is(third.code, 0, third.stderr);
+  t.is(npmCalls().length, 6);
+  t.deepEqual(
+    calls().filter((c) => !c.startsWith('npm ')),
+    [],
+  );
+});
+
 test('refuses to clear a --prefix that is not a Babel Intercom installation', async (t) => {
   const dir = tempDir(t, 'foreign');
   const { env } = stubs(dir);
