@@ -66,6 +66,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   #due = 0;
   #playout: Timer | null = null;
   #statsTimer: Timer | null = null;
+  #bound = false;
   #closed = false;
 
   constructor(opts: MediaSessionOptions) {
@@ -84,6 +85,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
         resolve();
       });
     });
+    this.#bound = true;
     this.#socket.on('error', (err) => this.#o.log.warn({ err }, 'media socket error'));
     this.#socket.on('message', (msg, rinfo) => {
       const p = this.#pipeline;
@@ -106,6 +108,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   /** Starts a call leg with the peer's media address [T-9]; a running leg is stopped first. */
   start(remote: { ip: string; port: number }): void {
+    // An unbound socket would send from a random port: the peer would drop it all [M-2].
+    if (!this.#bound) throw new Error('media session: open() before start()');
     this.stop();
     this.#remote = { ...remote };
     const p = new MediaPipeline({

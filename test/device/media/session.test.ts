@@ -211,6 +211,8 @@ test.serial(
     const statsEvents: MediaStats[] = [];
     a.s.on('stats', (s) => statsEvents.push(s));
 
+    const unopened = new MediaSession({ log: testLog, sink: () => {} });
+    t.throws(() => unopened.start({ ip: LOCAL, port: 9 }), { message: /open\(\) before start/ });
     a.s.start({ ip: LOCAL, port: peer.address().port });
     a.s.sendFrame(toneFrame(440, 0));
     t.true(await until(() => heard.length === 1));
