@@ -2,6 +2,7 @@ import { loadDeviceConfig } from '../shared/config/device-schema.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { SdNotify } from '../shared/sd-notify.ts';
+import { packageVersion } from '../shared/version.ts';
 import { DeviceAgent } from './agent.ts';
 import { listAudio, listButtons } from './list.ts';
 
@@ -22,7 +23,7 @@ export async function runDevice(argv: string[], env: NodeJS.ProcessEnv): Promise
     return 0;
   }
   if (loaded.kind === 'version') {
-    process.stdout.write('babel-device\n');
+    process.stdout.write(`babel-device ${packageVersion()}\n`);
     return 0;
   }
   const config = loaded.config;

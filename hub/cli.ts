@@ -2,6 +2,7 @@ import { loadHubConfig } from '../shared/config/hub-schema.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { SdNotify } from '../shared/sd-notify.ts';
+import { packageVersion } from '../shared/version.ts';
 import { runAdmin } from './admin.ts';
 import { Hub } from './main.ts';
 
@@ -29,7 +30,7 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     return 0;
   }
   if (loaded.kind === 'version') {
-    process.stdout.write(`${await version()}\n`);
+    process.stdout.write(`babel-hub ${packageVersion()}\n`);
     return 0;
   }
   const config = loaded.config;
@@ -64,14 +65,4 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-}
-
-async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(
-    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
-  ) as {
-    version: string;
-  };
-  return pkg.version;
 }

@@ -77,7 +77,8 @@ export const DeviceConfigSchema = Type.Object(
     }),
     button: Type.Array(
       Type.String({
-        pattern: '^(gpio:\\d{1,3}(:active_low)?|evdev:[^:]+(:\\d+)?|serial:[^:]+(:\\d+)?|stdin)$',
+        pattern:
+          '^(gpio:\\d{1,3}(:active_low)?|evdev:[^:]+(:(\\d+|(KEY|BTN)_[A-Z0-9_]+))?|serial:[^:]+(:\\d+)?|stdin)$',
         errorMessage:
           'must be gpio:BCM[:active_low], evdev:PATH[:KEYCODE], serial:PATH[:BAUD] or stdin',
       }),

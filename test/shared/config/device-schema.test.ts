@@ -88,3 +88,12 @@ test('hub address parsing', (t) => {
   t.deepEqual(parseHubAddress('10.0.0.1:5000'), { host: '10.0.0.1', port: 5000 });
   t.deepEqual(parseHubAddress('[::1]:4242'), { host: '::1', port: 4242 });
 });
+
+test('--button evdev accepts the key code by name, as --list-buttons prints it', (t) => {
+  t.deepEqual(load(['--button', 'evdev:/dev/input/by-path/platform-intercom-event:BTN_0']).button, [
+    'evdev:/dev/input/by-path/platform-intercom-event:BTN_0',
+  ]);
+  t.deepEqual(load(['--button', 'evdev:/dev/input/event0:KEY_ENTER']).button, [
+    'evdev:/dev/input/event0:KEY_ENTER',
+  ]);
+});
