@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { type DeviceCommand, type DeviceStats, topicsFor } from '../hub/mqtt/topics.ts';
 import type { MediaStats } from '../shared/media/pipeline.ts';
-import { NAME_PATTERN } from '../shared/names.ts';
+import { normalizeName } from '../shared/names.ts';
 import type { Machine } from './call/machine.ts';
 
 export interface DeviceMqttOptions {
@@ -59,11 +59,21 @@ export class DeviceMqtt {
       );
       client.subscribe(this.#topics.set(o.name), { qos: 1 });
     });
-    client.on('message', (_topic, payload) => {
+    client.on('message', (_topic, payload, packet) => {
+      // A retained command is a stale one, delivered again on every (re)subscribe: acting
+      // on it would open the door or place a call each time the link comes back. Brokers
+      // set `retain` only on that delivery (MQTT 3.1.1 3.3.1.3), never on live commands.
+      if (packet.retain) {
+        o.log.warn(
+          { payload: payload.toString('utf8', 0, 200) },
+          'ignored a retained (stale) MQTT command',
+        );
+        return;
+      }
       const cmd = parseCommand(payload);
       if (!cmd) {
         o.log.warn(
-          { payload: payload.toString().slice(0, 200) },
+          { payload: payload.toString('utf8', 0, 200) },
           'ignored a malformed MQTT command',
         );
         return;
@@ -99,7 +109,8 @@ export class DeviceMqtt {
 
 /** `MediaStats` as published on `<base>/<user>/stats` (hub/mqtt/topics.ts: DeviceStats). */
 export function deviceStats(s: MediaStats): DeviceStats {
-  const expected = s.received + s.lost;
+  // RFC 3550: expected = unique packets received + lost (`received` counts duplicates too).
+  const expected = Math.max(0, s.received - s.duplicates) + s.lost;
   return {
     packets: s.received,
     loss_pct: expected > 0 ? Math.round((1000 * s.lost) / expected) / 10 : 0,
@@ -111,27 +122,34 @@ export function deviceStats(s: MediaStats): DeviceStats {
   };
 }
 
-/** A `<base>/<user>/set` payload, or null when it is not one of the four commands. */
+/** Commands are short; a larger payload is refused before it is decoded. */
+const MAX_COMMAND_BYTES = 1024;
+
+/**
+ * A `<base>/<user>/set` payload, or null when it is not one of the four commands. A call's
+ * target is a user name, ASCII letters lowercased as the hub does [T-4].
+ */
 export function parseCommand(payload: Buffer | string): DeviceCommand | null {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > MAX_COMMAND_BYTES) return null;
   const text = payload.toString();
-  if (text.length > 1024) return null;
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
     return null;
   }
-  if (typeof v !== 'object' || v === null) return null;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
   const o = v as Record<string, unknown>;
   switch (o.action) {
     case 'accept':
     case 'hangup':
     case 'door':
       return { action: o.action };
-    case 'call':
-      return typeof o.target === 'string' && NAME_PATTERN.test(o.target)
-        ? { action: 'call', target: o.target }
-        : null;
+    case 'call': {
+      const target = typeof o.target === 'string' ? normalizeName(o.target) : null;
+      return target === null ? null : { action: 'call', target };
+    }
     default:
       return null;
   }
