@@ -121,7 +121,6 @@ export class DeviceAgent {
     for (const e of effects) this.#apply(e);
     if (machine.state !== before) {
       this.#log.info({ state: machine.state, peer: machine.peer }, 'call state');
-      this.#mqtt?.publishState(machine);
       this.#micFor(machine.state !== 'idle');
     }
   }

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient, connect as mqttConnect } from 'mqtt';
 import type { Logger } from 'pino';
 import { type DeviceCommand, type DeviceStats, topicsFor } from '../hub/mqtt/topics.ts';
 import type { MediaStats } from '../shared/media/pipeline.ts';
 import { normalizeName } from '../shared/names.ts';
-import type { Machine } from './call/machine.ts';
 
 export interface DeviceMqttOptions {
   url: string;
@@ -16,7 +15,7 @@ export interface DeviceMqttOptions {
   password?: string;
   log: Logger;
   onCommand: (cmd: DeviceCommand) => void;
-  connectFn?: typeof mqtt.connect;
+  connectFn?: typeof mqttConnect;
 }
 
 /**
@@ -29,15 +28,32 @@ export class DeviceMqtt {
   readonly #o: DeviceMqttOptions;
   readonly #topics: ReturnType<typeof topicsFor>;
   #client: MqttClient | null = null;
+  #stopped = false;
 
   constructor(opts: DeviceMqttOptions) {
     this.#o = opts;
     this.#topics = topicsFor(opts.baseTopic);
   }
 
+  /**
+   * Connects in the background. MQTT.js is loaded only here, so a device with MQTT off
+   * never pays for it (about 7 MB of resident memory, bench/device.ts).
+   */
   start(): void {
+    if (this.#o.connectFn) {
+      this.#connect(this.#o.connectFn);
+      return;
+    }
+    import('mqtt').then(
+      (m) => {
+        if (!this.#stopped) this.#connect(m.default.connect);
+      },
+      (err: unknown) => this.#o.log.error({ err }, 'MQTT client failed to load'),
+    );
+  }
+
+  #connect(connect: typeof mqttConnect): void {
     const o = this.#o;
-    const connect = o.connectFn ?? mqtt.connect;
     const client = connect(o.url, {
       clientId: `babel-device-${o.name}-${randomBytes(4).toString('hex')}`,
       reconnectPeriod: 2000 + Math.floor(Math.random() * 1000),
@@ -91,16 +107,8 @@ export class DeviceMqtt {
     this.#client.publish(this.#topics.stats(this.#o.name), JSON.stringify(deviceStats(s)));
   }
 
-  /** The device's own view of its call state, for logs and automations. */
-  publishState(m: Machine): void {
-    if (!this.#client?.connected) return;
-    this.#client.publish(
-      `${this.#topics.user(this.#o.name)}/device_state`,
-      JSON.stringify({ state: m.state, peer: m.peer }),
-    );
-  }
-
   async stop(): Promise<void> {
+    this.#stopped = true;
     const c = this.#client;
     this.#client = null;
     if (c) await c.endAsync(false).catch(() => {});
