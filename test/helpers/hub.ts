@@ -83,19 +83,21 @@ export async function spawnHubProcess(args: string[], dataDir: string) {
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const textPort = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const rec = JSON.parse(line) as { msg?: string; textPort?: number };
-        if (rec.msg === 'hub listening' && rec.textPort) resolve(rec.textPort);
+        const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
+        if (rec.msg === 'hub listening' && rec.textPort && rec.binaryPort) {
+          resolve({ textPort: rec.textPort, binaryPort: rec.binaryPort });
+        }
       } catch {
         // not JSON
       }
     });
   });
   return {
-    textPort,
+    ...ports,
     kill: async (signal: NodeJS.Signals) => {
       child.kill(signal);
       await exited;
