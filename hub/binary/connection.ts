@@ -15,6 +15,7 @@ import { CallError, type Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
 import { plainIp } from '../net/address.ts';
 import { guardSocket } from '../net/guard.ts';
+import { RequestPump } from '../net/request-pump.ts';
 import { AccountError, type UserRecord } from '../store/accounts.ts';
 import { hashSecret, verifySecret } from '../store/crypto.ts';
 import type { CallChannels, ChannelEnd } from './channels.ts';
@@ -50,10 +51,9 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   readonly #parser: RequestParser;
   readonly #write: (data: Buffer) => boolean;
   /** Frames and decoder errors in arrival order: each is answered in turn [B-2]. */
-  readonly #pending: Array<RequestFrame | ProtocolError> = [];
+  /** Frames and decoder errors, answered one at a time in request order [B-2]. */
+  readonly #pump: RequestPump<RequestFrame | ProtocolError>;
   readonly #routes: Record<string, Handler>;
-  #busy = false;
-  #closing = false;
   /** True while this connection re-binds its own user: its old session is not a takeover. */
   #rebinding = false;
   #session: Session | null = null;
@@ -84,7 +84,14 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
       '/connect_call': (h, d) => this.#connectCall(h, d),
       '/send': (h, d) => this.#send(h, d),
     };
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#pump = new RequestPump(socket, ctx.limits, (f) => this.#onFrame(f));
+    // Decoder errors queue behind the frames before them, so that every answer, a 400
+    // included, comes in request order [B-2]: a client matches answers by their order.
+    socket.on('data', (chunk: Buffer) =>
+      this.#pump.push(
+        this.#parser.push(chunk).map((ev) => (ev.kind === 'error' ? ev.error : ev.frame)),
+      ),
+    );
     socket.on('close', () => this.#onClose());
   }
 
@@ -118,7 +125,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
     if (this.#rebinding) return; // our own session, replaced by this connection [T-8]
     this.#log.info('replaced by a newer login of the same user [T-8]');
     this.#session = null;
-    this.#closeSoon();
+    this.#pump.close();
   }
 
   deliverPackets(fields: Fields): boolean {
@@ -127,41 +134,10 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
 
   // --- input ------------------------------------------------------------------------------
 
-  #onData(chunk: Buffer): void {
-    // Decoder errors queue behind the frames before them, so that every answer, a 400
-    // included, comes in request order [B-2]: a client matches answers by their order.
-    for (const ev of this.#parser.push(chunk)) {
-      this.#pending.push(ev.kind === 'error' ? ev.error : ev.frame);
-    }
-    if (this.#pending.length > this.#ctx.limits.maxPendingRequests) this.#socket.pause();
-    void this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      for (let f = this.#pending.shift(); f !== undefined; f = this.#pending.shift()) {
-        if (this.#closing) return;
-        if (f instanceof ProtocolError) {
-          this.#respond(f.code, { error: f.reason });
-          if (f.fatal) {
-            this.#closeSoon(); // [B-3] frame_too_large closes the connection
-            return;
-          }
-          continue;
-        }
-        await this.#handle(f.header, f.route, f.data);
-        if (
-          this.#pending.length <= this.#ctx.limits.maxPendingRequests / 2 &&
-          this.#socket.isPaused()
-        ) {
-          this.#socket.resume();
-        }
-      }
-    } finally {
-      this.#busy = false;
-    }
+  async #onFrame(f: RequestFrame | ProtocolError): Promise<void> {
+    if (!(f instanceof ProtocolError)) return this.#handle(f.header, f.route, f.data);
+    this.#respond(f.code, { error: f.reason });
+    if (f.fatal) this.#pump.close(); // [B-3] frame_too_large closes the connection
   }
 
   async #handle(rawHeader: string, route: string, rawData: string): Promise<void> {
@@ -204,7 +180,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
     }
     this.#log.info({ user: user.name }, 'user created');
     // The client left during the hash: the account stays, but no session for a dead socket.
-    if (this.#closing) return;
+    if (this.#pump.closing) return;
     const token = this.#ctx.accounts.issueToken(user.id);
     this.#bind(user, port, () => this.#respond(201, { id: user.id, name: user.name, token }));
   }
@@ -219,7 +195,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
       ? await this.#ctx.accounts.checkSecret(user.id, pass)
       : await verifySecret(pass, await dummyHash());
     if (!user || !ok) throw unauthorized();
-    if (this.#closing) return;
+    if (this.#pump.closing) return;
     // [B-9] a new token at each login.
     const token = this.#ctx.accounts.issueToken(user.id);
     this.#bind(user, port, () => this.#respond(200, { id: user.id, name: user.name, token }));
@@ -429,16 +405,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
     return this.#write(encodeResponse(100, formatFields(fields)));
   }
 
-  #closeSoon(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#pending.length = 0;
-    this.#socket.end();
-    setTimeout(() => this.#socket.destroy(), 2000).unref();
-  }
-
   #onClose(): void {
-    this.#closing = true;
     if (this.#channel) this.#channels.close(this.#channel.callId, this.#channel.user.id, this);
     const session = this.#session;
     this.#session = null;

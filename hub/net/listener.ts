@@ -11,15 +11,15 @@ export class Listener {
   readonly #log: Logger;
 
   /**
-   * `allowHalfOpen`: a peer's FIN does not end the hub's side; the connection ends it once
-   * it has answered what the peer sent (see `net.createServer`). Off by default.
+   * Sockets are half-open: a peer's FIN does not end the hub's side; the connection's
+   * `RequestPump` ends it once it has answered what the peer sent.
    */
   constructor(
     onConnection: (socket: net.Socket) => void,
-    opts: { log: Logger; maxConnections: number; allowHalfOpen?: boolean },
+    opts: { log: Logger; maxConnections: number },
   ) {
     this.#log = opts.log;
-    const options = { noDelay: true, allowHalfOpen: opts.allowHalfOpen ?? false };
+    const options = { noDelay: true, allowHalfOpen: true };
     this.#server = net.createServer(options, (socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));

@@ -1,5 +1,4 @@
 import type net from 'node:net';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ProtocolError } from '../../shared/errors.ts';
 import { normalizeName } from '../../shared/names.ts';
@@ -15,6 +14,7 @@ import { CallError, type Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
 import { plainIp } from '../net/address.ts';
 import { guardSocket } from '../net/guard.ts';
+import { RequestPump } from '../net/request-pump.ts';
 import { AccountError } from '../store/accounts.ts';
 
 /** [T-5] Verbs allowed before CONNECT. */
@@ -58,13 +58,9 @@ export class TextConnection implements SessionSink {
   readonly #log: Logger;
   readonly #framer = new LineFramer();
   readonly #write: (data: string) => boolean;
-  /** Lines and framing errors not handled yet, in stream order [T-1]. */
-  readonly #pending: FramerEvent[] = [];
-  #busy = false;
+  /** Lines and framing errors, answered one at a time in stream order [T-1]. */
+  readonly #pump: RequestPump<FramerEvent>;
   #session: Session | null = null;
-  #closing = false;
-  /** The client half-closed: it sends nothing more, and is closed once answered. */
-  #inputEnded = false;
 
   constructor(ctx: HubContext, socket: net.Socket) {
     this.#ctx = ctx;
@@ -74,11 +70,10 @@ export class TextConnection implements SessionSink {
       peer: `${plainIp(socket.remoteAddress)}:${socket.remotePort}`,
     });
     this.#write = guardSocket(socket, ctx.limits, this.#log);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => {
-      this.#inputEnded = true;
-      void this.#drain();
-    });
+    this.#pump = new RequestPump(socket, ctx.limits, (ev) => this.#onEvent(ev));
+    // Framing errors queue behind the lines before them, so that every answer keeps its
+    // request's place in the stream, however long an earlier request takes [T-1].
+    socket.on('data', (chunk: Buffer) => this.#pump.push(this.#framer.push(chunk)));
     socket.on('close', () => this.#onClose());
   }
 
@@ -99,50 +94,16 @@ export class TextConnection implements SessionSink {
   replaced(): void {
     this.#log.info('replaced by a newer connection of the same user [T-8]');
     this.#session = null;
-    this.#closeSoon();
+    this.#pump.close();
   }
 
   // --- input ------------------------------------------------------------------------------
 
-  #onData(chunk: Buffer): void {
-    if (this.#closing) return;
-    // Framing errors queue behind the lines before them, so that every answer keeps its
-    // request's place in the stream, however long an earlier request takes [T-1].
-    for (const ev of this.#framer.push(chunk)) this.#pending.push(ev);
-    if (this.#pending.length > this.#ctx.limits.maxPendingRequests) this.#socket.pause();
-    void this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      let handled = 0;
-      for (let ev = this.#pending.shift(); ev !== undefined; ev = this.#pending.shift()) {
-        // One chunk can hold thousands of pipelined requests: let other connections, timers
-        // and this client's own reading have the event loop between batches, so one client
-        // cannot starve the others, nor fill its own output cap before it can read.
-        if (++handled % this.#ctx.limits.maxPendingRequests === 0) await nextTurn();
-        // A dropped client's requests are not worth answering (`close` comes a turn later).
-        if (this.#closing || this.#socket.destroyed) return;
-        if (ev.kind === 'line') await this.#handle(ev.line);
-        else {
-          this.#send(ev.error.code, ev.error.reason);
-          // [T-1] an overlong line closes the connection; bad encoding does not.
-          if (ev.error.fatal) return this.#closeSoon();
-        }
-        if (
-          this.#pending.length <= this.#ctx.limits.maxPendingRequests / 2 &&
-          this.#socket.isPaused()
-        ) {
-          this.#socket.resume();
-        }
-      }
-      // Everything the client sent before its FIN is answered: now the hub closes too.
-      if (this.#inputEnded) this.#closeSoon();
-    } finally {
-      this.#busy = false;
-    }
+  async #onEvent(ev: FramerEvent): Promise<void> {
+    if (ev.kind === 'line') return this.#handle(ev.line);
+    this.#send(ev.error.code, ev.error.reason);
+    // [T-1] an overlong line closes the connection; bad encoding does not.
+    if (ev.error.fatal) this.#pump.close();
   }
 
   async #handle(line: string): Promise<void> {
@@ -246,7 +207,7 @@ export class TextConnection implements SessionSink {
       this.#log.warn({ user: name }, 'bad secret');
       return this.#send(401, name, 'bad_secret');
     }
-    if (this.#closing || this.#socket.destroyed || this.#session) return;
+    if (this.#pump.closing || this.#session) return;
     const ref = { id: user.id, name: user.name };
     // [T-8] a name already online is taken over; [T-9] media = TCP source IP + declared port.
     this.#session = this.#ctx.core.attach(
@@ -268,7 +229,7 @@ export class TextConnection implements SessionSink {
     this.#session = null;
     // [T-5 table] the peer of any call hears `107 <me> disconnected`.
     if (session) this.#ctx.core.detach(session);
-    this.#closeSoon();
+    this.#pump.close();
   }
 
   #users(): void {
@@ -342,18 +303,7 @@ export class TextConnection implements SessionSink {
     this.#write(formatLine(code, ...args));
   }
 
-  /** Closes after everything written so far has been flushed. */
-  #closeSoon(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#pending.length = 0;
-    this.#socket.end();
-    // A client that never reads must not keep a half-closed socket alive.
-    setTimeout(() => this.#socket.destroy(), 2000).unref();
-  }
-
   #onClose(): void {
-    this.#closing = true;
     const session = this.#session;
     this.#session = null;
     if (session) {

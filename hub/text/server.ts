@@ -11,9 +11,6 @@ export class TextServer {
     this.#listener = new Listener((socket) => new TextConnection(ctx, socket), {
       log: ctx.log.child({ mod: 'text-server' }),
       maxConnections,
-      // A client may send its requests and then half-close (`nc`, scripts): every request
-      // is still answered before the hub closes [TextConnection].
-      allowHalfOpen: true,
     });
   }
 
