@@ -200,7 +200,14 @@ export class DeviceAgent {
     this.#components.push({ name: 'media', stop: () => this.#media.close() });
     this.#media.on('dtmf', (key) => {
       this.#log.info({ key }, 'key from the peer');
-      if (key === config.door.key) this.openDoor(`key ${key} from ${this.#machine.peer ?? 'peer'}`);
+      if (key !== config.door.key) return;
+      const peer = this.#machine.peer ?? '';
+      // Only the listed users may open the door by key (any peer when the list is empty).
+      if (config.door.from.length > 0 && !config.door.from.includes(peer)) {
+        this.#say(`ignored the door key from ${peer || 'an unknown peer'}: not in door.from`);
+        return;
+      }
+      this.openDoor(`key ${key} from ${peer}`);
     });
     this.#media.on('stats', (s) => this.#mqtt?.publishStats(s));
 

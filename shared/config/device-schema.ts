@@ -143,6 +143,10 @@ export const DeviceConfigSchema = Type.Object(
           default: '#',
           description: 'DTMF key that opens the door (RFC 4733)',
         }),
+        from: Type.Array(Type.String({ pattern: namePattern }), {
+          default: [],
+          description: 'users whose door key opens this door (empty: any peer in a call with it)',
+        }),
         button: Type.Optional(
           Type.String({
             description:

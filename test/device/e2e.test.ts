@@ -252,3 +252,41 @@ test('DTMF door release: the flat presses its door button, the door station open
     await stop();
   }
 });
+
+test('door.from: a door key from a user not on the list does not open the door', async (t) => {
+  const dir = tempDir();
+  const { hub, stop } = await startHub();
+  fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: gpio:22\n  from: [flat-2]\n');
+  const fifo = path.join(dir, 'door-button');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [fifo]);
+  fs.writeFileSync(path.join(dir, 'kitchen.yaml'), `door:\n  button: evdev:${fifo}:256\n`);
+  const { door, kitchen } = pair(
+    hub.textPort,
+    dir,
+    ['--config', path.join(dir, 'door.yaml')],
+    ['--config', path.join(dir, 'kitchen.yaml')],
+  );
+  const button = fs.createWriteStream(fifo);
+  try {
+    await door.waitFor(/connected to the hub/);
+    await kitchen.waitFor(/connected to the hub/);
+    door.press();
+    await kitchen.waitFor(/door is calling/);
+    kitchen.press();
+    await kitchen.waitFor(/talking with door/);
+    button.write(
+      Buffer.concat([
+        encodeInputEvent({ type: EV_KEY, code: 256, value: 1 }),
+        encodeInputEvent({ type: EV_KEY, code: 256, value: 0 }),
+      ]),
+    );
+    await door.waitFor(/ignored the door key from kitchen: not in door.from/);
+    t.false(door.events.some((e) => /door opened/.test(e)));
+  } finally {
+    button.destroy();
+    await door.stop();
+    await kitchen.stop();
+    await stop();
+  }
+});
