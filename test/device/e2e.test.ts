@@ -7,6 +7,9 @@ import { dominantFrequency, rms } from '../../shared/media/tone.ts';
 import { DeviceProcess } from '../helpers/device.ts';
 import { spawnHubProcess, startHub, tempDir } from '../helpers/hub.ts';
 
+// Each test runs two device processes (and some a hub process); run one test at a time so
+// a slow 2-core machine is not asked to start ten Node processes at once.
+
 /** Dominant frequency of each loud 200 ms window of a WAV written by `file:` playback. */
 function tones(file: string): number[] {
   const pcm = decodeWav(fs.readFileSync(file));
@@ -53,13 +56,13 @@ function pair(port: number, dir: string, extraDoor: string[] = [], extraKitchen:
   return { door, kitchen };
 }
 
-test('press, ring, accept, audio both ways at the right frequencies, hang up', async (t) => {
+test.serial('press, ring, accept, audio both ways at the right frequencies, hang up', async (t) => {
   const dir = tempDir();
   const { hub, stop } = await startHub();
   const { door, kitchen } = pair(hub.textPort, dir);
   try {
-    await door.waitFor(/connected to the hub/);
-    await kitchen.waitFor(/connected to the hub/);
+    await door.waitFor(/connected to the hub/, 20_000);
+    await kitchen.waitFor(/connected to the hub/, 20_000);
     door.press();
     await kitchen.waitFor(/door is calling/);
     await new Promise((r) => setTimeout(r, 1200)); // let it ring a moment, as people do
@@ -94,84 +97,90 @@ test('press, ring, accept, audio both ways at the right frequencies, hang up', a
   );
 });
 
-test('hub restart while idle (SIGTERM) and while in a call (kill -9): devices end the call and come back', async (t) => {
-  const dir = tempDir();
-  const dataDir = tempDir();
-  let hub = await spawnHubProcess(['--text-port', '0'], dataDir);
-  const port = hub.textPort;
-  const { door, kitchen } = pair(port, dir);
-  try {
-    await door.waitFor(/connected to the hub/);
-    await kitchen.waitFor(/connected to the hub/);
+test.serial(
+  'hub restart while idle (SIGTERM) and while in a call (kill -9): devices end the call and come back',
+  async (t) => {
+    const dir = tempDir();
+    const dataDir = tempDir();
+    let hub = await spawnHubProcess(['--text-port', '0'], dataDir);
+    const port = hub.textPort;
+    const { door, kitchen } = pair(port, dir);
+    try {
+      await door.waitFor(/connected to the hub/, 20_000);
+      await kitchen.waitFor(/connected to the hub/, 20_000);
 
-    // Idle: a clean restart.
-    let mark = door.events.length;
-    await hub.kill('SIGTERM');
-    await door.waitFor(/lost the hub/, 8000, mark);
-    hub = await spawnHubProcess(['--text-port', String(port)], dataDir);
-    await door.waitFor(/connected to the hub/, 8000, mark);
-    await kitchen.waitFor(
-      /connected to the hub/,
-      8000,
-      kitchen.events.findLastIndex((e) => /lost the hub/.test(e)),
-    );
+      // Idle: a clean restart.
+      let mark = door.events.length;
+      await hub.kill('SIGTERM');
+      await door.waitFor(/lost the hub/, 8000, mark);
+      hub = await spawnHubProcess(['--text-port', String(port)], dataDir);
+      await door.waitFor(/connected to the hub/, 8000, mark);
+      await kitchen.waitFor(
+        /connected to the hub/,
+        8000,
+        kitchen.events.findLastIndex((e) => /lost the hub/.test(e)),
+      );
 
-    // In a call: the hub dies without a word; each device ends the call on its own.
-    mark = door.events.length;
-    const kmark = kitchen.events.length;
-    door.press();
-    await kitchen.waitFor(/door is calling/, 8000, kmark);
-    kitchen.press();
-    await door.waitFor(/talking with kitchen/, 8000, mark);
-    await hub.kill('SIGKILL');
-    await door.waitFor(/hub unreachable/, 8000, mark);
-    await kitchen.waitFor(/hub unreachable/, 8000, kmark);
-    hub = await spawnHubProcess(['--text-port', String(port)], dataDir);
-    const back = door.events.length;
-    await door.waitFor(/connected to the hub/, 8000, back);
-    await kitchen.waitFor(/connected to the hub/, 8000, kmark);
-    // And calls work again.
-    const again = kitchen.events.length;
-    door.press();
-    await kitchen.waitFor(/door is calling/, 8000, again);
-    t.pass();
-  } finally {
-    await door.stop();
-    await kitchen.stop();
-    await hub.kill('SIGTERM');
-  }
-});
+      // In a call: the hub dies without a word; each device ends the call on its own.
+      mark = door.events.length;
+      const kmark = kitchen.events.length;
+      door.press();
+      await kitchen.waitFor(/door is calling/, 8000, kmark);
+      kitchen.press();
+      await door.waitFor(/talking with kitchen/, 8000, mark);
+      await hub.kill('SIGKILL');
+      await door.waitFor(/hub unreachable/, 8000, mark);
+      await kitchen.waitFor(/hub unreachable/, 8000, kmark);
+      hub = await spawnHubProcess(['--text-port', String(port)], dataDir);
+      const back = door.events.length;
+      await door.waitFor(/connected to the hub/, 8000, back);
+      await kitchen.waitFor(/connected to the hub/, 8000, kmark);
+      // And calls work again.
+      const again = kitchen.events.length;
+      door.press();
+      await kitchen.waitFor(/door is calling/, 8000, again);
+      t.pass();
+    } finally {
+      await door.stop();
+      await kitchen.stop();
+      await hub.kill('SIGTERM');
+    }
+  },
+);
 
-test('a missing microphone is reported and recovered without restarting the device', async (t) => {
-  const dir = tempDir();
-  const { hub, stop } = await startHub();
-  const mic = path.join(dir, 'mic.wav');
-  const { door, kitchen } = pair(hub.textPort, dir, ['--capture', `file:${mic}`]);
-  try {
-    await door.waitFor(/connected to the hub/);
-    await kitchen.waitFor(/connected to the hub/);
-    door.press();
-    await kitchen.waitFor(/door is calling/);
-    kitchen.press();
-    await door.waitFor(/talking with kitchen/);
-    // The capture fails to open and is retried; the call stays up.
-    await waitForLog(
-      door,
-      (l) => l.level === 40 && /capture|audio|device/i.test(JSON.stringify(l)),
-    );
-    // The microphone appears: a 48 kHz mono WAV of 700 Hz.
-    fs.writeFileSync(mic, wav(700, 2000));
-    await new Promise((r) => setTimeout(r, 4000));
-    door.press();
-    await kitchen.waitFor(/call with door ended/);
-  } finally {
-    await door.stop();
-    await kitchen.stop();
-    await stop();
-  }
-  const atKitchen = tones(path.join(dir, 'kitchen.wav'));
-  t.true(atKitchen.filter((f) => near(f, 700)).length >= 2, `kitchen heard ${atKitchen}`);
-});
+test.serial(
+  'a missing microphone is reported and recovered without restarting the device',
+  async (t) => {
+    const dir = tempDir();
+    const { hub, stop } = await startHub();
+    const mic = path.join(dir, 'mic.wav');
+    const { door, kitchen } = pair(hub.textPort, dir, ['--capture', `file:${mic}`]);
+    try {
+      await door.waitFor(/connected to the hub/, 20_000);
+      await kitchen.waitFor(/connected to the hub/, 20_000);
+      door.press();
+      await kitchen.waitFor(/door is calling/);
+      kitchen.press();
+      await door.waitFor(/talking with kitchen/);
+      // The capture fails to open and is retried; the call stays up.
+      await waitForLog(
+        door,
+        (l) => l.level === 40 && /capture|audio|device/i.test(JSON.stringify(l)),
+      );
+      // The microphone appears: a 48 kHz mono WAV of 700 Hz.
+      fs.writeFileSync(mic, wav(700, 2000));
+      await new Promise((r) => setTimeout(r, 4000));
+      door.press();
+      await kitchen.waitFor(/call with door ended/);
+    } finally {
+      await door.stop();
+      await kitchen.stop();
+      await stop();
+    }
+    const atKitchen = tones(path.join(dir, 'kitchen.wav'));
+    t.true(atKitchen.filter((f) => near(f, 700)).length >= 2, `kitchen heard ${atKitchen}`);
+  },
+);
 
 async function waitForLog(
   d: DeviceProcess,
@@ -207,86 +216,92 @@ function wav(hz: number, ms: number): Buffer {
   return Buffer.concat([h, data]);
 }
 
-test('DTMF door release: the flat presses its door button, the door station opens (RFC 4733)', async (t) => {
-  const dir = tempDir();
-  const { hub, stop } = await startHub();
-  const fifo = path.join(dir, 'door-button');
-  const { execFileSync } = await import('node:child_process');
-  execFileSync('mkfifo', [fifo]);
-  fs.writeFileSync(
-    path.join(dir, 'door.yaml'),
-    'door:\n  relay: gpio:22\n  pulse_ms: 500\n  key: "#"\n',
-  );
-  fs.writeFileSync(
-    path.join(dir, 'kitchen.yaml'),
-    `door:\n  button: evdev:${fifo}:256\n  key: "#"\n`,
-  );
-  const { door, kitchen } = pair(
-    hub.textPort,
-    dir,
-    ['--config', path.join(dir, 'door.yaml')],
-    ['--config', path.join(dir, 'kitchen.yaml')],
-  );
-  const button = fs.createWriteStream(fifo);
-  try {
-    await door.waitFor(/connected to the hub/);
-    await kitchen.waitFor(/connected to the hub/);
-    door.press();
-    await kitchen.waitFor(/door is calling/);
-    kitchen.press();
-    await kitchen.waitFor(/talking with door/);
-    // BTN_0 down then up, as the kernel's gpio-key driver reports it.
-    button.write(
-      Buffer.concat([
-        encodeInputEvent({ type: EV_KEY, code: 256, value: 1 }),
-        encodeInputEvent({ type: EV_KEY, code: 256, value: 0 }),
-      ]),
+test.serial(
+  'DTMF door release: the flat presses its door button, the door station opens (RFC 4733)',
+  async (t) => {
+    const dir = tempDir();
+    const { hub, stop } = await startHub();
+    const fifo = path.join(dir, 'door-button');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [fifo]);
+    fs.writeFileSync(
+      path.join(dir, 'door.yaml'),
+      'door:\n  relay: gpio:22\n  pulse_ms: 500\n  key: "#"\n',
     );
-    await kitchen.waitFor(/sent the door key # to door/);
-    await door.waitFor(/door opened \(key # from kitchen\)/);
-    t.is(door.events.filter((e) => /door opened/.test(e)).length, 1, 'one press opens once');
-  } finally {
-    button.destroy();
-    await door.stop();
-    await kitchen.stop();
-    await stop();
-  }
-});
+    fs.writeFileSync(
+      path.join(dir, 'kitchen.yaml'),
+      `door:\n  button: evdev:${fifo}:256\n  key: "#"\n`,
+    );
+    const { door, kitchen } = pair(
+      hub.textPort,
+      dir,
+      ['--config', path.join(dir, 'door.yaml')],
+      ['--config', path.join(dir, 'kitchen.yaml')],
+    );
+    const button = fs.createWriteStream(fifo);
+    try {
+      await door.waitFor(/connected to the hub/, 20_000);
+      await kitchen.waitFor(/connected to the hub/, 20_000);
+      door.press();
+      await kitchen.waitFor(/door is calling/);
+      kitchen.press();
+      await kitchen.waitFor(/talking with door/);
+      // BTN_0 down then up, as the kernel's gpio-key driver reports it.
+      button.write(
+        Buffer.concat([
+          encodeInputEvent({ type: EV_KEY, code: 256, value: 1 }),
+          encodeInputEvent({ type: EV_KEY, code: 256, value: 0 }),
+        ]),
+      );
+      await kitchen.waitFor(/sent the door key # to door/);
+      await door.waitFor(/door opened \(key # from kitchen\)/);
+      t.is(door.events.filter((e) => /door opened/.test(e)).length, 1, 'one press opens once');
+    } finally {
+      button.destroy();
+      await door.stop();
+      await kitchen.stop();
+      await stop();
+    }
+  },
+);
 
-test('door.from: a door key from a user not on the list does not open the door', async (t) => {
-  const dir = tempDir();
-  const { hub, stop } = await startHub();
-  fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: gpio:22\n  from: [flat-2]\n');
-  const fifo = path.join(dir, 'door-button');
-  const { execFileSync } = await import('node:child_process');
-  execFileSync('mkfifo', [fifo]);
-  fs.writeFileSync(path.join(dir, 'kitchen.yaml'), `door:\n  button: evdev:${fifo}:256\n`);
-  const { door, kitchen } = pair(
-    hub.textPort,
-    dir,
-    ['--config', path.join(dir, 'door.yaml')],
-    ['--config', path.join(dir, 'kitchen.yaml')],
-  );
-  const button = fs.createWriteStream(fifo);
-  try {
-    await door.waitFor(/connected to the hub/);
-    await kitchen.waitFor(/connected to the hub/);
-    door.press();
-    await kitchen.waitFor(/door is calling/);
-    kitchen.press();
-    await kitchen.waitFor(/talking with door/);
-    button.write(
-      Buffer.concat([
-        encodeInputEvent({ type: EV_KEY, code: 256, value: 1 }),
-        encodeInputEvent({ type: EV_KEY, code: 256, value: 0 }),
-      ]),
+test.serial(
+  'door.from: a door key from a user not on the list does not open the door',
+  async (t) => {
+    const dir = tempDir();
+    const { hub, stop } = await startHub();
+    fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: gpio:22\n  from: [flat-2]\n');
+    const fifo = path.join(dir, 'door-button');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [fifo]);
+    fs.writeFileSync(path.join(dir, 'kitchen.yaml'), `door:\n  button: evdev:${fifo}:256\n`);
+    const { door, kitchen } = pair(
+      hub.textPort,
+      dir,
+      ['--config', path.join(dir, 'door.yaml')],
+      ['--config', path.join(dir, 'kitchen.yaml')],
     );
-    await door.waitFor(/ignored the door key from kitchen: not in door.from/);
-    t.false(door.events.some((e) => /door opened/.test(e)));
-  } finally {
-    button.destroy();
-    await door.stop();
-    await kitchen.stop();
-    await stop();
-  }
-});
+    const button = fs.createWriteStream(fifo);
+    try {
+      await door.waitFor(/connected to the hub/, 20_000);
+      await kitchen.waitFor(/connected to the hub/, 20_000);
+      door.press();
+      await kitchen.waitFor(/door is calling/);
+      kitchen.press();
+      await kitchen.waitFor(/talking with door/);
+      button.write(
+        Buffer.concat([
+          encodeInputEvent({ type: EV_KEY, code: 256, value: 1 }),
+          encodeInputEvent({ type: EV_KEY, code: 256, value: 0 }),
+        ]),
+      );
+      await door.waitFor(/ignored the door key from kitchen: not in door.from/);
+      t.false(door.events.some((e) => /door opened/.test(e)));
+    } finally {
+      button.destroy();
+      await door.stop();
+      await kitchen.stop();
+      await stop();
+    }
+  },
+);

@@ -147,135 +147,141 @@ const STATS_FIELDS = [
   'bitrate_kbps',
 ];
 
-test('embedded broker: commands place, answer and end a call, open the door; stats every 5 s; announcements', async (t) => {
-  const dir = tempDir();
-  fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: gpio:22\n  pulse_ms: 500\n');
-  const config = testConfig(['--mqtt', 'embedded']);
-  config.mqtt.embedded_host = '127.0.0.1';
-  config.mqtt.embedded_port = 0;
-  const hub = await Hub.start(config, { log: testLog });
-  t.truthy(hub.mqttPort);
-  const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
-  const w = await MqttWatch.connect(url, ['babel/#']);
-  // A stale command left retained on the broker: a device must not act on it when it
-  // (re)subscribes, or every reconnect would open the door again.
-  await w.client.publishAsync(topics.set('door'), '{"action":"door"}', { qos: 1, retain: true });
-  const { door, kitchen } = devices(hub.textPort, url, ['--config', path.join(dir, 'door.yaml')]);
-  try {
-    await door.waitFor(/^connected to the hub/, START);
-    await kitchen.waitFor(/^connected to the hub/, START);
-    await takesCommands(door, w);
-    await takesCommands(kitchen, w);
-    await until('the stale command ignored', () =>
-      door.logs.some((l) => l.msg === 'ignored a retained (stale) MQTT command'),
-    );
-
-    // Announcements, retained: a late subscriber sees them.
-    const late = await MqttWatch.connect(url, [topics.anyDevice]);
+test.serial(
+  'embedded broker: commands place, answer and end a call, open the door; stats every 5 s; announcements',
+  async (t) => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: gpio:22\n  pulse_ms: 500\n');
+    const config = testConfig(['--mqtt', 'embedded']);
+    config.mqtt.embedded_host = '127.0.0.1';
+    config.mqtt.embedded_port = 0;
+    const hub = await Hub.start(config, { log: testLog });
+    t.truthy(hub.mqttPort);
+    const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
+    const w = await MqttWatch.connect(url, ['babel/#']);
+    // A stale command left retained on the broker: a device must not act on it when it
+    // (re)subscribes, or every reconnect would open the door again.
+    await w.client.publishAsync(topics.set('door'), '{"action":"door"}', { qos: 1, retain: true });
+    const { door, kitchen } = devices(hub.textPort, url, ['--config', path.join(dir, 'door.yaml')]);
     try {
-      const d = await late.waitTopic(topics.device('door'), undefined, WAIT);
-      const k = await late.waitTopic(topics.device('kitchen'), undefined, WAIT);
-      t.true(d.retain);
-      t.true(k.retain);
-      t.like(json(d.payload), { door: true, model: 'babel-device' });
-      t.like(json(k.payload), { door: false, model: 'babel-device' });
-    } finally {
-      await late.close();
-    }
+      await door.waitFor(/^connected to the hub/, START);
+      await kitchen.waitFor(/^connected to the hub/, START);
+      await takesCommands(door, w);
+      await takesCommands(kitchen, w);
+      await until('the stale command ignored', () =>
+        door.logs.some((l) => l.msg === 'ignored a retained (stale) MQTT command'),
+      );
 
-    // Malformed commands: logged and ignored, the device stays idle and alive.
-    const before = door.logs.length;
-    for (const bad of [
-      'not json',
-      '{"action":"explode"}',
-      '{"action":"call","target":"no such/name"}',
-      '{"action":"call"}',
-      'x'.repeat(5000),
-    ]) {
-      await w.client.publishAsync(topics.set('door'), bad, { qos: 1 });
-    }
-    await until('five malformed commands ignored', () => logged(door, MALFORMED, before) >= 5);
-    t.is(door.child.exitCode, null);
-    t.false(
-      door.events.some((e) => /calling|door opened/.test(e)),
-      door.events.join(' | '),
-    );
+      // Announcements, retained: a late subscriber sees them.
+      const late = await MqttWatch.connect(url, [topics.anyDevice]);
+      try {
+        const d = await late.waitTopic(topics.device('door'), undefined, WAIT);
+        const k = await late.waitTopic(topics.device('kitchen'), undefined, WAIT);
+        t.true(d.retain);
+        t.true(k.retain);
+        t.like(json(d.payload), { door: true, model: 'babel-device' });
+        t.like(json(k.payload), { door: false, model: 'babel-device' });
+      } finally {
+        await late.close();
+      }
 
-    await callByCommands(t, w, door, kitchen, async () => {
-      // Statistics within one 5 s period (and some slack) of the call starting.
-      const from = w.seen.length;
-      const m = await w
-        .waitFor(
-          (s) => s.topic === topics.stats('door') && (json(s.payload).packets as number) > 0,
-          'babel/door/stats with packets > 0',
-          15_000,
+      // Malformed commands: logged and ignored, the device stays idle and alive.
+      const before = door.logs.length;
+      for (const bad of [
+        'not json',
+        '{"action":"explode"}',
+        '{"action":"call","target":"no such/name"}',
+        '{"action":"call"}',
+        'x'.repeat(5000),
+      ]) {
+        await w.client.publishAsync(topics.set('door'), bad, { qos: 1 });
+      }
+      await until('five malformed commands ignored', () => logged(door, MALFORMED, before) >= 5);
+      t.is(door.child.exitCode, null);
+      t.false(
+        door.events.some((e) => /calling|door opened/.test(e)),
+        door.events.join(' | '),
+      );
+
+      await callByCommands(t, w, door, kitchen, async () => {
+        // Statistics within one 5 s period (and some slack) of the call starting.
+        const from = w.seen.length;
+        const m = await w
+          .waitFor(
+            (s) => s.topic === topics.stats('door') && (json(s.payload).packets as number) > 0,
+            'babel/door/stats with packets > 0',
+            15_000,
+            from,
+          )
+          .catch((err: Error) => {
+            const seen = w.seen.filter((s) => s.topic.endsWith('/stats'));
+            const status = `door exit ${door.child.exitCode} signal ${door.child.signalCode}`;
+            const stats = seen.map((s) => `${s.topic} ${s.payload}`).join('; ');
+            throw new Error(`${err.message}; ${status}; stats seen: ${stats}`);
+          });
+        t.false(m.retain);
+        const stats = json(m.payload);
+        t.deepEqual(Object.keys(stats).sort(), [...STATS_FIELDS].sort());
+        for (const f of STATS_FIELDS) t.is(typeof stats[f], 'number', f);
+        t.true((stats.bitrate_kbps as number) > 0);
+        t.true((stats.loss_pct as number) >= 0 && (stats.loss_pct as number) <= 100);
+        await w.waitFor(
+          (s) => s.topic === topics.stats('kitchen') && (json(s.payload).packets as number) > 0,
+          'babel/kitchen/stats',
+          WAIT,
           from,
-        )
-        .catch((err: Error) => {
-          const seen = w.seen.filter((s) => s.topic.endsWith('/stats'));
-          const status = `door exit ${door.child.exitCode} signal ${door.child.signalCode}`;
-          const stats = seen.map((s) => `${s.topic} ${s.payload}`).join('; ');
-          throw new Error(`${err.message}; ${status}; stats seen: ${stats}`);
-        });
-      t.false(m.retain);
-      const stats = json(m.payload);
-      t.deepEqual(Object.keys(stats).sort(), [...STATS_FIELDS].sort());
-      for (const f of STATS_FIELDS) t.is(typeof stats[f], 'number', f);
-      t.true((stats.bitrate_kbps as number) > 0);
-      t.true((stats.loss_pct as number) >= 0 && (stats.loss_pct as number) <= 100);
-      await w.waitFor(
-        (s) => s.topic === topics.stats('kitchen') && (json(s.payload).packets as number) > 0,
-        'babel/kitchen/stats',
-        WAIT,
-        from,
+        );
+
+        // The door, by command: the relay (no GPIO here: its failure is logged) and the line.
+        const mark = door.events.length;
+        await w.client.publishAsync(topics.set('door'), '{"action":"door"}', { qos: 1 });
+        await door.waitFor(/^door opened \(MQTT\)$/, WAIT, mark);
+        t.true(
+          door.logs.some((l) => l.msg === 'gpio output unavailable' && l.bcm === 22),
+          'no GPIO on this machine: the relay says so, and the door still narrates',
+        );
+        // The kitchen has no relay: the same command does nothing there, and the call goes on.
+        await w.client.publishAsync(topics.set('kitchen'), '{"action":"door"}', { qos: 1 });
+      });
+      t.is(
+        door.events.filter((e) => /door opened/.test(e)).length,
+        1,
+        'the live command opened the door; the stale retained one did not',
       );
+      t.false(kitchen.events.some((e) => /door opened/.test(e)));
+    } finally {
+      const { codes, why } = await stopAll(door, kitchen);
+      await w.close();
+      await hub.stop();
+      t.deepEqual(codes, [0, 0], why);
+    }
+  },
+);
 
-      // The door, by command: the relay (no GPIO here: its failure is logged) and the line.
-      const mark = door.events.length;
-      await w.client.publishAsync(topics.set('door'), '{"action":"door"}', { qos: 1 });
-      await door.waitFor(/^door opened \(MQTT\)$/, WAIT, mark);
-      t.true(
-        door.logs.some((l) => l.msg === 'gpio output unavailable' && l.bcm === 22),
-        'no GPIO on this machine: the relay says so, and the door still narrates',
-      );
-      // The kitchen has no relay: the same command does nothing there, and the call goes on.
-      await w.client.publishAsync(topics.set('kitchen'), '{"action":"door"}', { qos: 1 });
-    });
-    t.is(
-      door.events.filter((e) => /door opened/.test(e)).length,
-      1,
-      'the live command opened the door; the stale retained one did not',
-    );
-    t.false(kitchen.events.some((e) => /door opened/.test(e)));
-  } finally {
-    const { codes, why } = await stopAll(door, kitchen);
-    await w.close();
-    await hub.stop();
-    t.deepEqual(codes, [0, 0], why);
-  }
-});
+test.serial(
+  'mosquitto: the hub bridged to it, devices on it: call, accept, hang up by command',
+  async (t) => {
+    const mosquitto = await Mosquitto.start();
+    const { hub, stop } = await startHub(['--mqtt', mosquitto.url]);
+    const w = await MqttWatch.connect(mosquitto.url, ['babel/#']);
+    const { door, kitchen } = devices(hub.textPort, mosquitto.url);
+    try {
+      await door.waitFor(/^connected to the hub/, START);
+      await kitchen.waitFor(/^connected to the hub/, START);
+      await takesCommands(door, w);
+      await takesCommands(kitchen, w);
+      await callByCommands(t, w, door, kitchen);
+    } finally {
+      const { codes, why } = await stopAll(door, kitchen);
+      await w.close();
+      await stop();
+      await mosquitto.dispose();
+      t.deepEqual(codes, [0, 0], why);
+    }
+  },
+);
 
-test('mosquitto: the hub bridged to it, devices on it: call, accept, hang up by command', async (t) => {
-  const mosquitto = await Mosquitto.start();
-  const { hub, stop } = await startHub(['--mqtt', mosquitto.url]);
-  const w = await MqttWatch.connect(mosquitto.url, ['babel/#']);
-  const { door, kitchen } = devices(hub.textPort, mosquitto.url);
-  try {
-    await door.waitFor(/^connected to the hub/, START);
-    await kitchen.waitFor(/^connected to the hub/, START);
-    await takesCommands(door, w);
-    await takesCommands(kitchen, w);
-    await callByCommands(t, w, door, kitchen);
-  } finally {
-    const { codes, why } = await stopAll(door, kitchen);
-    await w.close();
-    await stop();
-    await mosquitto.dispose();
-    t.deepEqual(codes, [0, 0], why);
-  }
-});
-
-test('a broker that is down never stops calls: presses place and end one', async (t) => {
+test.serial('a broker that is down never stops calls: presses place and end one', async (t) => {
   const { hub, stop } = await startHub();
   const closed = await freePort();
   const { door, kitchen } = devices(hub.textPort, `mqtt://127.0.0.1:${closed}`);
