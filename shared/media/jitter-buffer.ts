@@ -42,110 +42,30 @@
  * beyond RFC 3550 A.1's limits restarts it when the next packet confirms the new sequence
  * (a lone stray packet is discarded); a timestamp jump past the buffer's span with an
  * ordinary sequence number (a long silence) restarts it too. Statistics survive restarts.
+ *
+ * Parts: the contract's types (jitter-types.ts, re-exported here), the target
+ * (jitter-target.ts), the level control (jitter-level.ts), the packet slots
+ * (jitter-slots.ts), and the sequence-number bookkeeping with its duplicate history
+ * (jitter-sequence.ts).
  */
-import { seqAdd, seqDiff, tsAdd, tsDiff } from './seq.ts';
+import { LevelControl } from './jitter-level.ts';
+import { inSequenceWindow, JitterSequence } from './jitter-sequence.ts';
+import { JitterSlots } from './jitter-slots.ts';
+import { JitterTarget } from './jitter-target.ts';
+import type {
+  JitterBufferOptions,
+  JitterPacket,
+  JitterPop,
+  JitterStats,
+  PushResult,
+} from './jitter-types.ts';
+import { seqAdd, tsAdd, tsDiff } from './seq.ts';
 
-/** One received audio packet (already parsed and source-checked [M-2]). */
-export interface JitterPacket {
-  sequence: number;
-  timestamp: number;
-  payload: Buffer;
-  /** Arrival time in ms, on the same clock as `pop(now)`. */
-  arrival: number;
-  /** SSRC; a change restarts the stream. */
-  ssrc?: number;
-}
-
-/** What `pop()` yields for one frame slot. */
-export type JitterPop =
-  | { kind: 'frame'; payload: Buffer; sequence: number; timestamp: number }
-  | { kind: 'conceal' }
-  | { kind: 'empty' };
-
-/** What `push()` did with a packet. */
-export type PushResult = 'ok' | 'duplicate' | 'late' | 'reset' | 'discarded';
-
-/** Counters and gauges. */
-export interface JitterStats {
-  /** Every packet pushed, duplicates and late ones included. */
-  received: number;
-  /** RFC 3550 cumulative loss: expected by sequence number minus received (unique). */
-  lost: number;
-  /** Arrived after their slot was played or given up. */
-  late: number;
-  /** Conceal slots yielded (losses, silences, underruns, inserted frames). */
-  concealed: number;
-  duplicates: number;
-  /** Not of this stream: a lone sequence jump never confirmed, or beyond the buffer. */
-  discarded: number;
-  /** Frames dropped by the level control. */
-  dropped: number;
-  /** Conceals inserted by the level control. */
-  inserted: number;
-  /** Pops that found nothing at all held while playing (each a conceal holding position). */
-  underruns: number;
-  /** Stream restarts (new SSRC, confirmed jump). */
-  resets: number;
-  /** RFC 3550 interarrival jitter, in ms. */
-  jitterMs: number;
-  /** Current level, in ms. */
-  depthMs: number;
-  /** Current target level, in ms. */
-  targetMs: number;
-}
-
-/** Options of `JitterBuffer`. */
-export interface JitterBufferOptions {
-  /** Frame (packet) duration; must be the sender's [M-1]. Default 20. */
-  frameMs?: number;
-  /** RTP clock rate. Default 48000 (Opus). */
-  clockRate?: number;
-  /** Lowest target. Default one frame. */
-  minDepthMs?: number;
-  /** Highest target. Default 200. */
-  maxDepthMs?: number;
-  /** Target until the window has a second of packets. Default 60. */
-  initialDepthMs?: number;
-  /** Added to the measured spread. Default 10. */
-  marginMs?: number;
-  /** Window of the transit-time percentile. Default 10000. */
-  windowMs?: number;
-  /** Underrun after which the buffer starts up again. Default 200. */
-  maxUnderrunMs?: number;
-  /**
-   * How long a due drop may wait for a missing or quiet slot, when the level is one frame
-   * too high; n frames too high, it waits 1/n² of that. Default 1000.
-   */
-  maxDropWaitMs?: number;
-  /** A frame that may be dropped unheard. Default: at most 2 bytes (Opus DTX / TOC only). */
-  isQuiet?: (payload: Buffer) => boolean;
-}
+export type { JitterBufferOptions, JitterPacket, JitterPop, JitterStats, PushResult };
 
 const STATE_IDLE = 0; // no stream yet
 const STATE_BUFFERING = 1; // start-up: waiting for the target depth
 const STATE_PLAYING = 2;
-
-/** RFC 3550 A.1 limits for a sequence number to count as part of the stream. */
-const MAX_DROPOUT = 3000;
-const MAX_MISORDER = 100;
-/** Sequence numbers remembered for duplicate detection (power of two > MAX_MISORDER). */
-const HISTORY = 512;
-/** The percentile of the transit-time variation the target covers. */
-const PERCENTILE = 0.95;
-/** Recompute the percentile every this many packets. */
-const RECOMPUTE_EVERY = 16;
-/** Packets (about a second) before the measured target replaces `initialDepthMs`. */
-const WARMUP_MS = 1000;
-/** RFC 3550 §6.4.1 jitter gain. */
-const JITTER_GAIN = 1 / 16;
-/** How long a lower target must be measured before the target comes down. */
-const TARGET_HOLD_MS = 10_000;
-/** Level smoothing time constant. */
-const LEVEL_TAU_MS = 1000;
-/** Distance from target, in frames, of the smoothed level that triggers a correction. */
-const HYSTERESIS = 0.75;
-/** Minimum time between two corrections. */
-const COOLDOWN_MS = 250;
 
 const CONCEAL: JitterPop = Object.freeze({ kind: 'conceal' });
 const EMPTY: JitterPop = Object.freeze({ kind: 'empty' });
@@ -155,23 +75,14 @@ export class JitterBuffer {
   // Configuration.
   #frameMs: number;
   #frameSamples: number;
-  #clockRate: number;
-  #minFrames: number;
   #maxFrames: number;
-  #initialFrames: number;
-  #marginMs: number;
   #maxUnderrunMs: number;
-  #maxDropWaitMs: number;
   #isQuiet: (payload: Buffer) => boolean;
-  #alpha: number;
 
-  // Ring of slots, indexed by `slot & mask`; preallocated, nothing allocated per packet.
-  #mask: number;
-  #payloads: Array<Buffer | undefined>;
-  #slotIds: Float64Array;
-  #seqs: Int32Array;
-  #tss: Float64Array;
-  #count = 0;
+  #slots: JitterSlots;
+  #sequence = new JitterSequence();
+  #target: JitterTarget;
+  #control: LevelControl;
 
   #state = STATE_IDLE;
   #ssrc: number | undefined;
@@ -182,36 +93,11 @@ export class JitterBuffer {
   #startTransit = 0;
   #startCount = 0;
 
-  // Sequence tracking (RFC 3550 A.1 / A.3) and duplicate history.
-  #history = new Int32Array(HISTORY);
-  #maxSeq = 0;
-  #cycles = 0;
-  #baseSeq = 0;
-  #uniqueReceived = 0;
-  #lostBefore = 0;
+  // A sequence jump waiting for the next packet to confirm it.
   #probation = false;
   #probSeq = 0;
   #probPacket: JitterPacket | undefined;
 
-  // Timing statistics.
-  #refTs = 0;
-  #refExt = 0;
-  #hasTransit = false;
-  #lastTransit = 0;
-  #jitterMs = 0;
-  #window: Float64Array;
-  #scratch: Float64Array;
-  #winLen = 0;
-  #winPos = 0;
-  #sinceRecompute = 0;
-  #warmupPackets: number;
-  #targetFrames: number;
-  #lowerSince = -1;
-
-  // Level control.
-  #ema = 0;
-  #cooldownUntil = 0;
-  #dropSince = -1;
   #underrunMs = 0;
 
   // Counters.
@@ -233,31 +119,24 @@ export class JitterBuffer {
     }
     this.#frameMs = frameMs;
     this.#frameSamples = (clockRate * frameMs) / 1000;
-    this.#clockRate = clockRate;
-    const maxDepthMs = options.maxDepthMs ?? 200;
-    this.#minFrames = Math.max(1, Math.round((options.minDepthMs ?? frameMs) / frameMs));
-    this.#maxFrames = Math.max(this.#minFrames, Math.floor(maxDepthMs / frameMs));
-    this.#initialFrames = this.#clampFrames(Math.round((options.initialDepthMs ?? 60) / frameMs));
-    this.#targetFrames = this.#initialFrames;
-    this.#marginMs = options.marginMs ?? 10;
+    this.#target = new JitterTarget({
+      frameMs,
+      clockRate,
+      minDepthMs: options.minDepthMs ?? frameMs,
+      maxDepthMs: options.maxDepthMs ?? 200,
+      initialDepthMs: options.initialDepthMs ?? 60,
+      marginMs: options.marginMs ?? 10,
+      windowMs: options.windowMs ?? 10_000,
+    });
+    this.#maxFrames = this.#target.maxFrames;
     this.#maxUnderrunMs = options.maxUnderrunMs ?? 200;
-    this.#maxDropWaitMs = options.maxDropWaitMs ?? 1000;
+    this.#control = new LevelControl(frameMs, options.maxDropWaitMs ?? 1000);
     this.#isQuiet = options.isQuiet ?? ((payload) => payload.length <= 2);
-    this.#alpha = Math.min(1, frameMs / LEVEL_TAU_MS);
 
     // Room for twice the largest level the control tolerates, and at least 64 slots.
     let size = 64;
     while (size < 4 * this.#maxFrames) size *= 2;
-    this.#mask = size - 1;
-    this.#payloads = new Array<Buffer | undefined>(size).fill(undefined);
-    this.#slotIds = new Float64Array(size).fill(Number.NaN);
-    this.#seqs = new Int32Array(size);
-    this.#tss = new Float64Array(size);
-
-    const windowLen = Math.max(16, Math.round((options.windowMs ?? 10_000) / frameMs));
-    this.#window = new Float64Array(windowLen);
-    this.#scratch = new Float64Array(windowLen);
-    this.#warmupPackets = Math.min(windowLen, Math.ceil(WARMUP_MS / frameMs));
+    this.#slots = new JitterSlots(size);
   }
 
   /** Takes one received packet; see `PushResult`. */
@@ -272,17 +151,17 @@ export class JitterBuffer {
       return 'reset';
     }
     const seq = p.sequence;
-    if (this.#history[seq & (HISTORY - 1)] === seq + 1) {
+    if (this.#sequence.isDuplicate(seq)) {
       this.#duplicates++;
       return 'duplicate';
     }
 
-    const d = seqDiff(seq, this.#maxSeq);
-    if (d < -MAX_MISORDER || d > MAX_DROPOUT) return this.#strayOrRestart(p);
+    const d = this.#sequence.distance(seq);
+    if (!inSequenceWindow(d)) return this.#strayOrRestart(p);
     this.#probation = false;
 
     const offset = Math.round(tsDiff(p.timestamp, this.#playTs) / this.#frameSamples);
-    const size = this.#mask + 1;
+    const size = this.#slots.size;
     if (offset >= size || (offset <= -size && d > 0)) {
       // The timestamp left the buffer's span while the sequence number did not: the sender
       // restarted its timeline or paused for long (DTX). Start again from this packet.
@@ -294,15 +173,15 @@ export class JitterBuffer {
       return 'discarded';
     }
 
-    this.#countSequence(seq, d);
-    this.#noteTiming(p);
+    this.#sequence.count(seq, d);
+    const transit = this.#noteTiming(p);
 
-    if (this.#state === STATE_BUFFERING && this.#count === 0) {
+    if (this.#state === STATE_BUFFERING && this.#slots.count === 0) {
       // Start-up after an underrun: the timeline begins at the first packet held.
       this.#playSlot += offset;
       this.#playTs = p.timestamp;
       this.#highestSlot = this.#playSlot;
-      this.#startTransit = this.#lastTransit;
+      this.#startTransit = transit;
       this.#startCount = 1;
       this.#store(p, this.#playSlot);
       return 'ok';
@@ -316,7 +195,7 @@ export class JitterBuffer {
       // Still starting up: an earlier packet moves the start back.
       this.#playSlot = slot;
       this.#playTs = tsAdd(this.#playTs, offset * this.#frameSamples);
-    } else if (this.#slotIds[slot & this.#mask] === slot) {
+    } else if (this.#slots.has(slot)) {
       // Another sequence number for a slot already held: keep the first.
       this.#duplicates++;
       return 'duplicate';
@@ -331,10 +210,10 @@ export class JitterBuffer {
    */
   noteSequence(sequence: number): void {
     if (this.#state === STATE_IDLE) return;
-    if (this.#history[sequence & (HISTORY - 1)] === sequence + 1) return;
-    const d = seqDiff(sequence, this.#maxSeq);
-    if (d < -MAX_MISORDER || d > MAX_DROPOUT) return;
-    this.#countSequence(sequence, d);
+    if (this.#sequence.isDuplicate(sequence)) return;
+    const d = this.#sequence.distance(sequence);
+    if (!inSequenceWindow(d)) return;
+    this.#sequence.count(sequence, d);
   }
 
   /** The next frame slot; call once per frame interval with the playback clock's time. */
@@ -342,14 +221,12 @@ export class JitterBuffer {
     if (this.#state !== STATE_PLAYING) {
       if (this.#state !== STATE_BUFFERING || !this.#readyToStart(now)) return EMPTY;
       this.#state = STATE_PLAYING;
-      this.#ema = this.#level();
-      this.#cooldownUntil = now + COOLDOWN_MS;
-      this.#dropSince = -1;
+      this.#control.start(now, this.#level());
       this.#underrunMs = 0;
     }
 
     const level = this.#level();
-    this.#ema += (level - this.#ema) * this.#alpha;
+    this.#control.sample(level);
 
     if (level === 0) {
       // Underrun: hold the position, the packet may still come.
@@ -364,55 +241,40 @@ export class JitterBuffer {
     }
     this.#underrunMs = 0;
 
-    const target = this.#targetFrames;
-    if (now >= this.#cooldownUntil && this.#dropSince < 0) {
-      if (this.#ema >= target + HYSTERESIS && level >= 2) {
-        this.#dropSince = now;
-      } else if (this.#ema <= target - HYSTERESIS) {
-        this.#ema += 1;
-        this.#cooldownUntil = now + COOLDOWN_MS;
-        this.#inserted++;
-        this.#concealed++;
-        return CONCEAL;
-      }
+    const target = this.#target.frames;
+    if (this.#control.insertDue(now, level, target)) {
+      this.#inserted++;
+      this.#concealed++;
+      return CONCEAL;
     }
 
     const overflow = level > 2 * this.#maxFrames;
-    // Frames too many: the further above target, the less a drop waits.
-    const excess = Math.max(1, Math.floor(this.#ema - target));
-    if (this.#dropSince >= 0 || overflow) {
-      if (!overflow && (level < 2 || this.#ema < target + HYSTERESIS - 0.5)) {
-        // No longer above target (or nothing to drop to): the drop is off.
-        this.#dropSince = -1;
-      } else {
-        const idx = this.#playSlot & this.#mask;
-        const held = this.#slotIds[idx] === this.#playSlot;
-        if (
-          overflow ||
-          !held ||
-          this.#isQuiet(this.#payloads[idx]!) ||
-          now - this.#dropSince >= this.#maxDropWaitMs / (excess * excess)
-        ) {
-          if (held) this.#clear(idx);
-          this.#advance();
-          this.#dropped++;
-          this.#ema -= 1;
-          this.#dropSince = -1;
-          this.#cooldownUntil = now + COOLDOWN_MS / excess;
-        }
+    if (this.#control.dropDue(level, target, overflow)) {
+      // Preferably a slot whose packet is missing (dropping it costs nothing) or a quiet one.
+      const held = this.#slots.has(this.#playSlot);
+      if (
+        overflow ||
+        !held ||
+        this.#isQuiet(this.#slots.payload(this.#playSlot)) ||
+        this.#control.waitedOut(now, target)
+      ) {
+        if (held) this.#slots.clear(this.#playSlot);
+        this.#advance();
+        this.#dropped++;
+        this.#control.dropped(now, target);
       }
     }
 
-    const idx = this.#playSlot & this.#mask;
+    const slot = this.#playSlot;
     let out: JitterPop;
-    if (this.#slotIds[idx] === this.#playSlot) {
+    if (this.#slots.has(slot)) {
       out = {
         kind: 'frame',
-        payload: this.#payloads[idx]!,
-        sequence: this.#seqs[idx]!,
-        timestamp: this.#tss[idx]!,
+        payload: this.#slots.payload(slot),
+        sequence: this.#slots.sequence(slot),
+        timestamp: this.#slots.timestamp(slot),
       };
-      this.#clear(idx);
+      this.#slots.clear(slot);
     } else {
       this.#concealed++;
       out = CONCEAL;
@@ -423,11 +285,9 @@ export class JitterBuffer {
 
   /** A snapshot of the counters and gauges. */
   stats(): JitterStats {
-    const expected = this.#cycles + this.#maxSeq - this.#baseSeq + 1;
-    const lostNow = this.#state === STATE_IDLE ? 0 : expected - this.#uniqueReceived;
     return {
       received: this.#received,
-      lost: this.#lostBefore + Math.max(0, lostNow),
+      lost: this.#sequence.lost,
       late: this.#late,
       concealed: this.#concealed,
       duplicates: this.#duplicates,
@@ -436,9 +296,9 @@ export class JitterBuffer {
       inserted: this.#inserted,
       underruns: this.#underruns,
       resets: this.#resets,
-      jitterMs: this.#jitterMs,
+      jitterMs: this.#target.jitterMs,
       depthMs: this.#level() * this.#frameMs,
-      targetMs: this.#targetFrames * this.#frameMs,
+      targetMs: this.#target.frames * this.#frameMs,
     };
   }
 
@@ -449,7 +309,7 @@ export class JitterBuffer {
 
   /** Current target in ms. */
   get targetMs(): number {
-    return this.#targetFrames * this.#frameMs;
+    return this.#target.frames * this.#frameMs;
   }
 
   // --- stream lifecycle -------------------------------------------------------------
@@ -457,25 +317,15 @@ export class JitterBuffer {
   #startStream(p: JitterPacket): void {
     this.#ssrc = p.ssrc;
     this.#state = STATE_BUFFERING;
-    this.#baseSeq = p.sequence;
-    this.#maxSeq = p.sequence;
-    this.#cycles = 0;
-    this.#uniqueReceived = 0;
-    this.#history.fill(0);
+    this.#sequence.start(p.sequence);
     this.#probation = false;
     this.#probPacket = undefined;
-    this.#refTs = p.timestamp;
-    this.#refExt = 0;
-    this.#hasTransit = false;
-    this.#winLen = 0;
-    this.#winPos = 0;
-    this.#sinceRecompute = 0;
+    this.#target.reset(p.timestamp);
     this.#playSlot = 0;
     this.#playTs = p.timestamp;
     this.#highestSlot = 0;
     this.#startTransit = 0;
     this.#startCount = 0;
-    this.#countSequence(p.sequence, 0);
     this.#noteTiming(p);
     this.#store(p, 0);
   }
@@ -483,9 +333,7 @@ export class JitterBuffer {
   /** A new stream replaces the current one; counters carry on, the target is kept. */
   #restart(p: JitterPacket): void {
     this.#resets++;
-    const expected = this.#cycles + this.#maxSeq - this.#baseSeq + 1;
-    this.#lostBefore += Math.max(0, expected - this.#uniqueReceived);
-    for (let i = 0; i <= this.#mask; i++) this.#clear(i);
+    this.#slots.clearAll();
     this.#startStream(p);
   }
 
@@ -513,119 +361,38 @@ export class JitterBuffer {
    * for the level alone would tie the start to the jitter of one packet.)
    */
   #readyToStart(now: number): boolean {
-    if (this.#count === 0 || this.#startCount === 0) return false;
+    if (this.#slots.count === 0 || this.#startCount === 0) return false;
     if (this.#level() > this.#maxFrames) return true;
-    const sentMs = ((this.#refExt + tsDiff(this.#playTs, this.#refTs)) * 1000) / this.#clockRate;
+    const sentMs = this.#target.sentMs(this.#playTs);
     const transit = this.#startTransit / this.#startCount;
-    return now >= sentMs + transit + (this.#targetFrames - 1) * this.#frameMs;
+    return now >= sentMs + transit + (this.#target.frames - 1) * this.#frameMs;
+  }
+
+  /** The packet's timing for the target, and for start-up its transit; returns the transit. */
+  #noteTiming(p: JitterPacket): number {
+    const transit = this.#target.note(p.timestamp, p.arrival);
+    if (this.#state === STATE_BUFFERING) {
+      this.#startTransit += transit;
+      this.#startCount++;
+    }
+    return transit;
   }
 
   // --- slots --------------------------------------------------------------------------
 
   #level(): number {
-    return this.#count > 0 && this.#highestSlot >= this.#playSlot
+    return this.#slots.count > 0 && this.#highestSlot >= this.#playSlot
       ? this.#highestSlot - this.#playSlot + 1
       : 0;
   }
 
   #store(p: JitterPacket, slot: number): void {
-    const idx = slot & this.#mask;
-    if (Number.isNaN(this.#slotIds[idx]!)) this.#count++;
-    this.#slotIds[idx] = slot;
-    this.#payloads[idx] = p.payload;
-    this.#seqs[idx] = p.sequence;
-    this.#tss[idx] = p.timestamp;
+    this.#slots.store(slot, p.sequence, p.timestamp, p.payload);
     if (slot > this.#highestSlot) this.#highestSlot = slot;
-  }
-
-  #clear(idx: number): void {
-    if (!Number.isNaN(this.#slotIds[idx]!)) this.#count--;
-    this.#slotIds[idx] = Number.NaN;
-    this.#payloads[idx] = undefined;
   }
 
   #advance(): void {
     this.#playSlot++;
     this.#playTs = tsAdd(this.#playTs, this.#frameSamples);
-  }
-
-  // --- statistics ---------------------------------------------------------------------
-
-  /** RFC 3550 A.1: extended highest sequence number, received count, duplicate history. */
-  #countSequence(seq: number, d: number): void {
-    if (d > 0) {
-      if (seq < this.#maxSeq) this.#cycles += 0x10000;
-      this.#maxSeq = seq;
-    }
-    this.#history[seq & (HISTORY - 1)] = seq + 1;
-    this.#uniqueReceived++;
-  }
-
-  /** RFC 3550 §6.4.1 interarrival jitter, and the transit window for the target. */
-  #noteTiming(p: JitterPacket): void {
-    const ext = this.#refExt + tsDiff(p.timestamp, this.#refTs);
-    if (ext > this.#refExt) {
-      this.#refExt = ext;
-      this.#refTs = p.timestamp;
-    }
-    const transit = p.arrival - (ext * 1000) / this.#clockRate;
-    if (this.#hasTransit) {
-      const delta = Math.abs(transit - this.#lastTransit);
-      this.#jitterMs += (delta - this.#jitterMs) * JITTER_GAIN;
-    }
-    this.#hasTransit = true;
-    this.#lastTransit = transit;
-    if (this.#state === STATE_BUFFERING) {
-      this.#startTransit += transit;
-      this.#startCount++;
-    }
-
-    this.#window[this.#winPos] = transit;
-    this.#winPos = this.#winPos + 1 === this.#window.length ? 0 : this.#winPos + 1;
-    if (this.#winLen < this.#window.length) this.#winLen++;
-    if (++this.#sinceRecompute >= RECOMPUTE_EVERY) {
-      this.#sinceRecompute = 0;
-      this.#recomputeTarget(p.arrival);
-    }
-  }
-
-  #recomputeTarget(now: number): void {
-    const n = this.#winLen;
-    const sorted = this.#scratch.subarray(0, n);
-    sorted.set(this.#window.subarray(0, n));
-    sorted.sort();
-    const min = sorted[0]!;
-    const p95 = sorted[Math.floor(PERCENTILE * (n - 1))]!;
-    const need = Math.max(p95 - min, 2 * this.#jitterMs) + this.#marginMs;
-    const frames = this.#framesFor(need, n);
-    if (frames >= this.#targetFrames) {
-      this.#targetFrames = frames;
-      this.#lowerSince = -1;
-      return;
-    }
-    // Lower the target only when the need is half a frame clear of the current one (less
-    // for a need under half a frame, so one frame stays reachable), and has stayed lower
-    // for a while: a need hovering at a frame boundary, or a rare burst
-    // passing through the window, must not make it flap (each flap costs an insert and a
-    // drop).
-    if (this.#framesFor(need + Math.min(need, this.#frameMs / 2), n) >= this.#targetFrames) {
-      this.#lowerSince = -1;
-    } else if (this.#lowerSince < 0) {
-      this.#lowerSince = now;
-    } else if (now - this.#lowerSince >= TARGET_HOLD_MS) {
-      this.#targetFrames = frames;
-      this.#lowerSince = -1;
-    }
-  }
-
-  /** Target frames covering `needMs` of spread and margin (window of `n` packets). */
-  #framesFor(needMs: number, n: number): number {
-    // The epsilon keeps float noise in a zero spread from costing a whole frame.
-    const frames = this.#clampFrames(1 + Math.ceil(needMs / this.#frameMs - 1e-9));
-    return n < this.#warmupPackets ? Math.max(frames, this.#initialFrames) : frames;
-  }
-
-  #clampFrames(frames: number): number {
-    return Math.min(this.#maxFrames, Math.max(this.#minFrames, frames));
   }
 }
