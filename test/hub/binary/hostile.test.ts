@@ -272,12 +272,30 @@ test('a client that closes while /create is hashing leaves no ghost session onli
   const watcher = await c.text('watcher');
   const ghost = await c.connect();
   ghost.send('/create', {}, { user_mail: 'ghost@example.org', pass: 'pw' });
-  ghost.socket.end();
+  // Gone at once (a half-close is a different case: see the next test).
+  ghost.socket.destroy();
   const users = await eventually(
     async () => (await watcher.request('USERS')) ?? '',
     (line) => line.includes('ghost:'),
+    10_000,
   );
   t.is(users, '103 ghost:offline watcher:idle');
+});
+
+test('a client that half-closes during /create is answered, then goes offline with its connection', async (t) => {
+  const h = await startHub();
+  const c = clientsOf(t, h);
+  const watcher = await c.text('watcher');
+  const hal = await c.connect();
+  hal.send('/create', {}, { user_mail: 'hal@example.org', pass: 'pw' });
+  hal.socket.end();
+  t.is((await hal.response(10_000)).status, 201);
+  const users = await eventually(
+    async () => (await watcher.request('USERS')) ?? '',
+    (line) => line.includes('hal:offline'),
+    10_000,
+  );
+  t.is(users, '103 hal:offline watcher:idle');
 });
 
 test('a client that never reads is dropped once its output piles up (bounded output)', async (t) => {
