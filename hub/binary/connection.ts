@@ -352,7 +352,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
   /** A user by e-mail, or (extension) by name for accounts made without one. */
   #findByMail(mail: string): UserRecord | undefined {
     const accounts = this.#ctx.accounts;
-    if (mail.includes('@')) return accounts.getByEmail(mail.toLowerCase());
+    if (mail.includes('@')) return accounts.getByEmail(mail); // the store folds ASCII case [T-4]
     const name = normalizeName(mail);
     return name ? accounts.getByName(name) : undefined;
   }

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { ProtocolError } from '../../shared/errors.ts';
-import { normalizeName } from '../../shared/names.ts';
+import { asciiLower, normalizeName } from '../../shared/names.ts';
 import {
   BadArgumentsError,
   formatLine,
@@ -37,15 +37,6 @@ const ARITY: Record<string, readonly [number, number]> = {
 /** A request value echoed back on the wire must be one bare token; anything else is shown as `-`. */
 function echo(value: string): string {
   return isBareToken(value) && value.length <= 64 ? value : '-';
-}
-
-/**
- * [T-4] A name as received, ASCII letters lowercased, for echoing a refused name. Only ASCII
- * is folded, as in `normalizeName`: `toLowerCase()` would turn the Kelvin sign into a `k`
- * and echo a name the client never sent.
- */
-function lowerAscii(raw: string): string {
-  return raw.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
 /**
@@ -176,7 +167,7 @@ export class TextConnection implements SessionSink {
 
   async #new(rawName: string, secret: string | undefined): Promise<void> {
     const name = normalizeName(rawName); // [T-4]
-    if (!name) return this.#send(408, echo(lowerAscii(rawName)), 'invalid');
+    if (!name) return this.#send(408, echo(asciiLower(rawName)), 'invalid');
     if (this.#ctx.limits.registration === 'closed') return this.#send(408, name, 'forbidden');
     try {
       await this.#ctx.accounts.createUser(secret === undefined ? { name } : { name, secret });
@@ -195,7 +186,7 @@ export class TextConnection implements SessionSink {
     secret: string | undefined,
   ): Promise<void> {
     const name = normalizeName(rawName);
-    if (!name) return this.#send(401, echo(lowerAscii(rawName)), 'invalid');
+    if (!name) return this.#send(401, echo(asciiLower(rawName)), 'invalid');
     if (this.#session) return this.#send(401, name, 'already_connected');
     const port = rawPort === undefined ? 0 : Number(rawPort);
     if (!/^\d{1,5}$/.test(rawPort ?? '0') || port > 65535) {
@@ -244,7 +235,7 @@ export class TextConnection implements SessionSink {
     const session = this.#session!;
     const name = normalizeName(rawTarget);
     const target = name ? this.#ctx.accounts.getByName(name) : undefined;
-    if (!name || !target) return this.#send(404, echo(name ?? lowerAscii(rawTarget)), 'unknown');
+    if (!name || !target) return this.#send(404, echo(name ?? asciiLower(rawTarget)), 'unknown');
     try {
       await this.#ctx.core.call(session, { id: target.id, name: target.name }, () =>
         this.#send(104, target.name),
@@ -256,7 +247,7 @@ export class TextConnection implements SessionSink {
   }
 
   #accept(rawCaller: string): void {
-    const caller = normalizeName(rawCaller) ?? echo(lowerAscii(rawCaller));
+    const caller = normalizeName(rawCaller) ?? echo(asciiLower(rawCaller));
     try {
       this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media) =>
         this.#send(106, peer.name, media.ip, media.port),
@@ -268,7 +259,7 @@ export class TextConnection implements SessionSink {
   }
 
   #hangup(rawPeer: string): void {
-    const peerName = normalizeName(rawPeer) ?? echo(lowerAscii(rawPeer));
+    const peerName = normalizeName(rawPeer) ?? echo(asciiLower(rawPeer));
     try {
       this.#ctx.core.hangup(this.#session!, { peer: peerName }, (_c, peer, reason) =>
         this.#send(107, peer.name, reason),
@@ -291,7 +282,7 @@ export class TextConnection implements SessionSink {
   }
 
   #called(rawCaller: string): void {
-    const caller = normalizeName(rawCaller) ?? echo(lowerAscii(rawCaller));
+    const caller = normalizeName(rawCaller) ?? echo(asciiLower(rawCaller));
     if (this.#ctx.core.ringingFrom(this.#session!, caller)) this.#send(105, caller);
     else this.#send(404, caller, 'no_call');
   }

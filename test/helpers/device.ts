@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -86,11 +85,4 @@ export class DeviceProcess {
     clearTimeout(timer);
     return code;
   }
-}
-
-/** Reads a WAV the `file:` playback wrote, as 48 kHz mono PCM. */
-export function readWavPcm(file: string): Buffer {
-  const buf = fs.readFileSync(file);
-  // The data chunk of a file the project wrote starts at 44.
-  return buf.subarray(44);
 }

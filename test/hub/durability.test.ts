@@ -38,7 +38,7 @@ test('kill -9 of the hub during writes loses no acknowledged NEW, /create, /add_
         const created = await binary
           .request('/create', {}, { user_mail: mail, pass: 'pw' })
           .catch(() => null);
-        if (!created || created.status !== 201) return;
+        if (created?.status !== 201) return;
         const me = {
           id: created.fields.id!,
           name: created.fields.name!,
