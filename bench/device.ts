@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { OpusCodec } from '../shared/media/opus.ts';
-import { generateTone } from '../shared/media/tone.ts';
+import { OpusCodec } from '../device/media/opus.ts';
+import { generateTone } from '../device/media/tone.ts';
 import { cpuMs, rssMb, spawnHub } from './lib/proc.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' } } });

@@ -26,10 +26,10 @@ import { once } from 'node:events';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { OpusCodec } from '../device/media/opus.ts';
+import { MediaPipeline, type MediaStats, type PlayoutInfo } from '../device/media/pipeline.ts';
 import { MediaSession, type UdpSocket } from '../device/media/session.ts';
-import { OpusCodec } from '../shared/media/opus.ts';
-import { MediaPipeline, type MediaStats, type PlayoutInfo } from '../shared/media/pipeline.ts';
-import { generateTone } from '../shared/media/tone.ts';
+import { generateTone } from '../device/media/tone.ts';
 import { ImpairmentShim } from '../test/helpers/impairment.ts';
 import { percentile } from './lib/proc.ts';
 

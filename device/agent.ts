@@ -1,9 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
-import { type DeviceConfig, parseHubAddress } from '../shared/config/device-schema.ts';
-import type { DtmfKey } from '../shared/media/dtmf.ts';
-import type { MediaStats } from '../shared/media/pipeline.ts';
 import {
   type AlsaModule,
   createResilientCapture,
@@ -22,12 +19,15 @@ import {
   type MachineOptions,
   step,
 } from './call/machine.ts';
+import { type DeviceConfig, parseHubAddress } from './config-schema.ts';
 import { HubClient } from './hub/client.ts';
 import type { Button } from './io/button.ts';
 import type { SerialFactory } from './io/button-serial.ts';
 import type { GpioFactory } from './io/gpio-base.ts';
 import { DoorRelay, GpioOutput, Led } from './io/outputs.ts';
 import { createButton, parseButtonSpec } from './io/spec.ts';
+import type { DtmfKey } from './media/dtmf.ts';
+import type { MediaStats } from './media/pipeline.ts';
 import { MediaSession } from './media/session.ts';
 import { DeviceMqtt } from './mqtt.ts';
 import { TonePlayer } from './tones.ts';

@@ -1,6 +1,6 @@
-import { loadDeviceConfig } from '../shared/config/device-schema.ts';
 import { runService } from '../shared/service.ts';
 import { DeviceAgent } from './agent.ts';
+import { loadDeviceConfig } from './config-schema.ts';
 import { listAudio, listButtons } from './list.ts';
 
 /** `babel-device`. Exit codes: 0 stopped, 1 could not start (media port taken), 2 bad config. */

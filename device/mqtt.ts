@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient, connect as mqttConnect } from 'mqtt';
 import type { Logger } from 'pino';
-import { type DeviceCommand, type DeviceStats, topicsFor } from '../hub/mqtt/topics.ts';
-import type { MediaStats } from '../shared/media/pipeline.ts';
-import { normalizeName } from '../shared/names.ts';
+import { type DeviceCommand, type DeviceStats, topicsFor } from '../protocol/mqtt/topics.ts';
+import { normalizeName } from '../protocol/names.ts';
+import type { MediaStats } from './media/pipeline.ts';
 
 export interface DeviceMqttOptions {
   url: string;
@@ -115,7 +115,7 @@ export class DeviceMqtt {
   }
 }
 
-/** `MediaStats` as published on `<base>/<user>/stats` (hub/mqtt/topics.ts: DeviceStats). */
+/** `MediaStats` as published on `<base>/<user>/stats` (protocol/mqtt/topics.ts: DeviceStats). */
 export function deviceStats(s: MediaStats): DeviceStats {
   // RFC 3550: expected = unique packets received + lost (`received` counts duplicates too).
   const expected = Math.max(0, s.received - s.duplicates) + s.lost;

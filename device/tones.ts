@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import type { Clock, Timer } from '../shared/clock.ts';
-import { generateTone } from '../shared/media/tone.ts';
 import { SAMPLE_RATE } from './audio/types.ts';
 import { decodeWav } from './audio/wav.ts';
 import type { Tone } from './call/machine.ts';
+import { generateTone } from './media/tone.ts';
 
 /** One step of a generated cadence: `hz` 0 is silence. */
 interface Step {

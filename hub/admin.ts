@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { loadHubConfig } from '../shared/config/hub-schema.ts';
-import { ConfigError } from '../shared/errors.ts';
-import { normalizeName } from '../shared/names.ts';
+import { normalizeName } from '../protocol/names.ts';
+import { ConfigError } from '../shared/config/errors.ts';
+import { loadHubConfig } from './config-schema.ts';
 import { AccountError, AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 

@@ -1,6 +1,6 @@
-import { loadHubConfig } from '../shared/config/hub-schema.ts';
 import { runService } from '../shared/service.ts';
 import { runAdmin } from './admin.ts';
+import { loadHubConfig } from './config-schema.ts';
 import { Hub } from './main.ts';
 
 /** `babel-hub` (and `babel-hub user ...`). Exit codes: 0 stopped, 1 could not start, 2 bad config. */

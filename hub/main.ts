@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
-import type { HubConfig } from '../shared/config/hub-schema.ts';
 import { BinaryServer } from './binary/server.ts';
+import type { HubConfig } from './config-schema.ts';
 import { type ConnectionLimits, DEFAULT_LIMITS, type HubContext } from './context.ts';
 import { CallCore } from './core/call-core.ts';
 import { MqttBridge } from './mqtt/bridge.ts';

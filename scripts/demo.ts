@@ -11,10 +11,10 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { DeviceAgent } from '../device/agent.ts';
 import { decodeWav } from '../device/audio/wav.ts';
+import { loadDeviceConfig } from '../device/config-schema.ts';
+import { dominantFrequency, rms } from '../device/media/tone.ts';
+import { loadHubConfig } from '../hub/config-schema.ts';
 import { Hub } from '../hub/main.ts';
-import { loadDeviceConfig } from '../shared/config/device-schema.ts';
-import { loadHubConfig } from '../shared/config/hub-schema.ts';
-import { dominantFrequency, rms } from '../shared/media/tone.ts';
 
 const { values } = parseArgs({ options: { stay: { type: 'boolean', default: false } } });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-demo-'));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import { ConfigError } from './config/errors.ts';
 import type { LoadResult } from './config/load.ts';
-import { ConfigError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { SdNotify } from './sd-notify.ts';
 import { packageVersion } from './version.ts';

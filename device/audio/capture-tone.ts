@@ -1,5 +1,5 @@
 /** `tone:HZ`: a sine, continuous in phase from frame to frame, paced by the clock. */
-import { generateTone } from '../../shared/media/tone.ts';
+import { generateTone } from '../media/tone.ts';
 import { PacedCapture } from './capture-silence.ts';
 import { type BackendDeps, frameMs, SAMPLE_RATE } from './types.ts';
 

@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, Timer } from '../../shared/clock.ts';
-import { generateTone } from '../../shared/media/tone.ts';
+import { generateTone } from '../media/tone.ts';
 import type { AlsaModule, AlsaNativeOptions } from './capture-alsa.ts';
 import { SAMPLE_RATE } from './types.ts';
 

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { formatRequest, parseReply, type TextReply } from '../../protocol/text/codec.ts';
+import { LineFramer } from '../../protocol/text/framer.ts';
 import { Backoff } from '../../shared/backoff.ts';
 import type { Clock, Timer } from '../../shared/clock.ts';
-import { formatRequest, parseReply, type TextReply } from '../../shared/text/codec.ts';
-import { LineFramer } from '../../shared/text/framer.ts';
 
 /** Replies can be longer than requests (`103` lists every user); see docs/protocol.md. */
 const MAX_REPLY_BYTES = 64 * 1024;

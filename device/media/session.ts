@@ -9,14 +9,14 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
-import type { DtmfKey } from '../../shared/media/dtmf.ts';
+import type { DtmfKey } from './dtmf.ts';
 import {
   type MediaEndpoint,
   MediaPipeline,
   type MediaPipelineOptions,
   type MediaStats,
   type PlayoutInfo,
-} from '../../shared/media/pipeline.ts';
+} from './pipeline.ts';
 
 /** The part of `dgram.Socket` the session uses; a fake can stand in. */
 export interface UdpSocket {

@@ -6,10 +6,10 @@ import {
   formatFields,
   formatRecords,
   parseFields,
-} from '../../shared/binary/fields.ts';
-import { encodeResponse, type RequestFrame, RequestParser } from '../../shared/binary/frame.ts';
-import { ProtocolError } from '../../shared/errors.ts';
-import { normalizeName } from '../../shared/names.ts';
+} from '../../protocol/binary/fields.ts';
+import { encodeResponse, type RequestFrame, RequestParser } from '../../protocol/binary/frame.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { normalizeName } from '../../protocol/names.ts';
 import type { HubContext } from '../context.ts';
 import { CallError, type Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';

@@ -19,10 +19,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { Backoff } from '../../shared/backoff.ts';
-import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
-import type { CallEvent, PresenceEvent, UserRef, UserState } from '../core/types.ts';
-import { bridgeDiscovery, type DiscoveryOptions, userDiscovery } from './discovery.ts';
 import {
   availability,
   callEvent,
@@ -35,7 +31,11 @@ import {
   type Topics,
   topicsFor,
   userState,
-} from './topics.ts';
+} from '../../protocol/mqtt/topics.ts';
+import { Backoff } from '../../shared/backoff.ts';
+import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
+import type { CallEvent, PresenceEvent, UserRef, UserState } from '../core/types.ts';
+import { bridgeDiscovery, type DiscoveryOptions, userDiscovery } from './discovery.ts';
 
 /** What the bridge needs of the call core (`CallCore` fits). */
 export interface BridgeSource {

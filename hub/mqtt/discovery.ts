@@ -27,7 +27,7 @@ import {
   OFFLINE,
   ONLINE,
   type Topics,
-} from './topics.ts';
+} from '../../protocol/mqtt/topics.ts';
 
 /** One retained discovery message; `payload: null` removes the entity (empty payload). */
 export interface DiscoveryMessage {

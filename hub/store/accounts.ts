@@ -10,7 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
-import { asciiLower, normalizeName } from '../../shared/names.ts';
+import { asciiLower, normalizeName } from '../../protocol/names.ts';
 import { hashSecret, hashToken, newToken, tokenMatches, verifySecret } from './crypto.ts';
 import type { Database } from './db.ts';
 

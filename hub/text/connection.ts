@@ -1,14 +1,14 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { ProtocolError } from '../../shared/errors.ts';
-import { asciiLower, normalizeName } from '../../shared/names.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { asciiLower, normalizeName } from '../../protocol/names.ts';
 import {
   BadArgumentsError,
   formatLine,
   isBareToken,
   parseRequest,
-} from '../../shared/text/codec.ts';
-import { type FramerEvent, LineFramer } from '../../shared/text/framer.ts';
+} from '../../protocol/text/codec.ts';
+import { type FramerEvent, LineFramer } from '../../protocol/text/framer.ts';
 import type { HubContext } from '../context.ts';
 import { CallError, type Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';

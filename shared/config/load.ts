@@ -10,8 +10,8 @@
  */
 import type { Static, TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { ConfigError } from '../errors.ts';
 import { readEnv } from './env.ts';
+import { ConfigError } from './errors.ts';
 import { readConfigFile } from './file.ts';
 import { checkSpec, helpText, parseArgv } from './flags.ts';
 import { validationProblems } from './messages.ts';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import test from 'ava';
 import { decodeWav } from '../../device/audio/wav.ts';
 import { EV_KEY, encodeInputEvent } from '../../device/io/button-evdev.ts';
-import { dominantFrequency, rms } from '../../shared/media/tone.ts';
+import { dominantFrequency, rms } from '../../device/media/tone.ts';
 import { DeviceProcess } from '../helpers/device.ts';
 import { spawnHubProcess, startHub, tempDir } from '../helpers/hub.ts';
 

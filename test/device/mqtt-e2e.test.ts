@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Hub } from '../../hub/main.ts';
-import { topicsFor } from '../../hub/mqtt/topics.ts';
+import { topicsFor } from '../../protocol/mqtt/topics.ts';
 import { DeviceProcess } from '../helpers/device.ts';
 import { startHub, tempDir, testConfig } from '../helpers/hub.ts';
 import { testLog } from '../helpers/log.ts';

@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import test from 'ava';
 import type mqtt from 'mqtt';
+import type { MediaStats } from '../../device/media/pipeline.ts';
 import { DeviceMqtt, deviceStats, parseCommand } from '../../device/mqtt.ts';
-import type { DeviceCommand } from '../../hub/mqtt/topics.ts';
-import type { MediaStats } from '../../shared/media/pipeline.ts';
+import type { DeviceCommand } from '../../protocol/mqtt/topics.ts';
 import { testLog } from '../helpers/log.ts';
 
 const valid: Array<[string, DeviceCommand]> = [

@@ -1,7 +1,7 @@
 import test from 'ava';
+import { dominantFrequency } from '../../device/media/tone.ts';
 import { TonePlayer, toneLoop } from '../../device/tones.ts';
 import { FakeClock } from '../../shared/clock.ts';
-import { dominantFrequency } from '../../shared/media/tone.ts';
 
 test('generated loops are whole frames and carry their first note', (t) => {
   const ring = toneLoop('ring', 'generated', 960);

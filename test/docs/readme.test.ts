@@ -28,9 +28,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { loadDeviceConfig } from '../../device/config-schema.ts';
 import { listAudio } from '../../device/list.ts';
-import { loadDeviceConfig } from '../../shared/config/device-schema.ts';
-import { loadHubConfig } from '../../shared/config/hub-schema.ts';
+import { loadHubConfig } from '../../hub/config-schema.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');

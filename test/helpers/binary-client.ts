@@ -5,8 +5,8 @@ import {
   formatFields,
   parseFields,
   parseRecords,
-} from '../../shared/binary/fields.ts';
-import { encodeRequest, type ResponseFrame, ResponseParser } from '../../shared/binary/frame.ts';
+} from '../../protocol/binary/fields.ts';
+import { encodeRequest, type ResponseFrame, ResponseParser } from '../../protocol/binary/frame.ts';
 
 /**
  * A binary-dialect client for tests [B-1, B-2]. Responses (status != 100) and events

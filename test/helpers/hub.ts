@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { HubConfig } from '../../hub/config-schema.ts';
+import { loadHubConfig } from '../../hub/config-schema.ts';
 import type { ConnectionLimits } from '../../hub/context.ts';
 import { Hub } from '../../hub/main.ts';
-import type { HubConfig } from '../../shared/config/hub-schema.ts';
-import { loadHubConfig } from '../../shared/config/hub-schema.ts';
 import { testLog } from './log.ts';
 
 export interface TestHub {

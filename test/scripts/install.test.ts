@@ -15,8 +15,8 @@ import path from 'node:path';
 import { KindGuard, type TObject, type TSchema } from '@sinclair/typebox';
 import test from 'ava';
 import YAML from 'yaml';
-import { DeviceConfigSchema, loadDeviceConfig } from '../../shared/config/device-schema.ts';
-import { HubConfigSchema, loadHubConfig } from '../../shared/config/hub-schema.ts';
+import { DeviceConfigSchema, loadDeviceConfig } from '../../device/config-schema.ts';
+import { HubConfigSchema, loadHubConfig } from '../../hub/config-schema.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const script = path.join(repo, 'scripts/install.sh');

@@ -24,8 +24,8 @@ import {
 } from '../../../device/audio/index.ts';
 import type { AudioCapture } from '../../../device/audio/types.ts';
 import { decodeWav, parseWav } from '../../../device/audio/wav.ts';
+import { dominantFrequency, generateTone } from '../../../device/media/tone.ts';
 import { realClock } from '../../../shared/clock.ts';
-import { dominantFrequency, generateTone } from '../../../shared/media/tone.ts';
 import { testLog as log } from '../../helpers/log.ts';
 
 const SYSTEM_CONFIG = '/usr/share/alsa/alsa.conf';

@@ -7,8 +7,8 @@ import {
 } from '../../../device/audio/capture-alsa.ts';
 import { TONE_AMPLITUDE } from '../../../device/audio/capture-tone.ts';
 import { FakeAlsaDevice } from '../../../device/audio/fake-alsa.ts';
+import { dominantFrequency, generateTone } from '../../../device/media/tone.ts';
 import { FakeClock } from '../../../shared/clock.ts';
-import { dominantFrequency, generateTone } from '../../../shared/media/tone.ts';
 import { testLog as log } from '../../helpers/log.ts';
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createToneCapture, TONE_AMPLITUDE } from '../../../device/audio/capture-tone.ts';
+import { dominantFrequency, generateTone, rms } from '../../../device/media/tone.ts';
 import { FakeClock } from '../../../shared/clock.ts';
-import { dominantFrequency, generateTone, rms } from '../../../shared/media/tone.ts';
 import { testLog as log } from '../../helpers/log.ts';
 
 async function record(hz: number, frameSamples: number, ms: number): Promise<Buffer[]> {

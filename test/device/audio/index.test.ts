@@ -14,8 +14,8 @@ import {
 import { AplayPlayback } from '../../../device/audio/playback-aplay.ts';
 import { FilePlayback } from '../../../device/audio/playback-file.ts';
 import { NullPlayback } from '../../../device/audio/playback-null.ts';
+import { dominantFrequency } from '../../../device/media/tone.ts';
 import { FakeClock } from '../../../shared/clock.ts';
-import { dominantFrequency } from '../../../shared/media/tone.ts';
 import { testLog as log } from '../../helpers/log.ts';
 import { fakeSpawn } from './fixtures/fake-child.ts';
 

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import pino from 'pino';
+import type { DtmfKey } from '../../../device/media/dtmf.ts';
+import type { MediaEndpoint, MediaStats, PlayoutInfo } from '../../../device/media/pipeline.ts';
+import { encodeRtp, parseRtp } from '../../../device/media/rtp.ts';
 import { MediaSession, type MediaSessionOptions } from '../../../device/media/session.ts';
+import { dominantFrequency, generateTone } from '../../../device/media/tone.ts';
 import { FakeClock } from '../../../shared/clock.ts';
-import type { DtmfKey } from '../../../shared/media/dtmf.ts';
-import type { MediaEndpoint, MediaStats, PlayoutInfo } from '../../../shared/media/pipeline.ts';
-import { encodeRtp, parseRtp } from '../../../shared/media/rtp.ts';
-import { dominantFrequency, generateTone } from '../../../shared/media/tone.ts';
 import { ImpairmentShim } from '../../helpers/impairment.ts';
 import { testLog } from '../../helpers/log.ts';
 

@@ -4,7 +4,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type { ConnectionLimits } from '../../../hub/context.ts';
-import type { Fields } from '../../../shared/binary/fields.ts';
+import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
 import { startHub } from '../../helpers/hub.ts';
 

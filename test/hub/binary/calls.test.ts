@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import test, { type ExecutionContext } from 'ava';
-import type { Fields } from '../../../shared/binary/fields.ts';
+import type { Fields } from '../../../protocol/binary/fields.ts';
 import { createdUser } from '../../helpers/binary-client.ts';
 import { startHub } from '../../helpers/hub.ts';
 import { connectedClient, type TextClient } from '../../helpers/text-client.ts';

@@ -3,7 +3,7 @@
  * adding back, live status, removal, refusals and the record format [B-4].
  */
 import test, { type ExecutionContext } from 'ava';
-import type { Fields } from '../../../shared/binary/fields.ts';
+import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser, parseRecords } from '../../helpers/binary-client.ts';
 import { startHub } from '../../helpers/hub.ts';
 import { connectedClient, type TextClient } from '../../helpers/text-client.ts';

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import type { ConnectionLimits } from '../../../hub/context.ts';
-import { parseFields } from '../../../shared/binary/fields.ts';
+import { parseFields } from '../../../protocol/binary/fields.ts';
 import { startHub } from '../../helpers/hub.ts';
 
 /** A raw TCP connection that keeps every byte received, for byte-level assertions. */

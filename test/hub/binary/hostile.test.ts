@@ -6,8 +6,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import type { Fields } from '../../../shared/binary/fields.ts';
-import { encodeRequest, ResponseParser } from '../../../shared/binary/frame.ts';
+import type { Fields } from '../../../protocol/binary/fields.ts';
+import { encodeRequest, ResponseParser } from '../../../protocol/binary/frame.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
 import { startHub, type TestHub } from '../../helpers/hub.ts';
 import { connectedClient, type TextClient } from '../../helpers/text-client.ts';

@@ -4,8 +4,8 @@
  * `packets` events [B-7].
  */
 import test, { type ExecutionContext } from 'ava';
-import type { Fields } from '../../../shared/binary/fields.ts';
-import { encodeRequest } from '../../../shared/binary/frame.ts';
+import type { Fields } from '../../../protocol/binary/fields.ts';
+import { encodeRequest } from '../../../protocol/binary/frame.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
 import { startHub } from '../../helpers/hub.ts';
 

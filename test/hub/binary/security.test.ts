@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Fields } from '../../../shared/binary/fields.ts';
+import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
 import { startHub } from '../../helpers/hub.ts';
 

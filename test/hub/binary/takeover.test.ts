@@ -3,7 +3,7 @@
  * the old session connection and ends its call `disconnected` for the peer [T-10].
  */
 import test, { type ExecutionContext } from 'ava';
-import type { Fields } from '../../../shared/binary/fields.ts';
+import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
 import { startHub } from '../../helpers/hub.ts';
 import { TextClient } from '../../helpers/text-client.ts';

@@ -21,7 +21,7 @@ import {
   type DeviceStats,
   topicsFor,
   type UserStatePayload,
-} from '../../../hub/mqtt/topics.ts';
+} from '../../../protocol/mqtt/topics.ts';
 
 /** Keys HA requires, per component. */
 const REQUIRED: Record<string, string[]> = {

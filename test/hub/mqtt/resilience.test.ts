@@ -9,7 +9,7 @@ import test from 'ava';
 import type { CallEvent, CallInfo, PresenceEvent, UserState } from '../../../hub/core/types.ts';
 import { Hub } from '../../../hub/main.ts';
 import { type BridgeSource, MqttBridge } from '../../../hub/mqtt/bridge.ts';
-import { topicsFor } from '../../../hub/mqtt/topics.ts';
+import { topicsFor } from '../../../protocol/mqtt/topics.ts';
 import { Backoff } from '../../../shared/backoff.ts';
 import { FakeClock } from '../../../shared/clock.ts';
 import { startHub, testConfig } from '../../helpers/hub.ts';

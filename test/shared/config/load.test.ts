@@ -5,9 +5,9 @@ import {
   type HubConfig,
   HubConfigSchema,
   loadHubConfig,
-} from '../../../shared/config/hub-schema.ts';
+} from '../../../hub/config-schema.ts';
+import { ConfigError } from '../../../shared/config/errors.ts';
 import { type ConfigSpec, loadConfig } from '../../../shared/config/load.ts';
-import { ConfigError } from '../../../shared/errors.ts';
 
 type Files = Record<string, string>;
 

@@ -1,0 +1,282 @@
+/**
+ * The device agent's configuration: one TypeBox schema from which come the `DeviceConfig`
+ * type, defaults, validation, `BABEL_DEVICE_*` environment variables and `--help`.
+ *
+ * ```yaml
+ * version: 1
+ * name: door
+ * hub: hub.local:4242
+ * secret: change-me
+ * capture: alsa:plughw:CARD=Device,DEV=0
+ * playback: aplay:plughw:CARD=Device,DEV=0
+ * button: [gpio:17]
+ * target: kitchen
+ * led: gpio:27
+ * door:
+ *   relay: gpio:22
+ *   pulse_ms: 3000
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { type Static, Type } from '@sinclair/typebox';
+import { NAME_PATTERN, normalizeName } from '../protocol/names.ts';
+import {
+  type ConfigSpec,
+  type FlagTable,
+  type LoadResult,
+  loadConfig,
+  oneOf,
+} from '../shared/config/load.ts';
+import { LOG_LEVELS } from '../shared/log.ts';
+
+export const DEVICE_CONFIG_VERSION = 1;
+
+/** The default name: this machine's host name when it is a valid name [T-4], else `device`. */
+export const DEFAULT_DEVICE_NAME = normalizeName(os.hostname()) ?? 'device';
+
+const namePattern = NAME_PATTERN.source;
+
+export const DeviceConfigSchema = Type.Object(
+  {
+    version: Type.Literal(DEVICE_CONFIG_VERSION, {
+      default: DEVICE_CONFIG_VERSION,
+      description: 'config file format version',
+    }),
+    name: Type.String({
+      pattern: namePattern,
+      default: DEFAULT_DEVICE_NAME,
+      description: "this device's user name on the hub (lowercase a-z 0-9 . _ -)",
+      errorMessage: 'must be 1-32 of a-z 0-9 . _ - starting with a letter or digit',
+    }),
+    hub: Type.String({
+      pattern: '^[^\\s:]+(:\\d{1,5})?$|^\\[[0-9a-fA-F:]+\\](:\\d{1,5})?$',
+      default: '127.0.0.1:4242',
+      description: 'the hub, HOST or HOST:PORT (text dialect, default port 4242)',
+      errorMessage: 'must be HOST or HOST:PORT',
+    }),
+    secret: Type.Optional(
+      Type.String({ minLength: 1, description: "the secret of this device's account" }),
+    ),
+    auto_create: Type.Boolean({
+      default: true,
+      description: 'create the account on the hub if it does not exist',
+    }),
+    media_port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 5004,
+      description:
+        'UDP port for call audio, sent and received (0: any free port, media relayed by the hub)',
+    }),
+    capture: Type.String({
+      pattern: '^(alsa|arecord|file|fake-alsa):.+$|^tone:\\d+(\\.\\d+)?$|^silence$',
+      default: 'alsa:default',
+      description: 'microphone: alsa:PCM, arecord:PCM, file:PATH.wav, tone:HZ, silence',
+      errorMessage: 'must be alsa:PCM, arecord:PCM, file:PATH.wav, tone:HZ or silence',
+    }),
+    playback: Type.String({
+      pattern: '^(aplay|file):.+$|^null$',
+      default: 'aplay:default',
+      description: 'speaker: aplay:PCM, file:PATH.wav, null',
+      errorMessage: 'must be aplay:PCM, file:PATH.wav or null',
+    }),
+    button: Type.Array(
+      Type.String({
+        pattern:
+          '^(gpio:\\d{1,3}(:active_low)?|evdev:[^:]+(:(\\d+|(KEY|BTN)_[A-Z0-9_]+))?|serial:[^:]+(:\\d+)?|stdin)$',
+        errorMessage:
+          'must be gpio:BCM[:active_low], evdev:PATH[:KEYCODE], serial:PATH[:BAUD] or stdin',
+      }),
+      { default: [], description: 'push-button(s); may repeat' },
+    ),
+    target: Type.Optional(
+      Type.String({
+        pattern: namePattern,
+        description: 'who a press calls when idle',
+        errorMessage: 'must be a user name',
+      }),
+    ),
+    panel: Type.Record(
+      Type.String({ pattern: '^\\d{1,3}$' }),
+      Type.String({ pattern: namePattern }),
+      {
+        default: {},
+        description: 'serial panel: button number -> user it calls',
+      },
+    ),
+    auto_answer: Type.Boolean({
+      default: false,
+      description: 'answer incoming calls without a press',
+    }),
+    do_not_disturb: Type.Boolean({ default: false, description: 'refuse incoming calls as busy' }),
+    debounce_ms: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 30,
+      description: 'button debounce',
+    }),
+    long_press_ms: Type.Integer({
+      minimum: 100,
+      maximum: 10000,
+      default: 1000,
+      description: 'held this long, a press is long',
+    }),
+    led: Type.Optional(
+      Type.String({
+        pattern: '^gpio:\\d{1,3}(:active_low)?$',
+        description: 'status LED output',
+        errorMessage: 'must be gpio:BCM[:active_low]',
+      }),
+    ),
+    door: Type.Object(
+      {
+        relay: Type.Optional(
+          Type.String({
+            pattern: '^gpio:\\d{1,3}(:active_low)?$',
+            description: 'door-release relay output',
+            errorMessage: 'must be gpio:BCM[:active_low]',
+          }),
+        ),
+        pulse_ms: Type.Integer({
+          minimum: 100,
+          maximum: 60000,
+          default: 3000,
+          description: 'how long the relay is held',
+        }),
+        key: Type.String({
+          pattern: '^[0-9*#A-D]$',
+          default: '#',
+          description: 'DTMF key that opens the door (RFC 4733)',
+        }),
+        from: Type.Array(Type.String({ pattern: namePattern }), {
+          default: [],
+          description: 'users whose door key opens this door (empty: any peer in a call with it)',
+        }),
+        button: Type.Optional(
+          Type.String({
+            description:
+              'a second button that sends the door key to the peer during a call (button spec)',
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    audio: Type.Object(
+      {
+        frame_ms: Type.Union([Type.Literal(20), Type.Literal(10)], {
+          default: 20,
+          description: 'Opus frame length',
+        }),
+        bitrate: Type.Integer({
+          minimum: 6000,
+          maximum: 128000,
+          default: 24000,
+          description: 'Opus bitrate, bit/s',
+        }),
+        complexity: Type.Integer({
+          minimum: 0,
+          maximum: 10,
+          default: 5,
+          description: 'Opus encoder complexity',
+        }),
+        jitter_max_ms: Type.Integer({
+          minimum: 20,
+          maximum: 200,
+          default: 200,
+          description: 'largest jitter buffer',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    tones: Type.Object(
+      {
+        ring: Type.String({
+          default: 'generated',
+          description: 'ring tone: generated or a WAV path',
+        }),
+        ringback: Type.String({
+          default: 'generated',
+          description: 'ring-back tone: generated or a WAV path',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    mqtt: Type.Object(
+      {
+        url: Type.Union(
+          [Type.Literal('auto'), Type.Literal('off'), Type.String({ pattern: '^mqtts?://\\S+$' })],
+          {
+            default: 'auto',
+            description:
+              'MQTT broker: auto (the hub host, port 1883), off, or mqtt[s]://host[:port]',
+            errorMessage: 'must be auto, off, or an mqtt:// or mqtts:// URL',
+          },
+        ),
+        base_topic: Type.String({
+          pattern: '^[^/#+\\s]+(/[^/#+\\s]+)*$',
+          default: 'babel',
+          description: 'topic prefix',
+        }),
+        username: Type.Optional(Type.String({ description: 'broker user name' })),
+        password: Type.Optional(Type.String({ description: 'broker password' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log_level: oneOf(LOG_LEVELS, { default: 'info', description: 'least severe level logged' }),
+    list_audio: Type.Boolean({
+      default: false,
+      description: 'list sound cards with their spec strings, then exit',
+    }),
+    list_buttons: Type.Boolean({
+      default: false,
+      description: 'list GPIO chips and input devices, then exit',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type DeviceConfig = Static<typeof DeviceConfigSchema>;
+
+/** `babel-device` flags, as in docs/interfaces. */
+export const DEVICE_FLAGS: FlagTable = [
+  { flag: '--name', path: 'name', kind: 'string', arg: 'NAME' },
+  { flag: '--hub', path: 'hub', kind: 'string', arg: 'HOST[:PORT]' },
+  { flag: '--secret', path: 'secret', kind: 'string', arg: 'SECRET' },
+  { flag: '--media-port', path: 'media_port', kind: 'number', arg: 'N' },
+  { flag: '--capture', path: 'capture', kind: 'string', arg: 'SPEC' },
+  { flag: '--playback', path: 'playback', kind: 'string', arg: 'SPEC' },
+  { flag: '--button', path: 'button', kind: 'list', arg: 'SPEC' },
+  { flag: '--target', path: 'target', kind: 'string', arg: 'NAME' },
+  { flag: '--mqtt', path: 'mqtt.url', kind: 'string', arg: 'URL|auto|off' },
+  { flag: '--log-level', path: 'log_level', kind: 'string', arg: 'LEVEL' },
+  { flag: '--auto-answer', path: 'auto_answer', kind: 'boolean', arg: '' },
+  { flag: '--list-audio', path: 'list_audio', kind: 'boolean', arg: '' },
+  { flag: '--list-buttons', path: 'list_buttons', kind: 'boolean', arg: '' },
+];
+
+export const DEVICE_CONFIG: ConfigSpec<typeof DeviceConfigSchema> = {
+  program: 'babel-device',
+  schema: DeviceConfigSchema,
+  flags: DEVICE_FLAGS,
+  envPrefix: 'BABEL_DEVICE_',
+  version: DEVICE_CONFIG_VERSION,
+};
+
+export function loadDeviceConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  readFile: (p: string) => string = (p) => readFileSync(p, 'utf8'),
+): LoadResult<DeviceConfig> {
+  return loadConfig(DEVICE_CONFIG, { argv, env, readFile });
+}
+
+/** `HOST[:PORT]` -> host and port (default 4242). */
+export function parseHubAddress(hub: string): { host: string; port: number } {
+  const v6 = /^\[([0-9a-fA-F:]+)\](?::(\d+))?$/.exec(hub);
+  if (v6) return { host: v6[1]!, port: v6[2] ? Number(v6[2]) : 4242 };
+  const i = hub.lastIndexOf(':');
+  return i < 0
+    ? { host: hub, port: 4242 }
+    : { host: hub.slice(0, i), port: Number(hub.slice(i + 1)) };
+}

@@ -1,0 +1,442 @@
+/**
+ * The media path of one call leg, as a synchronous core with time passed in (werift's
+ * jitterBuffer style): no sockets, no timers. `device/media/session.ts` wraps it with one
+ * UDP socket and a playout timer; tests drive it with explicit timestamps.
+ *
+ *   capture:  captureFrame(pcm, now) -> Opus -> RTP [M-1]       (or RFC 4733 while a key
+ *                                                                press is going out)
+ *   network:  receive(datagram, from, now) -> source check [M-2] -> parseRtp [M-2]
+ *               PT 111 -> jitter buffer     PT 101 -> DTMF receiver (+ noteSequence)
+ *               anything else -> counted and dropped
+ *   playout:  playoutFrame(now) -> jitter buffer -> Opus decode / conceal, or silence
+ *
+ * Playout phase. Latency is the jitter buffer's depth plus the time a packet waits between
+ * its arrival and the playout tick that takes it; with a free-running tick that wait is
+ * anywhere in one frame. `nextPlayoutAt()` places the ticks `playoutGuardMs` after the
+ * 75th percentile of the transit (arrival minus the packet's place on the sender's
+ * timeline): at once while the buffer starts, then by at most a quarter frame per tick.
+ * On a quiet network the ticks fall just after each arrival: latency one frame plus the
+ * guard. Why the 75th: the buffer's level control keeps its smoothed level (slots held,
+ * the newest counted if it has arrived) within 0.75 frame of the target. Ticks after
+ * three quarters of the arrivals put the level a quarter frame or less below the target
+ * at the least depth that holds, so the control never inserts there, and always drops a
+ * frame too many (left by a burst, or by a target that came down). It follows the
+ * sender's timeline, so it also absorbs slow clock drift between the two ends.
+ *
+ * Telephone events. While a peer sends an event it sends no audio, and a jitter buffer
+ * that only heard `noteSequence()` would take the gap for an underrun: it would conceal
+ * in place and then drop the excess later. So each event packet that covers a new frame
+ * slot (an update with a longer duration, or a repeated end packet arriving at least half
+ * a frame after the last, as `DtmfSender` spaces them) is pushed as an empty placeholder
+ * for that slot: the slot is concealed on time and the timeline stays in step.
+ *
+ * One instance is one call leg: a new RTP sender (random SSRC, sequence number and
+ * timestamp [M-1]), a fresh jitter buffer, decoder and DTMF state. Make a new one per leg.
+ */
+import type { Logger } from 'pino';
+import { type DtmfKey, DtmfReceiver, DtmfSender, parseTelephoneEvent } from './dtmf.ts';
+import { JitterBuffer, type JitterBufferOptions } from './jitter/buffer.ts';
+import { TransitPercentile } from './jitter/estimator.ts';
+import { OpusCodec, type OpusCodecOptions } from './opus.ts';
+import {
+  DTMF_PAYLOAD_TYPE,
+  OPUS_CLOCK_RATE,
+  OPUS_PAYLOAD_TYPE,
+  parseRtp,
+  type RtpPacket,
+  RtpSender,
+  type RtpSenderOptions,
+} from './rtp.ts';
+import { tsAdd } from './seq.ts';
+
+/** A UDP address, as `dgram` reports a datagram's source. */
+export interface MediaEndpoint {
+  address: string;
+  port: number;
+}
+
+/** Options of `MediaPipeline`. */
+export interface MediaPipelineOptions {
+  /** Where this leg's media comes from and goes to [T-9]; anything else is dropped [M-2]. */
+  remote: MediaEndpoint;
+  /** Frame duration, both ways; the peer must use the same [M-1]. Default 20. */
+  frameMs?: 10 | 20;
+  /** Opus settings (the frame duration comes from `frameMs`). */
+  codec?: Omit<OpusCodecOptions, 'frameMs'>;
+  /** Jitter buffer settings (the frame duration comes from `frameMs`). Default start 40 ms. */
+  jitter?: Omit<JitterBufferOptions, 'frameMs' | 'clockRate'>;
+  /** Pins the RTP sender's SSRC / sequence / timestamp (tests); random by default [M-1]. */
+  rtp?: Omit<RtpSenderOptions, 'payloadType'>;
+  /** How long a key press lasts on the wire. Default 100. */
+  dtmfDurationMs?: number;
+  /** How long after most arrivals the playout ticks fall (see the file comment). Default 1. */
+  playoutGuardMs?: number;
+  /** Per-packet detail at `trace` (behind `isLevelEnabled`). */
+  log?: Logger;
+}
+
+/** Counters and gauges of one call leg. */
+export interface MediaStats {
+  /** Datagrams produced by `captureFrame()` (audio and DTMF) and their bytes. */
+  packetsSent: number;
+  bytesSent: number;
+  /** Valid RTP from the remote, any payload type, duplicates and late ones included. */
+  received: number;
+  /** RFC 3550 cumulative loss (DTMF packets count as received). */
+  lost: number;
+  /** Audio packets that came after their frame was played or given up. */
+  late: number;
+  /** Frames concealed in playout (losses, gaps, underruns, level corrections). */
+  concealed: number;
+  duplicates: number;
+  /** Datagrams from an address other than the remote [M-2]. */
+  wrongSource: number;
+  /** Datagrams from the remote that are not valid RTP [M-2]. */
+  invalid: number;
+  /** Valid RTP with a payload type other than Opus (111) or telephone-event (101). */
+  unknownPayload: number;
+  /** Opus packets the decoder refused (their frame was concealed instead). */
+  decodeErrors: number;
+  /** Key presses sent and received (RFC 4733). */
+  dtmfSent: number;
+  dtmfReceived: number;
+  /** RFC 3550 interarrival jitter, ms. */
+  jitterMs: number;
+  /** Jitter buffer level and target, ms. */
+  depthMs: number;
+  targetMs: number;
+  /** Received Opus payload over the last second, bit/s (RTP headers excluded). */
+  bitrate: number;
+  /** Sent Opus payload over the last second, bit/s. */
+  sendBitrate: number;
+}
+
+/** What the last `playoutFrame()` returned. */
+export interface PlayoutInfo {
+  /** A decoded packet, a concealed slot, or silence (not started, or starting again). */
+  kind: 'frame' | 'conceal' | 'silence';
+  /** RTP timestamp of the decoded packet; -1 for the other kinds. */
+  timestamp: number;
+}
+
+/** What `receive()` found worth telling: a new key press from the peer. */
+export interface ReceiveResult {
+  dtmf?: DtmfKey;
+}
+
+const NOTHING: ReceiveResult = Object.freeze({});
+const NO_AUDIO = Buffer.alloc(0);
+const BITRATE_WINDOW_MS = 1000;
+/** The transit percentile the playout ticks follow (see the file comment). */
+const PHASE_QUANTILE = 0.75;
+/** Two playout ticks are at least this far apart. */
+const MIN_TICK_GAP_MS = 1;
+
+/** Bytes counted over a window of the passed-in time, giving bit/s. */
+class RateMeter {
+  #start = Number.NaN;
+  #bytes = 0;
+  #rate = 0;
+
+  add(bytes: number, now: number): void {
+    this.tick(now);
+    this.#bytes += bytes;
+  }
+
+  tick(now: number): void {
+    if (Number.isNaN(this.#start)) this.#start = now;
+    const elapsed = now - this.#start;
+    if (elapsed >= BITRATE_WINDOW_MS) {
+      this.#rate = Math.round((this.#bytes * 8 * 1000) / elapsed);
+      this.#bytes = 0;
+      this.#start = now;
+    }
+  }
+
+  get rate(): number {
+    return this.#rate;
+  }
+}
+
+/** See the file comment. */
+export class MediaPipeline {
+  #remoteAddress: string;
+  #remotePort: number;
+  #frameMs: number;
+  #frameSamples: number;
+  #frameBytes: number;
+  #dtmfDurationMs: number;
+  #guardMs: number;
+  #log: Logger | undefined;
+
+  #codec: OpusCodec;
+  #rtp: RtpSender;
+  #dtmfOut: DtmfSender;
+  #dtmfIn = new DtmfReceiver();
+  #jb: JitterBuffer;
+  #played: PlayoutInfo = { kind: 'silence', timestamp: -1 };
+
+  #phase = new TransitPercentile(PHASE_QUANTILE);
+
+  // The incoming telephone event: its timestamp, the slots placed, the last end packet.
+  #eventTs = -1;
+  #eventSlots = 0;
+  #eventEndAt = Number.NEGATIVE_INFINITY;
+
+  #sendRate = new RateMeter();
+  #recvRate = new RateMeter();
+  #packetsSent = 0;
+  #bytesSent = 0;
+  #received = 0;
+  #wrongSource = 0;
+  #invalid = 0;
+  #unknownPayload = 0;
+  #decodeErrors = 0;
+  #eventConcealed = 0;
+  #dtmfSent = 0;
+  #dtmfReceived = 0;
+
+  constructor(options: MediaPipelineOptions) {
+    const frameMs = options.frameMs ?? 20;
+    this.#remoteAddress = plainIPv4(options.remote.address);
+    this.#remotePort = options.remote.port;
+    this.#frameMs = frameMs;
+    this.#dtmfDurationMs = options.dtmfDurationMs ?? 100;
+    this.#guardMs = options.playoutGuardMs ?? 1;
+    this.#log = options.log;
+    this.#codec = new OpusCodec({ ...options.codec, frameMs });
+    this.#frameSamples = this.#codec.frameSamples;
+    this.#frameBytes = this.#codec.frameBytes;
+    this.#rtp = new RtpSender({ ...options.rtp, payloadType: OPUS_PAYLOAD_TYPE }); // [M-1]
+    this.#dtmfOut = new DtmfSender(this.#rtp, { packetMs: frameMs, clockRate: OPUS_CLOCK_RATE });
+    // A LAN intercom starts at two frames; the buffer raises its target as soon as it
+    // measures more jitter (it only lowers it slowly).
+    this.#jb = new JitterBuffer({
+      initialDepthMs: 2 * frameMs,
+      ...options.jitter,
+      frameMs,
+      clockRate: OPUS_CLOCK_RATE,
+    });
+  }
+
+  /** Frame duration in ms. */
+  get frameMs(): number {
+    return this.#frameMs;
+  }
+
+  /** Bytes of PCM in one frame (s16le mono, 48 kHz): 1920 at 20 ms. */
+  get frameBytes(): number {
+    return this.#frameBytes;
+  }
+
+  /** This leg's SSRC [M-1]. */
+  get ssrc(): number {
+    return this.#rtp.ssrc;
+  }
+
+  /** Queues a key press (RFC 4733); throws `RangeError` for a key that is not DTMF. */
+  pressKey(key: DtmfKey): void {
+    this.#dtmfOut.press(key, this.#dtmfDurationMs);
+  }
+
+  /**
+   * One captured frame (exactly `frameBytes` of s16le mono PCM) in; the datagrams to send
+   * out. While a key press is going out the datagram is its telephone event and the audio
+   * frame is not sent (the event takes its place on the RTP timeline).
+   */
+  captureFrame(pcm: Buffer, now: number): Buffer[] {
+    let datagram = this.#dtmfOut.tick();
+    if (datagram === null) {
+      const payload = this.#codec.encode(pcm);
+      this.#sendRate.add(payload.length, now);
+      datagram = this.#rtp.nextAudio(payload, this.#frameSamples);
+    } else {
+      this.#sendRate.tick(now);
+      // The first packet of an event carries the marker bit (RFC 4733 §2.5.1.1).
+      if (datagram[1]! & 0x80) this.#dtmfSent++;
+    }
+    this.#packetsSent++;
+    this.#bytesSent += datagram.length;
+    return [datagram];
+  }
+
+  /**
+   * One datagram from the network, with its source and arrival time. The pipeline keeps a
+   * view of `datagram` until its frame is played: the caller must not reuse the buffer.
+   */
+  receive(datagram: Buffer, from: MediaEndpoint, now: number): ReceiveResult {
+    if (from.port !== this.#remotePort || plainIPv4(from.address) !== this.#remoteAddress) {
+      this.#wrongSource++; // [M-2]
+      return NOTHING;
+    }
+    const packet = parseRtp(datagram);
+    if (packet === null) {
+      this.#invalid++; // [M-2]
+      return NOTHING;
+    }
+    this.#received++;
+    if (this.#log?.isLevelEnabled('trace')) {
+      this.#log.trace(
+        { pt: packet.payloadType, seq: packet.sequence, len: datagram.length },
+        'rtp',
+      );
+    }
+    if (packet.payloadType === OPUS_PAYLOAD_TYPE) {
+      this.#recvRate.add(packet.payload.length, now);
+      this.#phase.note(packet.ssrc, packet.timestamp, now);
+      this.#jb.push({
+        sequence: packet.sequence,
+        timestamp: packet.timestamp,
+        payload: packet.payload,
+        arrival: now,
+        ssrc: packet.ssrc,
+      });
+      return NOTHING;
+    }
+    if (packet.payloadType === DTMF_PAYLOAD_TYPE) {
+      this.#placeEvent(packet, now);
+      const event = this.#dtmfIn.push(packet);
+      if (event === null) return NOTHING;
+      this.#dtmfReceived++;
+      return { dtmf: event.key };
+    }
+    this.#unknownPayload++;
+    return NOTHING;
+  }
+
+  /**
+   * Exactly one frame of PCM (`frameBytes`, a new Buffer the caller may keep) for the
+   * playout tick at `now`: the next packet decoded, a concealed frame for a missing one, or
+   * silence while the jitter buffer is starting up. `lastPlayout` says which.
+   */
+  playoutFrame(now: number): Buffer {
+    this.#recvRate.tick(now);
+    this.#sendRate.tick(now);
+    const slot = this.#jb.pop(now);
+    const played = this.#played;
+    if (slot.kind === 'empty') {
+      played.kind = 'silence';
+      played.timestamp = -1;
+      return Buffer.alloc(this.#frameBytes);
+    }
+    if (slot.kind === 'frame') {
+      if (slot.payload.length === 0) {
+        this.#eventConcealed++; // a telephone event's slot: concealed below
+      } else {
+        try {
+          const pcm = this.#codec.decode(slot.payload);
+          played.kind = 'frame';
+          played.timestamp = slot.timestamp;
+          return pcm.length === this.#frameBytes ? pcm : this.#fit(pcm);
+        } catch (err) {
+          this.#decodeErrors++;
+          this.#log?.debug({ err, seq: slot.sequence }, 'opus packet refused, concealed');
+        }
+      }
+    }
+    played.kind = 'conceal';
+    played.timestamp = -1;
+    return this.#codec.conceal();
+  }
+
+  /** What the last `playoutFrame()` returned; one object, updated in place. */
+  get lastPlayout(): Readonly<PlayoutInfo> {
+    return this.#played;
+  }
+
+  /**
+   * When the playout tick after the one due at `previous` is due: one frame later, moved
+   * toward `playoutGuardMs` after the 75th percentile of the transit. While the buffer
+   * starts (silence goes out) that is the next grid point after `previous`, however near,
+   * and a quarter frame later; once it plays the grid glides, a quarter frame per tick.
+   */
+  nextPlayoutAt(previous: number): number {
+    const nominal = previous + this.#frameMs;
+    const transit = this.#phase.value;
+    if (Number.isNaN(transit)) return nominal;
+    const frame = this.#frameMs;
+    const base = transit + this.#guardMs;
+    // Before the buffer plays (silence out) the next grid point comes at once, however
+    // soon, so the first frame starts no deeper than it needs to; a quarter frame late, so
+    // the next packet is there too (the buffer's level control starts from that level).
+    if (this.#played.kind === 'silence') {
+      const start = base + frame / 4;
+      return start + Math.ceil((previous + MIN_TICK_GAP_MS - start) / frame) * frame;
+    }
+    const ideal = base + Math.round((nominal - base) / frame) * frame;
+    const step = frame / 4;
+    return nominal + Math.max(-step, Math.min(step, ideal - nominal));
+  }
+
+  /** A snapshot of the counters and gauges. */
+  stats(): MediaStats {
+    const jb = this.#jb.stats();
+    return {
+      packetsSent: this.#packetsSent,
+      bytesSent: this.#bytesSent,
+      received: this.#received,
+      lost: jb.lost,
+      late: jb.late,
+      concealed: jb.concealed + this.#decodeErrors + this.#eventConcealed,
+      duplicates: jb.duplicates,
+      wrongSource: this.#wrongSource,
+      invalid: this.#invalid,
+      unknownPayload: this.#unknownPayload,
+      decodeErrors: this.#decodeErrors,
+      dtmfSent: this.#dtmfSent,
+      dtmfReceived: this.#dtmfReceived,
+      jitterMs: jb.jitterMs,
+      depthMs: jb.depthMs,
+      targetMs: jb.targetMs,
+      bitrate: this.#recvRate.rate,
+      sendBitrate: this.#sendRate.rate,
+    };
+  }
+
+  /**
+   * A telephone-event packet: an empty placeholder in the jitter buffer for each new frame
+   * slot it covers, otherwise just its sequence number (see the file comment).
+   */
+  #placeEvent(packet: RtpPacket, now: number): void {
+    const e = parseTelephoneEvent(packet.payload);
+    if (packet.timestamp !== this.#eventTs) {
+      this.#eventTs = packet.timestamp;
+      this.#eventSlots = 0;
+      this.#eventEndAt = Number.NEGATIVE_INFINITY;
+    }
+    let slot = -1;
+    if (e !== null) {
+      const covered = Math.ceil(e.duration / this.#frameSamples);
+      if (covered > this.#eventSlots) {
+        slot = covered - 1;
+        this.#eventSlots = covered;
+      } else if (e.end && now - this.#eventEndAt >= this.#frameMs / 2) {
+        slot = this.#eventSlots++;
+      }
+      if (e.end && slot >= 0) this.#eventEndAt = now;
+    }
+    if (slot < 0) {
+      this.#jb.noteSequence(packet.sequence); // events share the audio's sequence space
+      return;
+    }
+    this.#jb.push({
+      sequence: packet.sequence,
+      timestamp: tsAdd(packet.timestamp, slot * this.#frameSamples),
+      payload: NO_AUDIO,
+      arrival: now,
+      ssrc: packet.ssrc,
+    });
+  }
+
+  /** A decoded buffer of another duration (a peer sending other frames) made one frame. */
+  #fit(pcm: Buffer): Buffer {
+    const out = Buffer.alloc(this.#frameBytes);
+    pcm.copy(out, 0, 0, Math.min(pcm.length, out.length));
+    return out;
+  }
+}
+
+/** `::ffff:192.0.2.1` (an IPv4 source on a dual-stack socket) as `192.0.2.1`. */
+function plainIPv4(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

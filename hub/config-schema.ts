@@ -1,0 +1,163 @@
+/**
+ * The hub's configuration: one TypeBox schema from which come the `HubConfig` type, the
+ * defaults, validation, the `BABEL_HUB_*` environment variables and `--help`.
+ *
+ * A YAML file (`--config FILE`) uses the same snake_case keys:
+ *
+ * ```yaml
+ * version: 1
+ * text_port: 4242
+ * mqtt:
+ *   url: mqtt://broker.lan:1883
+ *   username: babel
+ * relay: auto
+ * ```
+ *
+ * Ports accept 0, meaning "let the system pick a free port" (tests use it; the bound port
+ * is then logged). Relative paths (`data_dir`) are relative to the working directory.
+ */
+import { readFileSync } from 'node:fs';
+import { type Static, Type } from '@sinclair/typebox';
+import {
+  type ConfigSpec,
+  type FlagTable,
+  type LoadResult,
+  loadConfig,
+  oneOf,
+} from '../shared/config/load.ts';
+import { LOG_LEVELS } from '../shared/log.ts';
+
+/** The config file format version this hub writes and reads; older files are migrated. */
+export const HUB_CONFIG_VERSION = 1;
+
+/** [T-1] The text dialect's line limit is fixed by the contract, not configurable. */
+export const MAX_LINE = 1024;
+
+const port = (description: string, value: number) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: value, description });
+
+/** Every hub setting, with its default. */
+export const HubConfigSchema = Type.Object(
+  {
+    version: Type.Literal(HUB_CONFIG_VERSION, {
+      default: HUB_CONFIG_VERSION,
+      description: 'config file format version',
+    }),
+    host: Type.String({
+      minLength: 1,
+      default: '0.0.0.0',
+      description: 'address the text and binary listeners bind',
+    }),
+    text_port: port('TCP port of the text dialect, 0 for any free port', 4242),
+    binary_port: port('TCP port of the binary dialect, 0 for any free port', 4243),
+    data_dir: Type.String({
+      minLength: 1,
+      default: './data',
+      description: 'directory of the SQLite database',
+    }),
+    mqtt: Type.Object(
+      {
+        url: Type.Union(
+          [
+            Type.Literal('embedded'),
+            Type.Literal('off'),
+            Type.String({ pattern: '^mqtts?://\\S+$' }),
+          ],
+          {
+            default: 'embedded',
+            description: 'MQTT broker: embedded (inside the hub), off, or mqtt[s]://host[:port]',
+            errorMessage: 'must be embedded, off, or an mqtt:// or mqtts:// URL',
+          },
+        ),
+        base_topic: Type.String({
+          pattern: '^[^/#+\\s]+(/[^/#+\\s]+)*$',
+          default: 'babel',
+          description: 'topic every hub topic is under',
+          errorMessage: 'must be an MQTT topic without wildcards or outer slashes, e.g. babel',
+        }),
+        embedded_host: Type.String({
+          minLength: 1,
+          default: '0.0.0.0',
+          description: 'address the embedded broker binds',
+        }),
+        embedded_port: port('TCP port of the embedded broker, 0 for any free port', 1883),
+        username: Type.Optional(Type.String({ description: 'external broker user name' })),
+        password: Type.Optional(Type.String({ description: 'external broker password' })),
+        client_id: Type.Optional(Type.String({ minLength: 1, description: 'MQTT client id' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    relay: oneOf(['auto', 'always', 'never'], {
+      default: 'auto',
+      description: 'relay call media through the hub [M-4]',
+    }),
+    ring_timeout: Type.Integer({
+      minimum: 1,
+      maximum: 600,
+      default: 30,
+      description: 'seconds a call rings before it ends unanswered',
+    }),
+    // [T-12]
+    idle_timeout: Type.Integer({
+      minimum: 5,
+      maximum: 3600,
+      default: 90,
+      description: 'seconds of silence before a connection is closed',
+    }),
+    // [B-3]
+    max_frame: Type.Integer({
+      minimum: 1024,
+      maximum: 16 * 1024 * 1024,
+      default: 65536,
+      description: 'largest binary frame accepted, in bytes',
+    }),
+    registration: oneOf(['open', 'closed'], {
+      default: 'open',
+      description: 'closed: NEW and /create are refused as forbidden',
+    }),
+    log_level: oneOf(LOG_LEVELS, { default: 'info', description: 'least severe level logged' }),
+    max_connections: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 10000,
+      description: 'connections accepted at once, both dialects together',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The hub's validated configuration, with every default filled in. */
+export type HubConfig = Static<typeof HubConfigSchema>;
+
+/** `babel-hub` flags, as in docs/interfaces: `--mqtt` sets `mqtt.url`. */
+export const HUB_FLAGS: FlagTable = [
+  { flag: '--host', path: 'host', kind: 'string', arg: 'ADDR' },
+  { flag: '--text-port', path: 'text_port', kind: 'number', arg: 'N' },
+  { flag: '--binary-port', path: 'binary_port', kind: 'number', arg: 'N' },
+  { flag: '--data-dir', path: 'data_dir', kind: 'string', arg: 'DIR' },
+  { flag: '--mqtt', path: 'mqtt.url', kind: 'string', arg: 'URL|embedded|off' },
+  { flag: '--relay', path: 'relay', kind: 'string', arg: 'auto|always|never' },
+  { flag: '--ring-timeout', path: 'ring_timeout', kind: 'number', arg: 'SECONDS' },
+  { flag: '--log-level', path: 'log_level', kind: 'string', arg: 'LEVEL' },
+];
+
+/** Everything `loadConfig` needs to know about the hub; environment prefix `BABEL_HUB_`. */
+export const HUB_CONFIG: ConfigSpec<typeof HubConfigSchema> = {
+  program: 'babel-hub',
+  schema: HubConfigSchema,
+  flags: HUB_FLAGS,
+  envPrefix: 'BABEL_HUB_',
+  version: HUB_CONFIG_VERSION,
+};
+
+/**
+ * The hub's config from its command line (`process.argv.slice(2)`), environment and
+ * optional `--config` file. Throws `ConfigError` (exit code 2) listing every problem.
+ */
+export function loadHubConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  readFile: (p: string) => string = (p) => readFileSync(p, 'utf8'),
+): LoadResult<HubConfig> {
+  return loadConfig(HUB_CONFIG, { argv, env, readFile });
+}
