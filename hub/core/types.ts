@@ -4,7 +4,9 @@
 export type UserState = 'idle' | 'calling' | 'ringing' | 'in_call' | 'offline';
 
 /** [T-10] Why a call ended. */
-export type EndReason = 'declined' | 'cancelled' | 'ended' | 'timeout' | 'disconnected';
+import type { EndReason } from '../../protocol/codes.ts';
+
+export type { EndReason };
 
 /** Why `call`, `accept` or `hangup` was refused; the adapters put it on the wire. */
 export type CallFailure = 'unknown' | 'offline' | 'busy' | 'self' | 'in_call' | 'no_call';

@@ -3,20 +3,10 @@
  * duplicates. `Impairment` is the pure decision per packet (tests replay it on a simulated
  * timeline); `ImpairmentShim` applies it to real UDP on loopback between two peers.
  */
+
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './prng.ts';
 
 export interface ImpairmentOptions {
   seed?: number;

@@ -9,7 +9,8 @@ import {
 } from '../../../device/media/pipeline.ts';
 import { encodeRtp, parseRtp } from '../../../device/media/rtp.ts';
 import { dominantFrequency, generateTone } from '../../../device/media/tone.ts';
-import { Impairment, type ImpairmentOptions, mulberry32 } from '../../helpers/impairment.ts';
+import { Impairment, type ImpairmentOptions } from '../../helpers/impairment.ts';
+import { mulberry32 } from '../../helpers/prng.ts';
 
 const F = 20;
 const RATE = 48000;
