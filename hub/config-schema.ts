@@ -30,9 +30,6 @@ import { LOG_LEVELS } from '../shared/log.ts';
 /** The config file format version this hub writes and reads; older files are migrated. */
 export const HUB_CONFIG_VERSION = 1;
 
-/** [T-1] The text dialect's line limit is fixed by the contract, not configurable. */
-export const MAX_LINE = 1024;
-
 const port = (description: string, value: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: value, description });
 

@@ -12,6 +12,7 @@ import {
   ResponseParser,
 } from '../../../protocol/binary/frame.ts';
 import { FrameTooLargeError, ProtocolError } from '../../../protocol/errors.ts';
+import { mulberry32 } from '../../helpers/prng.ts';
 
 /** Concatenates raw byte lists and UTF-8 strings: fixtures spelled independently of encode. */
 function b(...parts: (readonly number[] | Uint8Array | string)[]): Buffer {
@@ -29,18 +30,6 @@ function b(...parts: (readonly number[] | Uint8Array | string)[]): Buffer {
 /** A little-endian uint32, written by hand rather than by the code under test. */
 function le(n: number): number[] {
   return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
-}
-
-/** mulberry32: a small seeded PRNG, so every fuzz run is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Parser<F> {
