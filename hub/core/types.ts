@@ -1,12 +1,11 @@
 /** Types shared by the call core and the dialect adapters. The core knows no dialect. */
+import type { EndReason } from '../../protocol/codes.ts';
+
+/** [T-10] Why a call ended: protocol/codes.ts's `EndReason`. */
+export type { EndReason };
 
 /** [T-7] The state of a user as others see it. */
 export type UserState = 'idle' | 'calling' | 'ringing' | 'in_call' | 'offline';
-
-/** [T-10] Why a call ended. */
-import type { EndReason } from '../../protocol/codes.ts';
-
-export type { EndReason };
 
 /** Why `call`, `accept` or `hangup` was refused; the adapters put it on the wire. */
 export type CallFailure = 'unknown' | 'offline' | 'busy' | 'self' | 'in_call' | 'no_call';
@@ -73,3 +72,18 @@ export interface CallEvent {
   /** Time in the call (answered to ended), 0 if never answered. */
   readonly durationMs: number;
 }
+
+/** Ports the relay opened for one call: leg A faces the caller, leg B the callee [M-4]. */
+export interface RelayAllocation {
+  readonly portA: number;
+  readonly portB: number;
+  release(): void;
+}
+
+/** The media relay as the core sees it. */
+export interface RelayAllocator {
+  /** Opens a relay for a call between `a` (caller) and `b` (callee); port 0 = not declared. */
+  allocate(callId: string, a: Endpoint, b: Endpoint): Promise<RelayAllocation>;
+}
+
+export type RelayMode = 'auto' | 'always' | 'never';

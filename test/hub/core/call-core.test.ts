@@ -1,16 +1,12 @@
 import test from 'ava';
-import {
-  CallCore,
-  CallError,
-  type RelayAllocation,
-  type RelayAllocator,
-  type RelayMode,
-  type Session,
-} from '../../../hub/core/call-core.ts';
+import { CallCore, CallError, type Session } from '../../../hub/core/call-core.ts';
 import type {
   CallEvent,
   Endpoint,
   PresenceEvent,
+  RelayAllocation,
+  RelayAllocator,
+  RelayMode,
   SessionSink,
   UserRef,
 } from '../../../hub/core/types.ts';
