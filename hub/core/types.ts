@@ -1,11 +1,8 @@
 /** Types shared by the call core and the dialect adapters. The core knows no dialect. */
-import type { EndReason } from '../../protocol/codes.ts';
+import type { EndReason, UserState } from '../../protocol/codes.ts';
 
-/** [T-10] Why a call ended: protocol/codes.ts's `EndReason`. */
-export type { EndReason };
-
-/** [T-7] The state of a user as others see it. */
-export type UserState = 'idle' | 'calling' | 'ringing' | 'in_call' | 'offline';
+/** [T-10] why a call ended and [T-7] a user's state, as protocol/codes.ts names them. */
+export type { EndReason, UserState };
 
 /** Why `call`, `accept` or `hangup` was refused; the adapters put it on the wire. */
 export type CallFailure = 'unknown' | 'offline' | 'busy' | 'self' | 'in_call' | 'no_call';
