@@ -103,6 +103,9 @@ function fakeCheckout(dir: string): string {
   for (const f of ['scripts/install.sh', 'scripts/setup.sh', 'package.json', 'README.md']) {
     fs.copyFileSync(path.join(repo, f), path.join(src, f));
   }
+  fs.cpSync(path.join(repo, 'scripts/install'), path.join(src, 'scripts/install'), {
+    recursive: true,
+  });
   fs.cpSync(templates, path.join(src, 'scripts/templates'), { recursive: true });
   fs.cpSync(path.join(repo, 'systemd'), path.join(src, 'systemd'), { recursive: true });
   const files: Record<string, string> = {
@@ -444,7 +447,25 @@ test('install.sh is shellcheck-clean (when shellcheck is installed)', (t) => {
     t.pass();
     return;
   }
-  const r = execFileSync(shellcheck, [script, path.join(repo, 'scripts/setup.sh')], {
+  // The parts in scripts/install/ share install.sh's variables: check them in place, as one
+  // script, or shellcheck would neither see their definitions nor report their lines.
+  const dir = tempDir(t, 'shellcheck');
+  const whole = path.join(dir, 'install.sh');
+  let parts = 0;
+  const text = fs
+    .readFileSync(script, 'utf8')
+    .replace(
+      /^# shellcheck source=.*\nsource "\$SRC\/(scripts\/install\/[a-z]+\.sh)"\n/gm,
+      (_, f) => {
+        parts++;
+        return fs
+          .readFileSync(path.join(repo, f), 'utf8')
+          .replace(/^# shellcheck shell=bash\n/, '');
+      },
+    );
+  t.is(parts, fs.readdirSync(path.join(repo, 'scripts/install')).length, 'every part inlined');
+  fs.writeFileSync(whole, text);
+  const r = execFileSync(shellcheck, [whole, path.join(repo, 'scripts/setup.sh')], {
     encoding: 'utf8',
     timeout: 20_000,
   });
