@@ -109,10 +109,6 @@ export class MqttBridge {
     this.#clientId = opts.clientId ?? `babel-hub-${randomBytes(4).toString('hex')}`;
   }
 
-  get clientId(): string {
-    return this.#clientId;
-  }
-
   /** True while connected to the broker. */
   get connected(): boolean {
     return this.#connected;

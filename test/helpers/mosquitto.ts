@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 
-export const MOSQUITTO = '/usr/sbin/mosquitto';
+const MOSQUITTO = '/usr/sbin/mosquitto';
 
 export interface MosquittoOptions {
   /** Port to listen on; default a free one. `restart()` reuses it. */
@@ -148,11 +148,6 @@ export class MqttWatch {
   /** Messages on `topic`, oldest first. */
   on(topic: string): Seen[] {
     return this.seen.filter((m) => m.topic === topic);
-  }
-
-  /** The last payload on `topic`, or undefined. */
-  last(topic: string): string | undefined {
-    return this.on(topic).at(-1)?.payload;
   }
 
   /** The first message (from `from` on) that matches; rejects after `ms`. */
