@@ -62,7 +62,8 @@ export class Mosquitto {
       this.#log = (this.#log + d.toString()).slice(-4000);
     });
     this.#proc = proc;
-    const deadline = Date.now() + 5000;
+    // A bound against hanging, not a speed claim: a loaded machine may start it slowly.
+    const deadline = Date.now() + 15_000;
     while (!(await accepts(this.port))) {
       if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${this.#log}`);
       if (Date.now() > deadline) throw new Error(`mosquitto not listening: ${this.#log}`);
@@ -150,11 +151,14 @@ export class MqttWatch {
     return this.seen.filter((m) => m.topic === topic);
   }
 
-  /** The first message (from `from` on) that matches; rejects after `ms`. */
+  /**
+   * The first message (from `from` on) that matches; rejects after `ms`, a bound against
+   * hanging that a loaded machine must not reach (absence is shown with a marker message).
+   */
   async waitFor(
     match: (m: Seen) => boolean,
     what = 'a message',
-    ms = 5000,
+    ms = 15_000,
     from = 0,
   ): Promise<Seen> {
     const find = () => this.seen.slice(from).find(match);
