@@ -8,6 +8,7 @@
  * Goal: p99 under 5 ms at 200 call setups/s with 2,000 clients, RSS under 150 MB.
  */
 import { parseArgs } from 'node:util';
+import { Text } from '../protocol/codes.ts';
 import { LineClient, pool } from './lib/line-client.ts';
 import { cpuMs, percentile, rssMb, spawnHub } from './lib/proc.ts';
 
@@ -35,9 +36,9 @@ await pool(
     const c = await LineClient.connect(hub.textPort);
     const name = `u${i}`;
     const created = await c.request(`NEW ${name}`);
-    if (!created.startsWith('108')) throw new Error(created);
+    if (!created.startsWith(`${Text.CREATED} `)) throw new Error(created);
     const connected = await c.request(`CONNECT ${name} ${20000 + i}`);
-    if (!connected.startsWith('101')) throw new Error(connected);
+    if (!connected.startsWith(`${Text.CONNECTED} `)) throw new Error(connected);
     conns[i] = c;
   },
 );
@@ -53,16 +54,16 @@ for (let p = 0; p < pairs; p++) {
   const callee = conns[2 * p + 1]!;
   let sentAt = 0;
   callee.onLine = (line) => {
-    if (line.startsWith('105 ')) {
+    if (line.startsWith(`${Text.RINGING} `)) {
       setupMs.push(performance.now() - sentAt);
       callee.send(`HANGUP u${2 * p}`);
     }
   };
   caller.onLine = (line) => {
-    if (line.startsWith('404 ')) {
+    if (line.startsWith(`${Text.CALL_REFUSED} `)) {
       refused++;
       busy[p] = false;
-    } else if (line.startsWith('107 ')) {
+    } else if (line.startsWith(`${Text.ENDED} `)) {
       completed++;
       busy[p] = false;
     }

@@ -12,6 +12,8 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Text } from '../protocol/codes.ts';
+import { parseReply } from '../protocol/text/codec.ts';
 import { LineClient, pool } from './lib/line-client.ts';
 import { cpuMs, rssMb, spawnHub } from './lib/proc.ts';
 
@@ -36,6 +38,14 @@ interface Leg {
   received: number;
 }
 
+/** Where a `106 <peer> <ip> <port>` line says to send media [T-9]; null for other lines. */
+function mediaTarget(line: string): { ip: string; port: number } | null {
+  const reply = parseReply(line);
+  if (reply?.code !== Text.MEDIA) return null;
+  const [, ip, port] = reply.args;
+  return ip && port ? { ip, port: Number(port) } : null;
+}
+
 const legs: Leg[] = [];
 await pool(
   Array.from({ length: calls * 2 }, (_, i) => i),
@@ -47,7 +57,7 @@ await pool(
     const text = await LineClient.connect(hub.textPort);
     await text.request(`NEW r${i}`);
     const reply = await text.request(`CONNECT r${i} ${udp.address().port}`);
-    if (!reply.startsWith('101')) throw new Error(reply);
+    if (!reply.startsWith(`${Text.CONNECTED} `)) throw new Error(reply);
     const leg: Leg = { text, udp, target: null, received: 0 };
     udp.on('message', () => {
       leg.received++;
@@ -65,14 +75,14 @@ await pool(
     const callee = legs[2 * c + 1]!;
     const rang = new Promise<void>((resolve) => {
       callee.text.onLine = (line) => {
-        if (line.startsWith('105 ')) resolve();
+        if (line.startsWith(`${Text.RINGING} `)) resolve();
       };
     });
     const callerStarted = new Promise<void>((resolve) => {
       caller.text.onLine = (line) => {
-        const m = /^106 \S+ (\S+) (\d+)$/.exec(line);
-        if (m) {
-          caller.target = { ip: m[1]!, port: Number(m[2]) };
+        const target = mediaTarget(line);
+        if (target) {
+          caller.target = target;
           resolve();
         }
       };
@@ -80,9 +90,8 @@ await pool(
     caller.text.send(`CALL r${2 * c + 1}`);
     await rang;
     const accepted = await callee.text.request(`ACCEPT r${2 * c}`);
-    const m = /^106 \S+ (\S+) (\d+)$/.exec(accepted);
-    if (!m) throw new Error(accepted);
-    callee.target = { ip: m[1]!, port: Number(m[2]) };
+    callee.target = mediaTarget(accepted);
+    if (!callee.target) throw new Error(accepted);
     await callerStarted;
   },
 );

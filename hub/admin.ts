@@ -6,7 +6,7 @@ import { loadHubConfig } from './config-schema.ts';
 import { AccountError, AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 
-export const ADMIN_USAGE = `usage: babel-hub user <command> [--config FILE] [--data-dir DIR]
+const ADMIN_USAGE = `usage: babel-hub user <command> [--config FILE] [--data-dir DIR]
   user add NAME [SECRET]      create an account; without SECRET one is generated and printed
   user list                   list accounts: name, id, e-mail, whether a secret is set
   user remove NAME            delete an account (its contacts too)
@@ -20,7 +20,7 @@ export interface AdminIo {
 }
 
 /** A secret that is easy to type into a device config: 20 characters of base32. */
-export function generateSecret(): string {
+function generateSecret(): string {
   const alphabet = 'abcdefghijkmnpqrstuvwxyz23456789';
   return [...randomBytes(20)].map((b) => alphabet[b % alphabet.length]).join('');
 }

@@ -28,10 +28,7 @@ import {
 import { LOG_LEVELS } from '../shared/log.ts';
 
 /** The config file format version this hub writes and reads; older files are migrated. */
-export const HUB_CONFIG_VERSION = 1;
-
-/** [T-1] The text dialect's line limit is fixed by the contract, not configurable. */
-export const MAX_LINE = 1024;
+const HUB_CONFIG_VERSION = 1;
 
 const port = (description: string, value: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: value, description });
@@ -142,7 +139,7 @@ export const HUB_FLAGS: FlagTable = [
 ];
 
 /** Everything `loadConfig` needs to know about the hub; environment prefix `BABEL_HUB_`. */
-export const HUB_CONFIG: ConfigSpec<typeof HubConfigSchema> = {
+const HUB_CONFIG: ConfigSpec<typeof HubConfigSchema> = {
   program: 'babel-hub',
   schema: HubConfigSchema,
   flags: HUB_FLAGS,

@@ -59,3 +59,6 @@ export const EndReason = {
   DISCONNECTED: 'disconnected',
 } as const;
 export type EndReason = (typeof EndReason)[keyof typeof EndReason];
+
+/** [T-7] A user's state as others see it: `103 <name>:<state>`, and on MQTT. */
+export type UserState = 'idle' | 'calling' | 'ringing' | 'in_call' | 'offline';

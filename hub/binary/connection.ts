@@ -214,11 +214,12 @@ export class BinaryConnection implements SessionSink, ChannelEnd {
 
   #delete(h: Fields): void {
     const user = this.#auth(h);
+    // Committed before the 200 goes out, so an acknowledged delete survives kill -9.
+    this.#ctx.accounts.deleteUser(user.id);
     this.#respond(200, {});
     const session = this.#ctx.core.sessionOf(user.id);
     if (session) this.#ctx.core.detach(session);
     if (this.#session === session) this.#session = null;
-    this.#ctx.accounts.deleteUser(user.id);
     this.#log.info({ user: user.name }, 'user deleted');
   }
 

@@ -1,17 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock, Timer } from '../../shared/clock.ts';
+import { EndReason } from '../../protocol/codes.ts';
+import type { Clock } from '../../shared/clock.ts';
+import {
+  type Call,
+  type CallSelector,
+  type LiveSession,
+  matches,
+  otherSide,
+  type Session,
+  stateIn,
+} from './call.ts';
 import type {
   CallEvent,
   CallFailure,
   CallInfo,
   Endpoint,
-  EndReason,
   PresenceEvent,
+  RelayAllocator,
+  RelayMode,
   SessionSpec,
   UserRef,
   UserState,
 } from './types.ts';
+
+export type { CallSelector, Session };
 
 /** A refused call operation; `reason` is the wire token (`404 <name> <reason>`). */
 export class CallError extends Error {
@@ -24,21 +37,6 @@ export class CallError extends Error {
   }
 }
 
-/** Ports the relay opened for one call: leg A faces the caller, leg B the callee [M-4]. */
-export interface RelayAllocation {
-  readonly portA: number;
-  readonly portB: number;
-  release(): void;
-}
-
-/** The media relay as the core sees it. */
-export interface RelayAllocator {
-  /** Opens a relay for a call between `a` (caller) and `b` (callee); port 0 = not declared. */
-  allocate(callId: string, a: Endpoint, b: Endpoint): Promise<RelayAllocation>;
-}
-
-export type RelayMode = 'auto' | 'always' | 'never';
-
 export interface CallCoreOptions {
   clock: Clock;
   log: Logger;
@@ -47,33 +45,6 @@ export interface CallCoreOptions {
   relayMode: RelayMode;
   relay: RelayAllocator | null;
 }
-
-/** A user's live connection, as the core tracks it. Adapters hold it as an opaque handle. */
-export interface Session {
-  readonly spec: SessionSpec;
-  readonly user: UserRef;
-}
-
-interface LiveSession extends Session {
-  call: Call | null;
-  since: number;
-  closed: boolean;
-  /** Do not disturb: calls to this session are refused as `busy` (extension). */
-  dnd: boolean;
-}
-
-interface Call {
-  readonly info: CallInfo;
-  readonly caller: LiveSession;
-  readonly callee: LiveSession;
-  phase: 'setup' | 'ringing' | 'active' | 'over';
-  ringTimer: Timer | null;
-  relay: RelayAllocation | null;
-  answeredAt: number;
-}
-
-/** How a request names the call it acts on: by peer name (text) or by call id (binary). */
-export type CallSelector = { readonly peer: string } | { readonly callId: string };
 
 type Listener = {
   presence?: (e: PresenceEvent) => void;
@@ -119,7 +90,7 @@ export class CallCore {
     reply();
     if (old) {
       old.closed = true;
-      this.#endCallOf(old, 'disconnected');
+      this.#endCallOf(old, EndReason.DISCONNECTED);
       old.spec.sink.replaced();
     }
     this.#presence(session);
@@ -137,7 +108,7 @@ export class CallCore {
     const current = this.#sessions.get(live.user.id) === live;
     if (current) this.#sessions.delete(live.user.id);
     reply();
-    this.#endCallOf(live, 'disconnected');
+    this.#endCallOf(live, EndReason.DISCONNECTED);
     if (current) this.#presence(live, 'offline');
   }
 
@@ -230,7 +201,7 @@ export class CallCore {
 
     call.phase = 'ringing';
     call.ringTimer = this.#opts.clock.setTimeout(
-      () => this.#end(call, 'timeout', null),
+      () => this.#end(call, EndReason.TIMEOUT, null),
       this.#opts.ringTimeoutMs,
     );
     reply(info, this.#mediaFor(call, caller));
@@ -282,7 +253,11 @@ export class CallCore {
       throw new CallError('no_call');
     }
     const reason: EndReason =
-      call.phase === 'active' ? 'ended' : call.callee === me ? 'declined' : 'cancelled';
+      call.phase === 'active'
+        ? EndReason.ENDED
+        : call.callee === me
+          ? EndReason.DECLINED
+          : EndReason.CANCELLED;
     this.#end(call, reason, me, () => reply(call.info, otherSide(call, me).user, reason));
     return call.info;
   }
@@ -303,7 +278,7 @@ export class CallCore {
   endAll(): void {
     for (const call of [...this.#calls.values()]) {
       if (call.phase === 'setup') this.#drop(call);
-      else this.#end(call, 'ended', null);
+      else this.#end(call, EndReason.ENDED, null);
     }
   }
 
@@ -392,23 +367,6 @@ export class CallCore {
     const event: CallEvent = { event: kind, call: call.info, reason, durationMs };
     for (const l of this.#listeners) l.call?.(event);
   }
-}
-
-function stateIn(s: LiveSession): UserState {
-  const call = s.call;
-  if (!call || call.phase === 'over') return 'idle';
-  if (call.phase === 'active') return 'in_call';
-  return call.caller === s ? 'calling' : 'ringing';
-}
-
-function otherSide(call: Call, side: LiveSession): LiveSession {
-  return call.caller === side ? call.callee : call.caller;
-}
-
-/** True when `which` names this call as seen from `me`: its id, or the other party's name. */
-function matches(call: Call, which: CallSelector, me: LiveSession): boolean {
-  if ('callId' in which) return call.info.id === which.callId;
-  return otherSide(call, me).user.name === which.peer;
 }
 
 function noop(): void {}

@@ -1,12 +1,8 @@
 /** Types shared by the call core and the dialect adapters. The core knows no dialect. */
+import type { EndReason, UserState } from '../../protocol/codes.ts';
 
-/** [T-7] The state of a user as others see it. */
-export type UserState = 'idle' | 'calling' | 'ringing' | 'in_call' | 'offline';
-
-/** [T-10] Why a call ended. */
-import type { EndReason } from '../../protocol/codes.ts';
-
-export type { EndReason };
+/** [T-10] why a call ended and [T-7] a user's state, as protocol/codes.ts names them. */
+export type { EndReason, UserState };
 
 /** Why `call`, `accept` or `hangup` was refused; the adapters put it on the wire. */
 export type CallFailure = 'unknown' | 'offline' | 'busy' | 'self' | 'in_call' | 'no_call';
@@ -73,3 +69,18 @@ export interface CallEvent {
   /** Time in the call (answered to ended), 0 if never answered. */
   readonly durationMs: number;
 }
+
+/** Ports the relay opened for one call: leg A faces the caller, leg B the callee [M-4]. */
+export interface RelayAllocation {
+  readonly portA: number;
+  readonly portB: number;
+  release(): void;
+}
+
+/** The media relay as the core sees it. */
+export interface RelayAllocator {
+  /** Opens a relay for a call between `a` (caller) and `b` (callee); port 0 = not declared. */
+  allocate(callId: string, a: Endpoint, b: Endpoint): Promise<RelayAllocation>;
+}
+
+export type RelayMode = 'auto' | 'always' | 'never';

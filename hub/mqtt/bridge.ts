@@ -35,6 +35,7 @@ import {
 import { Backoff } from '../../shared/backoff.ts';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
 import type { CallEvent, PresenceEvent, UserRef, UserState } from '../core/types.ts';
+import { clientOptions, QOS, redact, within } from './client.ts';
 import { bridgeDiscovery, type DiscoveryOptions, userDiscovery } from './discovery.ts';
 
 /** What the bridge needs of the call core (`CallCore` fits). */
@@ -75,8 +76,6 @@ interface QueuedEvent {
   readonly expiresAt: number | null;
 }
 
-const QOS = 1;
-
 export class MqttBridge {
   readonly #opts: MqttBridgeOptions;
   readonly #log: Logger;
@@ -108,10 +107,6 @@ export class MqttBridge {
     this.#backoff = opts.backoff ?? new Backoff({ minMs: 1000, maxMs: 30_000 });
     this.#maxEvents = opts.maxQueuedEvents ?? 100;
     this.#clientId = opts.clientId ?? `babel-hub-${randomBytes(4).toString('hex')}`;
-  }
-
-  get clientId(): string {
-    return this.#clientId;
   }
 
   /** True while connected to the broker. */
@@ -167,10 +162,10 @@ export class MqttBridge {
         if (this.#retained.get(this.#topics.availability(name)) === OFFLINE) continue;
         this.#presence({ user: { id: '', name }, state: 'offline', peer: null, since });
       }
-      await this.#within(ms, (done) =>
+      await within(ms, (done) =>
         client.publish(this.#topics.bridgeState, OFFLINE, { qos: QOS, retain: true }, done),
       );
-      if (await this.#within(ms, (done) => client.end(false, {}, done))) {
+      if (await within(ms, (done) => client.end(false, {}, done))) {
         this.#log.info('mqtt disconnected');
         return;
       }
@@ -253,7 +248,10 @@ export class MqttBridge {
         return;
       }
       const connect = this.#opts.connectFn ?? mqtt.connect;
-      const client = connect(this.#opts.url, this.#clientOptions());
+      const client = connect(
+        this.#opts.url,
+        clientOptions(this.#clientId, this.#topics.bridgeState, this.#opts),
+      );
       client.on('connect', () => this.#guard('connect', () => this.#onConnect()));
       client.on('message', (topic, payload, packet) =>
         this.#guard('message', () => this.#onMessage(topic, payload, packet.retain)),
@@ -270,28 +268,6 @@ export class MqttBridge {
       this.#log.error({ err, url: redact(this.#opts.url) }, 'mqtt client could not be created');
       this.#scheduleRetry();
     }
-  }
-
-  #clientOptions(): IClientOptions {
-    const o: IClientOptions = {
-      clientId: this.#clientId,
-      clean: true,
-      keepalive: 30,
-      connectTimeout: 10_000,
-      // Reconnection is ours (backoff with jitter); MQTT.js's is a fixed period.
-      reconnectPeriod: 0,
-      resubscribe: false,
-      queueQoSZero: false,
-      will: {
-        topic: this.#topics.bridgeState,
-        payload: Buffer.from(OFFLINE),
-        qos: QOS,
-        retain: true,
-      },
-    };
-    if (this.#opts.username !== undefined) o.username = this.#opts.username;
-    if (this.#opts.password !== undefined) o.password = this.#opts.password;
-    return o;
   }
 
   #onConnect(): void {
@@ -416,28 +392,4 @@ export class MqttBridge {
       this.#log.error({ err }, `mqtt ${what} handler failed`);
     }
   }
-
-  /**
-   * Calls `fn(done)`; true if `done` came within `ms`. Real time, not the injected clock:
-   * this bounds waiting on a socket, and a test's fake clock must not hang `stop()`.
-   */
-  #within(ms: number, fn: (done: () => void) => void): Promise<boolean> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(false), ms);
-      try {
-        fn(() => {
-          clearTimeout(t);
-          resolve(true);
-        });
-      } catch {
-        clearTimeout(t);
-        resolve(false);
-      }
-    });
-  }
-}
-
-/** The URL without a password (`mqtt://user:pw@host` -> `mqtt://user:***@host`). */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

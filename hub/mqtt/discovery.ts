@@ -126,7 +126,7 @@ export function nodeId(name: string): string {
 }
 
 /** The HA device identifier of a user. */
-export function deviceId(name: string): string {
+function deviceId(name: string): string {
   return `babel_${name}`;
 }
 

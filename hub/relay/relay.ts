@@ -1,7 +1,6 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
-import type { RelayAllocation, RelayAllocator } from '../core/call-core.ts';
-import type { Endpoint } from '../core/types.ts';
+import type { Endpoint, RelayAllocation, RelayAllocator } from '../core/types.ts';
 
 /** Counters for one relay, summed over all its calls. */
 export interface RelayStats {

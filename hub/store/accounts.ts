@@ -87,7 +87,7 @@ function withSuffix(base: string, n: number): string {
  * Names that would collide with the hub's own MQTT topics (`babel/calls`, `babel/bridge/state`)
  * are refused, as zigbee2mqtt reserves `bridge`.
  */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set(['calls', 'bridge']);
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['calls', 'bridge']);
 
 function validName(raw: string): string {
   const name = normalizeName(raw); // [T-4]

@@ -12,7 +12,7 @@ export interface ScryptParams {
 }
 
 /** The cost used for new hashes: ~16 MiB and some tens of ms per hash. */
-export const SCRYPT_DEFAULTS: ScryptParams = { N: 16384, r: 8, p: 1 };
+const SCRYPT_DEFAULTS: ScryptParams = { N: 16384, r: 8, p: 1 };
 
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;

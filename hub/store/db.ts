@@ -13,7 +13,7 @@ export type Database = BetterSqlite3.Database;
  * Schema steps; step `i` takes `PRAGMA user_version` from `i` to `i + 1`. Append only:
  * never edit a step that has shipped, add a new one.
  */
-export const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly string[] = [
   // 1: users, login tokens, contact requests.
   `
   CREATE TABLE users (

@@ -14,6 +14,7 @@
  * since the seed's numeric fields invite it; any other bare value is an error. Formatting
  * always quotes. Offsets in error messages are string indexes (UTF-16 code units).
  */
+import { Status } from '../codes.ts';
 import { ProtocolError } from '../errors.ts';
 
 /** A field list keyed by lowercase `[a-z_]+`. Parsed lists have a null prototype. */
@@ -201,6 +202,10 @@ class Scanner {
   }
 
   #fail(message: string, at = this.#pos): never {
-    throw new ProtocolError(400, 'bad_fields', `bad field list: ${message} at offset ${at}`);
+    throw new ProtocolError(
+      Status.BAD_REQUEST,
+      'bad_fields',
+      `bad field list: ${message} at offset ${at}`,
+    );
   }
 }

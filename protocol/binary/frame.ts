@@ -3,6 +3,7 @@
  * frame size before buffering [B-3]. Pure: bytes in, frames and errors out.
  */
 import { isUtf8 } from 'node:buffer';
+import { Status } from '../codes.ts';
 import { FrameTooLargeError, ProtocolError } from '../errors.ts';
 
 /** The default limit on a whole frame, prefix included [B-3]. */
@@ -181,7 +182,7 @@ function utf8(bytes: Uint8Array): string | undefined {
 }
 
 function badEncoding(part: string): ProtocolError {
-  return new ProtocolError(400, 'bad_encoding', `invalid UTF-8 in the ${part}`);
+  return new ProtocolError(Status.BAD_REQUEST, 'bad_encoding', `invalid UTF-8 in the ${part}`);
 }
 
 function decodeRequest(parts: readonly Buffer[]): RequestFrame | ProtocolError {
@@ -198,7 +199,7 @@ function decodeResponse(parts: readonly Buffer[]): ResponseFrame | ProtocolError
   const statusBytes = parts[0] ?? EMPTY;
   if (statusBytes.length < 1 || statusBytes.length > MAX_STATUS_DIGITS) {
     return new ProtocolError(
-      400,
+      Status.BAD_REQUEST,
       'bad_status',
       `status must be 1-${MAX_STATUS_DIGITS} ASCII digits, got ${statusBytes.length} bytes`,
     );
@@ -207,7 +208,11 @@ function decodeResponse(parts: readonly Buffer[]): ResponseFrame | ProtocolError
   for (let i = 0; i < statusBytes.length; i++) {
     const b = statusBytes[i]!;
     if (b < DIGIT_0 || b > DIGIT_9) {
-      return new ProtocolError(400, 'bad_status', `status byte ${i} is 0x${b.toString(16)}`);
+      return new ProtocolError(
+        Status.BAD_REQUEST,
+        'bad_status',
+        `status byte ${i} is 0x${b.toString(16)}`,
+      );
     }
     status = status * 10 + (b - DIGIT_0);
   }

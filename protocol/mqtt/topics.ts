@@ -13,7 +13,20 @@
  * <base>/<user>/set          {"action":...}               commands to the device
  * ```
  */
-import type { CallEvent, UserState } from '../../hub/core/types.ts';
+import type { EndReason, UserState } from '../codes.ts';
+
+/** What the call payloads read of a call event (the hub core's `CallEvent` fits). */
+export interface CallEvent {
+  readonly event: 'ringing' | 'started' | 'ended';
+  readonly call: {
+    readonly id: string;
+    readonly caller: { readonly name: string };
+    readonly callee: { readonly name: string };
+  };
+  readonly reason: EndReason | null;
+  /** Time in the call (answered to ended), 0 if never answered. */
+  readonly durationMs: number;
+}
 
 export const ONLINE = 'online';
 export const OFFLINE = 'offline';

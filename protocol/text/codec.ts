@@ -11,6 +11,8 @@
  * value and empty values are refused, so every argument can be echoed by `formatLine`
  * unless it holds spaces or starts with a quote or `[`.
  */
+
+import { Text } from '../codes.ts';
 import { ProtocolError } from '../errors.ts';
 
 /** A parsed request: `verb` in upper case, `args` with their decoration stripped. */
@@ -33,7 +35,7 @@ export class BadArgumentsError extends ProtocolError {
   readonly verb: string;
 
   constructor(verb: string, message: string) {
-    super(400, 'bad_arguments', `${verb}: ${message}`);
+    super(Text.BAD_REQUEST, 'bad_arguments', `${verb}: ${message}`);
     this.name = 'BadArgumentsError';
     this.verb = verb;
   }
@@ -134,7 +136,8 @@ export function parseRequest(line: string): TextRequest | null {
   if (text.length === 0) return null;
   const cut = text.search(/[ \t]/);
   const word = cut === -1 ? text : text.slice(0, cut);
-  if (!isBareToken(word)) throw new ProtocolError(400, 'unknown_command', 'verb is not printable');
+  if (!isBareToken(word))
+    throw new ProtocolError(Text.BAD_REQUEST, 'unknown_command', 'verb is not printable');
   const verb = word.replace(/[a-z]+/g, (lower) => lower.toUpperCase()); // [T-2]
   let args: string[];
   try {
@@ -159,13 +162,14 @@ export function parseReply(line: string): TextReply | null {
   const text = stripTerminator(line);
   if (!/^[0-9]/.test(text)) return null;
   if (!/^[0-9]{3}(?:[ \t]|$)/.test(text)) {
-    throw new ProtocolError(400, 'bad_reply', 'a reply starts with a 3-digit code');
+    throw new ProtocolError(Text.BAD_REQUEST, 'bad_reply', 'a reply starts with a 3-digit code');
   }
   let values: string[];
   try {
     values = tokenize(text.slice(3));
   } catch (err) {
-    if (err instanceof Malformed) throw new ProtocolError(400, 'bad_reply', err.message);
+    if (err instanceof Malformed)
+      throw new ProtocolError(Text.BAD_REQUEST, 'bad_reply', err.message);
     throw err;
   }
   const args = values.flatMap((v) => v.split(/[ \t]+/)).filter((v) => v.length > 0);

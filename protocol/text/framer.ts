@@ -2,6 +2,8 @@
  * [T-1] Splits a byte stream into lines. Pure: bytes in, events out; the adapter owns the
  * socket. A line never occupies more than `maxBytes` of memory.
  */
+
+import { Text } from '../codes.ts';
 import { FrameTooLargeError, ProtocolError } from '../errors.ts';
 
 /** [T-1] The longest line accepted, in bytes, terminator included. */
@@ -90,7 +92,7 @@ export class LineFramer {
     try {
       line = this.#decoder.decode(body);
     } catch {
-      events.push({ kind: 'error', error: new ProtocolError(400, 'bad_encoding') }); // [T-1]
+      events.push({ kind: 'error', error: new ProtocolError(Text.BAD_REQUEST, 'bad_encoding') }); // [T-1]
       return;
     }
     if (line.length > 0) events.push({ kind: 'line', line });

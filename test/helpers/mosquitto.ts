@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 
-export const MOSQUITTO = '/usr/sbin/mosquitto';
+const MOSQUITTO = '/usr/sbin/mosquitto';
 
 export interface MosquittoOptions {
   /** Port to listen on; default a free one. `restart()` reuses it. */
@@ -62,7 +62,8 @@ export class Mosquitto {
       this.#log = (this.#log + d.toString()).slice(-4000);
     });
     this.#proc = proc;
-    const deadline = Date.now() + 5000;
+    // A bound against hanging, not a speed claim: a loaded machine may start it slowly.
+    const deadline = Date.now() + 15_000;
     while (!(await accepts(this.port))) {
       if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${this.#log}`);
       if (Date.now() > deadline) throw new Error(`mosquitto not listening: ${this.#log}`);
@@ -150,16 +151,14 @@ export class MqttWatch {
     return this.seen.filter((m) => m.topic === topic);
   }
 
-  /** The last payload on `topic`, or undefined. */
-  last(topic: string): string | undefined {
-    return this.on(topic).at(-1)?.payload;
-  }
-
-  /** The first message (from `from` on) that matches; rejects after `ms`. */
+  /**
+   * The first message (from `from` on) that matches; rejects after `ms`, a bound against
+   * hanging that a loaded machine must not reach (absence is shown with a marker message).
+   */
   async waitFor(
     match: (m: Seen) => boolean,
     what = 'a message',
-    ms = 5000,
+    ms = 15_000,
     from = 0,
   ): Promise<Seen> {
     const find = () => this.seen.slice(from).find(match);

@@ -9,6 +9,10 @@ import { TextClient } from '../helpers/text-client.ts';
  * The hub itself is killed with SIGKILL while clients create, befriend and delete accounts
  * through both dialects. Everything the hub acknowledged must be in the database, which
  * must open cleanly [issue: accounts that survive power loss].
+ *
+ * Each round kills the hub only once the writers have had enough of each kind of
+ * operation acknowledged (counted, not timed), so a slow machine makes the test slower,
+ * never weaker; the writers are still running when the kill lands.
  */
 test('kill -9 of the hub during writes loses no acknowledged NEW, /create, /add_contact or /delete', async (t) => {
   const dataDir = tempDir();
@@ -17,11 +21,22 @@ test('kill -9 of the hub during writes loses no acknowledged NEW, /create, /add_
     deleted: new Set<string>(),
     contacts: new Set<string>(),
   };
+  /** Acknowledged users, deletes and contacts held before each round's kill. */
+  const enough = (round: number) =>
+    acked.users.size >= 5 * (round + 1) &&
+    acked.deleted.size >= 2 * (round + 1) &&
+    acked.contacts.size >= 2 * (round + 1);
   for (let round = 0; round < 3; round++) {
     const hub = await spawnHubProcess(['--text-port', '0'], dataDir);
     const text = await TextClient.connect(hub.textPort);
     const binary = await BinaryClient.connect(hub.binaryPort);
     let killed = false;
+    let wake: () => void = () => {};
+    const progress = new Promise<void>((resolve) => {
+      wake = () => {
+        if (enough(round)) resolve();
+      };
+    });
 
     const textLoop = (async () => {
       for (let i = 0; !killed; i++) {
@@ -29,11 +44,13 @@ test('kill -9 of the hub during writes loses no acknowledged NEW, /create, /add_
         const reply = await text.request(`NEW ${name}`).catch(() => null);
         if (reply === `108 ${name}`) acked.users.add(name);
         if (reply === null) return;
+        wake();
       }
     })();
     const binaryLoop = (async () => {
       let previous: { id: string; name: string; mail: string; token: string } | null = null;
       for (let i = 0; !killed; i++) {
+        wake(); // what the last iteration acknowledged
         const mail = `b${round}x${i}@example.org`;
         const created = await binary
           .request('/create', {}, { user_mail: mail, pass: 'pw' })
@@ -74,7 +91,10 @@ test('kill -9 of the hub during writes loses no acknowledged NEW, /create, /add_
       }
     })();
 
-    await new Promise((r) => setTimeout(r, 300 + round * 150));
+    // Kill once enough work is acknowledged; writers that stop first fail the round.
+    const writersStopped = Promise.race([textLoop, binaryLoop]).then(() => 'stopped' as const);
+    t.is(await Promise.race([progress.then(() => 'enough' as const), writersStopped]), 'enough');
+    t.true(enough(round), `round ${round}: acknowledged work before the kill`);
     killed = true;
     await hub.kill('SIGKILL');
     await Promise.all([textLoop, binaryLoop]);

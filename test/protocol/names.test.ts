@@ -1,17 +1,6 @@
 import test from 'ava';
 import { NAME_PATTERN, normalizeName } from '../../protocol/names.ts';
-
-/** Small seeded PRNG (mulberry32) so a fuzz failure reproduces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/prng.ts';
 
 const valid: Array<[string, string, string]> = [
   ['lowercase', 'alice', 'alice'],

@@ -1,27 +1,30 @@
 /**
  * scripts/install.sh: usage errors, the dry-run plan (which must change nothing), a real
- * installation into a throwaway root (`--root`, `--skip-build`, `--no-apt`) run twice, and
- * the config templates against the real loaders.
+ * installation into a throwaway root (`--root`, `--skip-build`, `--no-apt`) run twice
+ * (the config templates are checked in templates.test.ts).
  *
  * Nothing here touches the system: every run has `--root <temp dir>`, and the commands
  * that change a system (apt-get, systemctl, useradd, usermod, chown, npm) are shadowed on
  * PATH by stubs that record the call and fail, so a slip would show as a test failure.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { KindGuard, type TObject, type TSchema } from '@sinclair/typebox';
 import test from 'ava';
-import YAML from 'yaml';
-import { DeviceConfigSchema, loadDeviceConfig } from '../../device/config-schema.ts';
-import { HubConfigSchema, loadHubConfig } from '../../hub/config-schema.ts';
+import { loadDeviceConfig } from '../../device/config-schema.ts';
+import { loadHubConfig } from '../../hub/config-schema.ts';
+import {
+  existingCommand,
+  existingGroups,
+  fakeCheckout,
+  install,
+  repo,
+  script,
+  snapshot,
+  stubs,
+  tempDir,
+} from './fixtures/install.ts';
 
-const repo = path.resolve(import.meta.dirname, '../..');
-const script = path.join(repo, 'scripts/install.sh');
-const templates = path.join(repo, 'scripts/templates');
-const SYSTEM_COMMANDS = ['apt-get', 'systemctl', 'useradd', 'usermod', 'groupadd', 'chown', 'npm'];
 const STEPS = [
   'Node.js 20 or newer',
   'Debian packages',
@@ -34,101 +37,6 @@ const STEPS = [
   'Services',
   'Next steps',
 ];
-
-function tempDir(t: { teardown: (fn: () => void) => void }, label: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `babel-install-${label}-`));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A PATH directory whose system-changing commands only record that they were called. */
-function stubs(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[] } {
-  const bin = path.join(dir, 'stub-bin');
-  const log = path.join(dir, 'stub-calls.log');
-  fs.mkdirSync(bin);
-  fs.writeFileSync(log, '');
-  for (const cmd of SYSTEM_COMMANDS) {
-    const stub = path.join(bin, cmd);
-    fs.writeFileSync(stub, `#!/bin/sh\necho "${cmd} $*" >> '${log}'\nexit 97\n`);
-    fs.chmodSync(stub, 0o755);
-  }
-  return {
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-    calls: () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean),
-  };
-}
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs install.sh; only ever into a throwaway root under the temp directory. */
-function install(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  const at = args.indexOf('--root');
-  const root = args.find((a) => a.startsWith('--root='))?.slice(7) ?? (at < 0 ? '' : args[at + 1]);
-  if (!args.includes('--help') && !root?.startsWith(`${os.tmpdir()}${path.sep}`)) {
-    throw new Error(`refusing to run install.sh without a --root under ${os.tmpdir()}`);
-  }
-  return new Promise((resolve) => {
-    execFile('bash', [file, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Every entry under `dir`: type, mode, size, mtime and a hash of each file's content. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = fs.lstatSync(p);
-      const rel = path.relative(dir, p);
-      const hash = st.isFile() ? createHash('sha256').update(fs.readFileSync(p)).digest('hex') : '';
-      out[rel] = `${st.mode.toString(8)} ${st.size} ${st.mtimeMs} ${hash}`;
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-/** A small checkout with what install.sh reads, a stand-in dist/ and things it must leave out. */
-function fakeCheckout(dir: string): string {
-  const src = path.join(dir, 'checkout');
-  fs.mkdirSync(path.join(src, 'scripts'), { recursive: true });
-  for (const f of ['scripts/install.sh', 'scripts/setup.sh', 'package.json', 'README.md']) {
-    fs.copyFileSync(path.join(repo, f), path.join(src, f));
-  }
-  fs.cpSync(templates, path.join(src, 'scripts/templates'), { recursive: true });
-  fs.cpSync(path.join(repo, 'systemd'), path.join(src, 'systemd'), { recursive: true });
-  const files: Record<string, string> = {
-    'dist/hub/bin.js': '// hub v1\n',
-    'dist/device/bin.js': '// device v1\n',
-    'node_modules/left-out/index.js': '',
-    '.git/HEAD': 'ref: refs/heads/main\n',
-    'data/babel.sqlite': 'a developer database',
-  };
-  for (const [f, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
-    fs.writeFileSync(path.join(src, f), text);
-  }
-  return path.join(src, 'scripts/install.sh');
-}
-
-function existingGroups(names: readonly string[]): string[] {
-  return names.filter((g) => {
-    try {
-      execFileSync('getent', ['group', g], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 // --- options -------------------------------------------------------------------------
 
@@ -444,84 +352,27 @@ test('install.sh is shellcheck-clean (when shellcheck is installed)', (t) => {
     t.pass();
     return;
   }
-  const r = execFileSync(shellcheck, [script, path.join(repo, 'scripts/setup.sh')], {
+  // The parts in scripts/install/ share install.sh's variables: check them in place, as one
+  // script, or shellcheck would neither see their definitions nor report their lines.
+  const dir = tempDir(t, 'shellcheck');
+  const whole = path.join(dir, 'install.sh');
+  let parts = 0;
+  const text = fs
+    .readFileSync(script, 'utf8')
+    .replace(
+      /^# shellcheck source=.*\nsource "\$SRC\/(scripts\/install\/[a-z]+\.sh)"\n/gm,
+      (_, f) => {
+        parts++;
+        return fs
+          .readFileSync(path.join(repo, f), 'utf8')
+          .replace(/^# shellcheck shell=bash\n/, '');
+      },
+    );
+  t.is(parts, fs.readdirSync(path.join(repo, 'scripts/install')).length, 'every part inlined');
+  fs.writeFileSync(whole, text);
+  const r = execFileSync(shellcheck, [whole, path.join(repo, 'scripts/setup.sh')], {
     encoding: 'utf8',
     timeout: 20_000,
   });
   t.is(r, '');
 });
-
-function existingCommand(name: string): string | null {
-  try {
-    return execFileSync('bash', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-// --- templates -----------------------------------------------------------------------
-
-/** Every setting's dotted path; arrays and records are settings, objects are not. */
-function leaves(schema: TObject, prefix = ''): { path: string; schema: TSchema }[] {
-  return Object.entries(schema.properties).flatMap(([key, child]) => {
-    const p = prefix ? `${prefix}.${key}` : key;
-    return KindGuard.IsObject(child) ? leaves(child, p) : [{ path: p, schema: child }];
-  });
-}
-
-function getPath(obj: unknown, dotted: string): unknown {
-  let node = obj;
-  for (const k of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[k];
-  return node;
-}
-
-/** The template with every commented-out setting switched on: `#key:` and `#  key:` lines. */
-function uncomment(text: string): string {
-  return text.replace(/^#((?: {2})*)([a-z_][a-z0-9_]*:(?: .*)?|"[^"]+":.*|- .*)$/gm, '$1$2');
-}
-
-const templateCases = [
-  {
-    file: 'hub.yaml',
-    schema: HubConfigSchema,
-    load: (argv: string[]) => loadHubConfig(argv, {}),
-    examples: [] as string[],
-  },
-  {
-    file: 'device.yaml',
-    schema: DeviceConfigSchema,
-    load: (argv: string[]) => loadDeviceConfig(argv, {}),
-    // Shown with an example instead of the default (which the comment gives).
-    examples: ['name', 'button', 'panel'],
-  },
-];
-
-for (const c of templateCases) {
-  test(`template ${c.file}: valid as shipped, every setting present with its default`, (t) => {
-    const dir = tempDir(t, 'template');
-    const shippedText = fs.readFileSync(path.join(templates, c.file), 'utf8');
-    const shipped = c.load(['--config', path.join(templates, c.file)]);
-    if (shipped.kind !== 'config') return t.fail(shipped.kind);
-
-    const all = path.join(dir, c.file);
-    fs.writeFileSync(all, uncomment(shippedText));
-    const loaded = c.load(['--config', all]);
-    if (loaded.kind !== 'config') return t.fail(loaded.kind);
-    const raw = YAML.parse(uncomment(shippedText));
-    for (const leaf of leaves(c.schema)) {
-      t.not(getPath(raw, leaf.path), undefined, `${leaf.path} is in the template`);
-      if (leaf.schema.default === undefined || c.examples.includes(leaf.path)) continue;
-      t.deepEqual(
-        getPath(loaded.config, leaf.path),
-        getPath(shipped.config, leaf.path),
-        `${leaf.path}: the commented value is the default`,
-      );
-    }
-    // Each setting line has a comment above it, in its block, saying what it is.
-    const blocks = shippedText.split(/\n\s*\n/);
-    for (const block of blocks) {
-      if (!/^#?[a-z_]+:/m.test(block)) continue;
-      t.regex(block, /^# \S/m, block);
-    }
-  });
-}

@@ -4,9 +4,9 @@ import test from 'ava';
 import { UdpRelay } from '../../../hub/relay/relay.ts';
 import { testLog } from '../../helpers/log.ts';
 
-async function udp(): Promise<dgram.Socket> {
+async function udp(host = '127.0.0.1'): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
-  s.bind(0, '127.0.0.1');
+  s.bind(0, host);
   await once(s, 'listening');
   return s;
 }
@@ -19,7 +19,12 @@ function rtp(seq: number): Buffer {
   return b;
 }
 
-function nextMessage(s: dgram.Socket, ms = 1000): Promise<{ msg: Buffer; port: number } | null> {
+/**
+ * The next datagram at `s`, or null after `ms`. A bound against hanging, never a way to
+ * prove absence: a test shows a packet was dropped by sending a later one that must
+ * arrive first (one relay socket handles its datagrams in order).
+ */
+function nextMessage(s: dgram.Socket, ms = 10_000): Promise<{ msg: Buffer; port: number } | null> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       s.off('message', onMsg);
@@ -30,6 +35,20 @@ function nextMessage(s: dgram.Socket, ms = 1000): Promise<{ msg: Buffer; port: n
       resolve({ msg, port: rinfo.port });
     };
     s.once('message', onMsg);
+  });
+}
+
+/** The first datagram at any of `sockets`, with the index of the one it reached. */
+function firstMessage(sockets: dgram.Socket[]): Promise<{ at: number; msg: Buffer } | null> {
+  return new Promise((resolve) => {
+    const heard = sockets.map((socket, at) => ({ socket, on: (msg: Buffer) => done({ at, msg }) }));
+    const timer = setTimeout(() => done(null), 10_000);
+    const done = (result: { at: number; msg: Buffer } | null) => {
+      clearTimeout(timer);
+      for (const h of heard) h.socket.off('message', h.on);
+      resolve(result);
+    };
+    for (const h of heard) h.socket.on('message', h.on);
   });
 }
 
@@ -64,6 +83,7 @@ test('[M-2, M-4] drops non-RTP, wrong source IP and a second port after latching
   const alice = await udp();
   const intruder = await udp();
   const bob = await udp();
+  const device2 = await udp('127.0.0.2'); // the rightful device of c3's leg A
   const alloc = await relay.allocate(
     'c2',
     { ip: '127.0.0.1', port: 0 },
@@ -73,7 +93,8 @@ test('[M-2, M-4] drops non-RTP, wrong source IP and a second port after latching
   alice.send(rtp(7), alloc.portA, '127.0.0.1'); // latches alice's port
   t.is((await nextMessage(bob))?.msg.readUInt16BE(2), 7);
   intruder.send(rtp(8), alloc.portA, '127.0.0.1'); // same IP, other port: refused
-  t.is(await nextMessage(bob, 200), null);
+  alice.send(rtp(10), alloc.portA, '127.0.0.1');
+  t.is((await nextMessage(bob))?.msg.readUInt16BE(2), 10, 'the intruder reached nobody');
   // A leg whose device IP differs from the sender's never accepts it.
   const other = await relay.allocate(
     'c3',
@@ -81,27 +102,37 @@ test('[M-2, M-4] drops non-RTP, wrong source IP and a second port after latching
     { ip: '127.0.0.1', port: bob.address().port },
   );
   alice.send(rtp(9), other.portA, '127.0.0.1');
-  t.is(await nextMessage(bob, 200), null);
+  device2.send(rtp(11), other.portA, '127.0.0.1');
+  t.is((await nextMessage(bob))?.msg.readUInt16BE(2), 11, 'the wrong IP reached nobody');
   t.is(relay.stats.invalid, 1);
   // The wrong-IP packet is counted; the second port after latching never reaches the relay
   // at all (the latched leg's socket is connected, so the kernel drops it).
   t.is(relay.stats.wrongSource, 1);
   alloc.release();
   other.release();
-  for (const s of [alice, intruder, bob]) s.close();
+  for (const s of [alice, intruder, bob, device2]) s.close();
 });
 
 test('packets before the other leg is known are counted, not sent', async (t) => {
   const relay = new UdpRelay({ bindHost: '127.0.0.1', log: testLog });
   const alice = await udp();
+  const bob = await udp();
   const alloc = await relay.allocate(
     'c4',
     { ip: '127.0.0.1', port: 0 },
     { ip: '127.0.0.1', port: 0 },
   );
+  const heard = firstMessage([alice, bob]);
   alice.send(rtp(1), alloc.portA, '127.0.0.1');
-  await new Promise((r) => setTimeout(r, 100));
+  bob.send(rtp(2), alloc.portB, '127.0.0.1');
+  // Whichever packet the relay handles first finds no peer: it is counted, not sent, and
+  // latches its sender, so the other packet goes through to that sender.
+  const first = await heard;
+  t.not(first, null);
+  t.is(first?.msg.readUInt16BE(2), first?.at === 0 ? 2 : 1, 'alice hears 2, or bob hears 1');
   t.is(relay.stats.noPeer, 1);
+  t.is(relay.stats.forwarded, 1);
   alloc.release();
   alice.close();
+  bob.close();
 });

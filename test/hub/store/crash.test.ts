@@ -76,8 +76,12 @@ interface Round {
   stderr: string;
 }
 
-/** Runs the writer and SIGKILLs it 100-400 ms after it is ready. */
-function runRound(file: string, tag: string): Promise<Round> {
+/**
+ * Runs the writer and SIGKILLs it as soon as the parent has seen `acks` acknowledgements:
+ * counted, not timed, so a slow machine moves the kill but never skips the writes. The
+ * writer keeps going until the signal lands, wherever in an operation that is.
+ */
+function runRound(file: string, tag: string, acks: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', WRITER, file, tag], {
       cwd: ROOT,
@@ -85,12 +89,20 @@ function runRound(file: string, tag: string): Promise<Round> {
     });
     let out = '';
     let stderr = '';
-    let killer: NodeJS.Timeout | undefined;
+    let scanned = 0;
+    let seen = 0;
+    let killed = false;
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
-      if (!killer && out.includes('"ready"')) {
-        killer = setTimeout(() => child.kill('SIGKILL'), 100 + Math.random() * 300);
+      const end = out.lastIndexOf('\n') + 1;
+      for (const line of out.slice(scanned, end).split('\n')) {
+        if (line.startsWith('{"ack"')) seen++;
+      }
+      scanned = Math.max(scanned, end);
+      if (!killed && seen >= acks) {
+        killed = true;
+        child.kill('SIGKILL');
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -99,7 +111,6 @@ function runRound(file: string, tag: string): Promise<Round> {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(watchdog);
-      clearTimeout(killer);
       // A line is complete only with its newline; a cut-off tail is dropped.
       const lines = out.split('\n').slice(0, -1);
       resolve({ lines: lines.map((l) => JSON.parse(l) as Line), code, signal, stderr });
@@ -144,9 +155,15 @@ test('SIGKILL at random moments loses no acknowledged write and never corrupts',
   let begun = 0;
   let killedInFlight = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const result = await runRound(file, `r${round}`);
+    // A random moment: after 1 to 300 acknowledged operations (hundreds per 100 ms).
+    const acks = 1 + Math.floor(Math.random() * 300);
+    const result = await runRound(file, `r${round}`, acks);
     t.is(result.signal, 'SIGKILL', `round ${round} ended by itself: ${result.stderr}`);
     t.is(result.lines[0]?.ready, model.users.size, 'the writer starts from the same users');
+    t.true(
+      result.lines.filter((l) => l.ack).length >= acks,
+      `round ${round}: killed after ${acks} acknowledgements`,
+    );
 
     let inFlight: Op | undefined;
     for (const line of result.lines) {

@@ -7,18 +7,7 @@ import {
   parseRecords,
 } from '../../../protocol/binary/fields.ts';
 import { ProtocolError } from '../../../protocol/errors.ts';
-
-/** mulberry32: a small seeded PRNG, so every fuzz run is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../helpers/prng.ts';
 
 /** Fields as ordered pairs: compares order too, and ignores the (null) prototype. */
 const pairs = (f: Fields) => Object.entries(f);

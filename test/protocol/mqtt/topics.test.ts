@@ -1,8 +1,8 @@
 /** Topic names and payload builders of docs/mqtt.md, as tables. */
 import test from 'ava';
-import type { CallEvent } from '../../../hub/core/types.ts';
 import {
   availability,
+  type CallEvent,
   callEvent,
   doorbell,
   hasStateTopic,

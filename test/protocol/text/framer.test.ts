@@ -2,18 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import test from 'ava';
 import { FrameTooLargeError, ProtocolError } from '../../../protocol/errors.ts';
 import { type FramerEvent, LineFramer, MAX_LINE_BYTES } from '../../../protocol/text/framer.ts';
-
-/** Small seeded PRNG (mulberry32) so a fuzz failure reproduces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../helpers/prng.ts';
 
 /** Events as comparable strings; the byte count of a too-long line depends on chunking. */
 function summarize(events: FramerEvent[]): string[] {
