@@ -78,8 +78,23 @@ export const HubConfigSchema = Type.Object(
           description: 'address the embedded broker binds',
         }),
         embedded_port: port('TCP port of the embedded broker, 0 for any free port', 1883),
-        username: Type.Optional(Type.String({ description: 'external broker user name' })),
-        password: Type.Optional(Type.String({ description: 'external broker password' })),
+        // [S-9] With `embedded` these replace the hub's generated login (docs/mqtt.md).
+        username: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'user name the hub logs in to the broker with',
+          }),
+        ),
+        password: Type.Optional(
+          Type.String({ description: 'password the hub logs in to the broker with' }),
+        ),
+        // [S-11] Unsafe: logged at warn on every start.
+        anonymous: Type.Optional(
+          Type.Boolean({
+            description:
+              'embedded broker: let anyone connect and publish anything, as before S-9 (unsafe; default false)',
+          }),
+        ),
         client_id: Type.Optional(Type.String({ minLength: 1, description: 'MQTT client id' })),
       },
       { additionalProperties: false, default: {} },

@@ -6,6 +6,7 @@ import type { HubConfig } from './config-schema.ts';
 import { type ConnectionLimits, DEFAULT_LIMITS, type HubContext } from './context.ts';
 import { CallCore } from './core/call-core.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
+import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import { UdpRelay } from './relay/relay.ts';
 import { AccountStore } from './store/accounts.ts';
@@ -95,15 +96,18 @@ export class Hub {
       // they end are published, then `offline`, then the embedded broker goes.
       let mqttPort: number | null = null;
       let mqttUrl = config.mqtt.url;
-      const { username, password } = config.mqtt;
+      let { username, password } = config.mqtt;
       if (mqttUrl === 'embedded') {
-        const broker = new EmbeddedBroker({
-          host: config.mqtt.embedded_host,
-          port: config.mqtt.embedded_port,
-          log: log.child({ mod: 'mqtt-broker' }),
-          auth: username !== undefined ? { username, password: password ?? '' } : undefined,
-        });
         try {
+          // [S-9] No throttle passed yet: the broker keeps its own [S-7].
+          const { access, bridge } = embeddedAccess(config, { accounts, clock });
+          ({ username, password } = bridge);
+          const broker = new EmbeddedBroker({
+            host: config.mqtt.embedded_host,
+            port: config.mqtt.embedded_port,
+            log: log.child({ mod: 'mqtt-broker' }),
+            access,
+          });
           mqttPort = await broker.start();
           components.push({ name: 'mqtt-broker', stop: () => broker.stop() });
           mqttUrl = broker.url;

@@ -69,6 +69,9 @@ export interface MqttBridgeOptions {
   readonly swVersion?: string;
 }
 
+/** [S-6] What `<base>/bridge/pairing` says. */
+export type PairingState = 'open' | 'closed';
+
 interface QueuedEvent {
   readonly topic: string;
   readonly payload: string;
@@ -107,6 +110,16 @@ export class MqttBridge {
     this.#backoff = opts.backoff ?? new Backoff({ minMs: 1000, maxMs: 30_000 });
     this.#maxEvents = opts.maxQueuedEvents ?? 100;
     this.#clientId = opts.clientId ?? `babel-hub-${randomBytes(4).toString('hex')}`;
+    this.#retained.set(this.#topics.pairing, 'closed');
+  }
+
+  /**
+   * [S-6] Shows the pairing window on retained `<base>/bridge/pairing`. `closed` until
+   * told otherwise; kept and re-published on every connect like the other retained topics.
+   */
+  pairing(state: PairingState): void {
+    if (this.#stopped) return;
+    this.#guard('pairing', () => this.#setRetained(this.#topics.pairing, state));
   }
 
   /** True while connected to the broker. */

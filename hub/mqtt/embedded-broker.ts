@@ -3,14 +3,45 @@
  * fresh install has MQTT with nothing else to set up. Retained messages live in memory and
  * are lost when the hub stops; the bridge re-publishes them on every connect.
  *
+ * [S-9] Nobody gets in anonymously: the hub's own login, `admin` (Home Assistant) and
+ * devices by their Babel name and secret (`broker-login.ts`, throttled [S-7]); what each
+ * may publish and read is `acl.ts`, fixed at login. A refused subscription gets the SUBACK
+ * failure code 0x80; a refused publish is acknowledged and dropped, so a client that
+ * tries is not told what exists and its connection carries on. `anonymous` restores the
+ * old behaviour (anyone, anything) and says so at warn on every start [S-11].
+ *
  * A port that cannot be bound (another broker already on 1883) makes `start()` reject with
  * `BrokerListenError`; the hub logs it and runs on without MQTT (docs/mqtt.md), because
  * calls never depend on MQTT.
  */
-import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import aedes from 'aedes';
 import type { Logger } from 'pino';
+import { type Clock, realClock } from '../../shared/clock.ts';
+import { plainIp } from '../net/address.ts';
+import { LoginThrottle } from '../security/login-throttle.ts';
+import { canPublish, canSubscribe, type MqttIdentity } from './acl.ts';
+import { checkLogin, type VerifyDevice } from './broker-login.ts';
+import type { MqttLogin } from './logins.ts';
+
+/** Who may connect, and the topics their rights are counted under. */
+export type BrokerAccess =
+  | {
+      readonly mode: 'login';
+      /** `mqtt.base_topic`: the ACL's `<base>`. */
+      readonly baseTopic: string;
+      readonly hub: MqttLogin;
+      readonly admin: MqttLogin;
+      readonly verifyDevice: VerifyDevice;
+      /**
+       * [S-7] The hub's throttle, shared with the dialects. Absent: the broker keeps its
+       * own on `clock`; null: no throttling (`login_throttle: off`).
+       */
+      readonly throttle?: LoginThrottle | null | undefined;
+      readonly clock?: Clock | undefined;
+    }
+  /** [S-11] Unsafe: anyone on the network may connect and publish anything. */
+  | { readonly mode: 'anonymous' };
 
 export interface EmbeddedBrokerOptions {
   /** Bind address; `0.0.0.0` for every interface. */
@@ -18,8 +49,7 @@ export interface EmbeddedBrokerOptions {
   /** TCP port; 0 lets the system pick one (see `port` after `start()`). */
   readonly port: number;
   readonly log: Logger;
-  /** When set, clients must log in with these; otherwise anonymous clients are welcome. */
-  readonly auth?: { readonly username: string; readonly password: string } | undefined;
+  readonly access: BrokerAccess;
 }
 
 /** The embedded broker could not listen (port taken, address not local). */
@@ -41,12 +71,30 @@ export class BrokerListenError extends Error {
 /** aedes refuses client ids over 23 characters unless told otherwise; HA's are 22, others longer. */
 const MAX_CLIENT_ID = 128;
 
+/**
+ * Where a refused publish goes instead: no retained copy, no payload, and never delivered
+ * (`authorizeForward`). aedes has no "drop" answer short of closing the connection.
+ */
+const REFUSED_TOPIC = '$babel/refused';
+
+/** Refused publishes logged per client: once per topic, up to this many topics. */
+const LOGGED_REFUSALS = 32;
+
+/** CONNACK 2: another login's client id [MQTT-3.1.4-2 would hand its session over]. */
+const IDENTIFIER_REJECTED = 2;
+
 /** aedes is CommonJS: its default import is `module.exports`, which carries `createBroker`. */
 type Aedes = ReturnType<typeof aedes.createBroker>;
+type Client = Parameters<Aedes['authenticate']>[0];
 
 export class EmbeddedBroker {
   readonly #opts: EmbeddedBrokerOptions;
   readonly #sockets = new Set<net.Socket>();
+  /** The identity each connected client logged in with. */
+  readonly #who = new WeakMap<Client, MqttIdentity>();
+  /** Client ids in use, with their login: one login cannot take over another's session. */
+  readonly #ids = new Map<string, { client: Client; identity: MqttIdentity }>();
+  readonly #refusals = new WeakMap<Client, Set<string>>();
   #aedes: Aedes | null = null;
   #server: net.Server | null = null;
   #port = 0;
@@ -69,15 +117,13 @@ export class EmbeddedBroker {
 
   /** Listens; resolves with the bound port. Rejects with `BrokerListenError`, leaving nothing open. */
   async start(): Promise<number> {
-    const { host, port, log, auth } = this.#opts;
+    const { host, port, log, access } = this.#opts;
     const broker = aedes.createBroker({ maxClientsIdLength: MAX_CLIENT_ID });
-    if (auth) {
-      broker.authenticate = (_client, username, password, done) => {
-        const ok =
-          username === auth.username && password !== undefined && same(password, auth.password);
-        if (ok) return done(null, true);
-        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }), false);
-      };
+    if (access.mode === 'login') this.#guard(broker, access);
+    else {
+      log.warn(
+        'mqtt.anonymous is on: anyone who reaches the embedded broker may command every device, open doors included [S-11]',
+      );
     }
     broker.on('clientError', (client, err) => {
       log.debug({ err, client: client.id }, 'mqtt client error');
@@ -103,7 +149,10 @@ export class EmbeddedBroker {
     this.#aedes = broker;
     this.#server = server;
     this.#port = (server.address() as net.AddressInfo).port;
-    log.info({ host, port: this.#port, auth: Boolean(auth) }, 'embedded mqtt broker listening');
+    log.info(
+      { host, port: this.#port, anonymous: access.mode === 'anonymous' },
+      'embedded mqtt broker listening',
+    );
     return this.#port;
   }
 
@@ -118,11 +167,100 @@ export class EmbeddedBroker {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
     await closed;
+    this.#ids.clear();
     this.#opts.log.info('embedded mqtt broker stopped');
+  }
+
+  /** [S-9] Logins and the ACL on `broker`. */
+  #guard(broker: Aedes, access: Extract<BrokerAccess, { mode: 'login' }>): void {
+    const log = this.#opts.log;
+    const base = access.baseTopic;
+    const login = {
+      hub: access.hub,
+      admin: access.admin,
+      verifyDevice: access.verifyDevice,
+      throttle:
+        access.throttle === undefined
+          ? new LoginThrottle({ clock: access.clock ?? realClock })
+          : access.throttle,
+    };
+
+    broker.authenticate = (client, username, password, done) => {
+      const address = plainIp((client.conn as Partial<net.Socket>).remoteAddress);
+      checkLogin(login, address, username, password).then(
+        (r) => {
+          if (!r.ok) {
+            const fields = { address, user: username, reason: r.reason };
+            if (r.reason === 'throttled') log.debug(fields, 'mqtt login refused');
+            else log.info(fields, 'mqtt login refused');
+            return done(refusal(r.returnCode), false);
+          }
+          const holder = this.#ids.get(client.id);
+          if (holder && holder.client !== client && !sameLogin(holder.identity, r.identity)) {
+            log.warn(
+              { address, user: username, client: client.id },
+              'mqtt client id of another login refused',
+            );
+            return done(refusal(IDENTIFIER_REJECTED), false);
+          }
+          this.#who.set(client, r.identity);
+          this.#ids.set(client.id, { client, identity: r.identity });
+          done(null, true);
+        },
+        (err: unknown) => {
+          // The store failed: a server problem, not the client's; refuse and say so.
+          log.error({ err, address }, 'mqtt login check failed');
+          done(refusal(3), false);
+        },
+      );
+    };
+    broker.on('clientDisconnect', (client) => {
+      if (this.#ids.get(client.id)?.client === client) this.#ids.delete(client.id);
+    });
+
+    broker.authorizePublish = (client, packet, done) => {
+      if (packet.topic.startsWith('$SYS/')) return done(new Error('$SYS/ topic is reserved'));
+      // A will left by a client that is gone: nobody to answer for it.
+      const who = client ? this.#who.get(client) : undefined;
+      if (client && who && canPublish(who, packet.topic, base)) return done(null);
+      if (client) this.#logRefusal(client, 'publish', packet.topic);
+      // Acknowledged like any other, then dropped (see REFUSED_TOPIC).
+      packet.topic = REFUSED_TOPIC;
+      packet.retain = false;
+      packet.payload = Buffer.alloc(0);
+      done(null);
+    };
+
+    broker.authorizeSubscribe = (client, sub, done) => {
+      const who = this.#who.get(client);
+      if (who && !sub.topic.startsWith('$') && canSubscribe(who, sub.topic, base)) {
+        return done(null, sub);
+      }
+      this.#logRefusal(client, 'subscribe', sub.topic);
+      done(null, null); // SUBACK 0x80 for this filter, the others stand
+    };
+
+    broker.authorizeForward = (_client, packet) => (packet.topic === REFUSED_TOPIC ? null : packet);
+  }
+
+  /** Once per client and topic, at debug: never the payload. */
+  #logRefusal(client: Client, what: 'publish' | 'subscribe', topic: string): void {
+    const seen = this.#refusals.get(client) ?? new Set<string>();
+    this.#refusals.set(client, seen);
+    const key = `${what} ${topic}`;
+    if (seen.has(key) || seen.size >= LOGGED_REFUSALS) return;
+    seen.add(key);
+    const who = this.#who.get(client);
+    this.#opts.log.debug({ client: client.id, who, topic }, `mqtt ${what} refused`);
   }
 }
 
-function same(given: Buffer, expected: string): boolean {
-  const want = Buffer.from(expected);
-  return given.length === want.length && timingSafeEqual(given, want);
+function sameLogin(a: MqttIdentity, b: MqttIdentity): boolean {
+  return a.kind === b.kind && (a.kind !== 'device' || a.name === (b as typeof a).name);
+}
+
+function refusal(returnCode: number): Error & { returnCode: number } {
+  const text =
+    returnCode === 5 ? 'not authorized' : returnCode === 2 ? 'identifier rejected' : 'refused';
+  return Object.assign(new Error(text), { returnCode });
 }

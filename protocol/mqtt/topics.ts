@@ -4,6 +4,7 @@
  *
  * ```
  * <base>/bridge/state        online | offline             retained, the hub's last will
+ * <base>/bridge/pairing      open | closed                retained [S-6]
  * <base>/<user>/availability online | offline             retained
  * <base>/<user>              {"state","peer","since"}     retained
  * <base>/calls               {"event","call_id",...}      not retained
@@ -45,6 +46,8 @@ export function topicsFor(base: string) {
   return {
     base,
     bridgeState: `${base}/bridge/state`,
+    /** [S-6] Whether the hub's pairing window is open. */
+    pairing: `${base}/bridge/pairing`,
     calls: `${base}/calls`,
     user: (name: string) => `${base}/${name}`,
     availability: (name: string) => `${base}/${name}/availability`,

@@ -8,15 +8,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
 export interface MosquittoOptions {
   /** Port to listen on; default a free one. `restart()` reuses it. */
   port?: number;
-  /** false: every client is refused (`not authorized`). */
+  /** false: every client is refused (`not authorized`) unless a password file says otherwise. */
   anonymous?: boolean;
+  /** More `mosquitto.conf` lines (a `password_file`, an `acl_file`), after the defaults. */
+  extraConfig?: readonly string[];
 }
 
 /** A mosquitto process; in-memory only (no persistence), so a restart forgets retained messages. */
@@ -41,6 +43,7 @@ export class Mosquitto {
       // Only used when running as root: stay root rather than switch to `mosquitto`.
       `user ${os.userInfo().username}`,
       'log_dest stderr',
+      ...(opts.extraConfig ?? []),
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'mosquitto.conf'), `${conf}\n`);
     const m = new Mosquitto(port, dir);
@@ -50,6 +53,11 @@ export class Mosquitto {
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** The end of mosquitto's own log, for a failing test's message. */
+  get log(): string {
+    return this.#log;
   }
 
   /** Starts (again) on the same port; resolves once it accepts connections. */
@@ -138,9 +146,17 @@ export class MqttWatch {
     });
   }
 
-  /** Connects (retrying while the broker is not up yet) and subscribes. */
-  static async connect(url: string, topics: string[] = ['#']): Promise<MqttWatch> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 200, connectTimeout: 3000 });
+  /** Connects (retrying while the broker is not up yet) and subscribes; `login` for a broker that wants one. */
+  static async connect(
+    url: string,
+    topics: string[] = ['#'],
+    login: Pick<IClientOptions, 'username' | 'password'> = {},
+  ): Promise<MqttWatch> {
+    const client = await mqtt.connectAsync(url, {
+      reconnectPeriod: 200,
+      connectTimeout: 3000,
+      ...login,
+    });
     const w = new MqttWatch(client);
     await client.subscribeAsync(topics, { qos: 1 });
     return w;

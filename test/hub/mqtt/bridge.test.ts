@@ -8,6 +8,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Hub } from '../../../hub/main.ts';
 import { userDiscovery } from '../../../hub/mqtt/discovery.ts';
+import { readMqttLogins } from '../../../hub/mqtt/logins.ts';
 import { AccountStore } from '../../../hub/store/accounts.ts';
 import { openDatabase } from '../../../hub/store/db.ts';
 import { topicsFor } from '../../../protocol/mqtt/topics.ts';
@@ -22,6 +23,21 @@ interface Ctx {
   hub: Hub;
   /** Where subscribers connect. */
   url: string;
+  /**
+   * What they log in with: nothing on the test mosquitto; on the embedded broker the hub's
+   * own login [S-9], which may publish what these tests play (devices, Home Assistant).
+   */
+  login: Login;
+}
+
+type Login = { username?: string; password?: string };
+
+/** The login a test client uses on the hub's broker (see `Ctx.login`). */
+function loginFor(kind: BrokerKind, dataDir: string): Login {
+  if (kind === 'mosquitto') return {};
+  const logins = readMqttLogins(dataDir);
+  if (!logins) throw new Error('the hub made no mqtt logins');
+  return logins.hub;
 }
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -46,7 +62,7 @@ async function withHub(
     const hub = await Hub.start(config, { log: testLog });
     try {
       const url = mosquitto?.url ?? `mqtt://127.0.0.1:${hub.mqttPort}`;
-      await body({ hub, url });
+      await body({ hub, url, login: loginFor(kind, dataDir) });
     } finally {
       await hub.stop();
     }
@@ -64,8 +80,8 @@ function macro(title: string, body: (t: ExecutionContext, kind: BrokerKind) => P
 }
 
 macro('every topic and payload through a whole call', async (t, kind) => {
-  await withHub(kind, ['carol'], async ({ hub, url }) => {
-    const w = await MqttWatch.connect(url, ['babel/#', 'homeassistant/#']);
+  await withHub(kind, ['carol'], async ({ hub, url, login }) => {
+    const w = await MqttWatch.connect(url, ['babel/#', 'homeassistant/#'], login);
     try {
       // The bridge, and a user who exists but is not connected.
       t.is((await w.waitTopic(topics.bridgeState)).payload, 'online');
@@ -157,17 +173,17 @@ macro('every topic and payload through a whole call', async (t, kind) => {
 });
 
 macro('a late subscriber sees the retained state and no events', async (t, kind) => {
-  await withHub(kind, ['carol'], async ({ hub, url }) => {
+  await withHub(kind, ['carol'], async ({ hub, url, login }) => {
     const alice = await connectedClient(hub.textPort, 'alice', 5004);
     const bob = await connectedClient(hub.textPort, 'bob', 5006);
-    const early = await MqttWatch.connect(url, ['babel/#']);
+    const early = await MqttWatch.connect(url, ['babel/#'], login);
     t.is(await alice.request('CALL bob'), '104 bob');
     t.is(await bob.next(), '105 alice');
     await early.waitJson(topics.user('bob'), { state: 'ringing' });
     await early.waitJson(topics.calls, { event: 'ringing' });
     await early.close();
 
-    const late = await MqttWatch.connect(url, ['babel/#', 'homeassistant/#']);
+    const late = await MqttWatch.connect(url, ['babel/#', 'homeassistant/#'], login);
     try {
       const retained = async (topic: string) => {
         const m = await late.waitTopic(topic);
@@ -199,8 +215,8 @@ macro('a late subscriber sees the retained state and no events', async (t, kind)
 });
 
 macro('homeassistant/status online re-publishes discovery', async (t, kind) => {
-  await withHub(kind, ['carol'], async ({ url }) => {
-    const w = await MqttWatch.connect(url, ['homeassistant/#']);
+  await withHub(kind, ['carol'], async ({ url, login }) => {
+    const w = await MqttWatch.connect(url, ['homeassistant/#'], login);
     try {
       const config = 'homeassistant/sensor/babel_carol/state/config';
       const bridge = 'homeassistant/binary_sensor/babel-hub/connection/config';
@@ -224,8 +240,8 @@ macro('homeassistant/status online re-publishes discovery', async (t, kind) => {
 macro(
   'a device announcing a relay gets Open door; losing it removes the button',
   async (t, kind) => {
-    await withHub(kind, ['gate'], async ({ url }) => {
-      const w = await MqttWatch.connect(url, ['homeassistant/#']);
+    await withHub(kind, ['gate'], async ({ url, login }) => {
+      const w = await MqttWatch.connect(url, ['homeassistant/#'], login);
       try {
         const button = 'homeassistant/button/babel_gate/door/config';
         const state = 'homeassistant/sensor/babel_gate/state/config';
@@ -274,7 +290,7 @@ macro(
     config.mqtt.embedded_port = 0;
     const hub = await Hub.start(config, { log: testLog });
     const url = mosquitto?.url ?? `mqtt://127.0.0.1:${hub.mqttPort}`;
-    const w = await MqttWatch.connect(url, ['babel/#']);
+    const w = await MqttWatch.connect(url, ['babel/#'], loginFor(kind, config.data_dir));
     try {
       const alice = await connectedClient(hub.textPort, 'alice', 5004);
       const bob = await connectedClient(hub.textPort, 'bob', 5006);

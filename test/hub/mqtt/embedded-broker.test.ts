@@ -1,4 +1,4 @@
-/** The embedded aedes broker: port 0, retained messages, a taken port, login, stop. */
+/** The embedded aedes broker: port 0, retained messages, a taken port, logins [S-9], stop. */
 import { once } from 'node:events';
 import net from 'node:net';
 import test from 'ava';
@@ -7,8 +7,24 @@ import { BrokerListenError, EmbeddedBroker } from '../../../hub/mqtt/embedded-br
 import { testLog } from '../../helpers/log.ts';
 import { MqttWatch } from '../../helpers/mosquitto.ts';
 
-const broker = (port = 0, auth?: { username: string; password: string }) =>
-  new EmbeddedBroker({ host: '127.0.0.1', port, log: testLog, auth });
+const HUB = { username: 'babel-hub', password: 'hub-password-0123456789' };
+const ADMIN = { username: 'admin', password: 'admin-password-0123456789' };
+
+/** A broker with the hub's and admin's logins, and one device `door` whose secret is `s3cret`. */
+const broker = (port = 0) =>
+  new EmbeddedBroker({
+    host: '127.0.0.1',
+    port,
+    log: testLog,
+    access: {
+      mode: 'login',
+      baseTopic: 'babel',
+      hub: HUB,
+      admin: ADMIN,
+      verifyDevice: async (name, secret) => name === 'door' && secret === 's3cret',
+      throttle: null,
+    },
+  });
 
 test('port 0: binds a free port, exposes it, keeps retained messages for late subscribers', async (t) => {
   const b = broker();
@@ -18,10 +34,13 @@ test('port 0: binds a free port, exposes it, keeps retained messages for late su
     t.is(b.port, port);
     t.is(b.url, `mqtt://127.0.0.1:${port}`);
     // A client id longer than MQTT 3.1.1's guaranteed 23 characters is welcome.
-    const pub = await mqtt.connectAsync(b.url, { clientId: `a-long-client-id-${'x'.repeat(40)}` });
+    const pub = await mqtt.connectAsync(b.url, {
+      ...HUB,
+      clientId: `a-long-client-id-${'x'.repeat(40)}`,
+    });
     await pub.publishAsync('babel/bridge/state', 'online', { retain: true, qos: 1 });
     await pub.endAsync();
-    const late = await MqttWatch.connect(b.url, ['babel/#']);
+    const late = await MqttWatch.connect(b.url, ['babel/#'], ADMIN);
     const m = await late.waitTopic('babel/bridge/state');
     t.deepEqual(m, { topic: 'babel/bridge/state', payload: 'online', retain: true });
     await late.close();
@@ -31,7 +50,12 @@ test('port 0: binds a free port, exposes it, keeps retained messages for late su
 });
 
 test('a wildcard bind is reached on loopback', async (t) => {
-  const b = new EmbeddedBroker({ host: '0.0.0.0', port: 0, log: testLog });
+  const b = new EmbeddedBroker({
+    host: '0.0.0.0',
+    port: 0,
+    log: testLog,
+    access: { mode: 'anonymous' },
+  });
   await b.start();
   try {
     t.is(b.url, `mqtt://127.0.0.1:${b.port}`);
@@ -53,23 +77,84 @@ test('a taken port rejects with BrokerListenError naming the way out, leaving no
   }
 });
 
-test('with a login configured, anonymous and wrong passwords are refused', async (t) => {
-  const b = broker(0, { username: 'babel', password: 's3cret' });
+test('[S-9] anonymous, wrong and unknown logins are refused; the hub, admin and a device get in', async (t) => {
+  const b = broker();
   await b.start();
   try {
-    for (const opts of [
-      {},
-      { username: 'babel', password: 'wrong' },
-      { username: 'x', password: 's3cret' },
-    ]) {
+    for (const [opts, code] of [
+      [{}, 5],
+      [{ username: 'admin', password: 'wrong' }, 4],
+      [{ username: 'babel-hub', password: ADMIN.password }, 4],
+      [{ username: 'door', password: 'wrong' }, 4],
+      [{ username: 'door' }, 4],
+      [{ username: 'nobody', password: 's3cret' }, 4],
+      [{ username: 'not a name!', password: 's3cret' }, 4],
+    ] as const) {
       const err = await t.throwsAsync(
         mqtt.connectAsync(b.url, { ...opts, reconnectPeriod: 0, connectTimeout: 3000 }),
       );
-      t.regex(err?.message ?? '', /Bad username or password|Not authorized/i);
+      t.is((err as Error & { code?: number }).code, code, JSON.stringify(opts));
     }
-    const ok = await mqtt.connectAsync(b.url, { username: 'babel', password: 's3cret' });
-    t.true(ok.connected);
-    await ok.endAsync();
+    for (const login of [HUB, ADMIN, { username: 'door', password: 's3cret' }]) {
+      const ok = await mqtt.connectAsync(b.url, { ...login, reconnectPeriod: 0 });
+      t.true(ok.connected, login.username);
+      await ok.endAsync();
+    }
+  } finally {
+    await b.stop();
+  }
+});
+
+test('[S-9] a device cannot take over the client id of another login; its own again is fine', async (t) => {
+  const b = broker();
+  await b.start();
+  try {
+    const hub = await mqtt.connectAsync(b.url, {
+      ...HUB,
+      clientId: 'babel-hub',
+      reconnectPeriod: 0,
+    });
+    const err = await t.throwsAsync(
+      mqtt.connectAsync(b.url, {
+        username: 'door',
+        password: 's3cret',
+        clientId: 'babel-hub',
+        reconnectPeriod: 0,
+      }),
+    );
+    t.is((err as Error & { code?: number }).code, 2);
+    t.true(hub.connected);
+    // The same login may (MQTT-3.1.4-2): the old connection goes.
+    const closed = new Promise<void>((resolve) => hub.once('close', () => resolve()));
+    const again = await mqtt.connectAsync(b.url, {
+      ...HUB,
+      clientId: 'babel-hub',
+      reconnectPeriod: 0,
+    });
+    await closed;
+    t.true(again.connected);
+    await again.endAsync();
+    await hub.endAsync(true);
+  } finally {
+    await b.stop();
+  }
+});
+
+test('[S-11] anonymous mode takes anyone, as before', async (t) => {
+  const b = new EmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    log: testLog,
+    access: { mode: 'anonymous' },
+  });
+  await b.start();
+  try {
+    const w = await MqttWatch.connect(b.url, ['babel/#']);
+    const c = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
+    await c.publishAsync('babel/door/set', '{"action":"door"}', { qos: 1 });
+    t.is((await w.waitTopic('babel/door/set')).payload, '{"action":"door"}');
+    await c.endAsync();
+    await w.close();
   } finally {
     await b.stop();
   }
@@ -78,7 +163,7 @@ test('with a login configured, anonymous and wrong passwords are refused', async
 test('stop disconnects clients, frees the port and is idempotent', async (t) => {
   const b = broker();
   const port = await b.start();
-  const c = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
+  const c = await mqtt.connectAsync(b.url, { ...ADMIN, reconnectPeriod: 0 });
   const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
   await b.stop();
   await closed;
