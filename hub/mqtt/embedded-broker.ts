@@ -196,7 +196,8 @@ export class EmbeddedBroker {
             return done(refusal(r.returnCode), false);
           }
           const holder = this.#ids.get(client.id);
-          if (holder && holder.client !== client && !sameLogin(holder.identity, r.identity)) {
+          const live = holder && holder.client !== client && !holder.client.closed;
+          if (live && !sameLogin(holder.identity, r.identity)) {
             log.warn(
               { address, user: username, client: client.id },
               'mqtt client id of another login refused',
