@@ -112,6 +112,11 @@ export class DeviceAgent {
     return this.#media.port;
   }
 
+  /** The running call leg's media statistics, or `null` between calls. */
+  get mediaStats(): MediaStats | null {
+    return this.#media.stats();
+  }
+
   /** Feeds one input to the call machine and carries out its effects. */
   input(input: Input): void {
     if (this.#stopped) return;
