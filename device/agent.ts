@@ -241,7 +241,7 @@ export class DeviceAgent {
       this.#say(`lost the hub (${reason}); reconnecting`);
       this.input({ kind: 'offline' });
     });
-    this.#hub.on('reply', (r) => this.input({ kind: 'hub', code: r.code, args: r.args }));
+    this.#hub.on('call', (event) => this.input({ kind: 'hub', event }));
     this.#hub.start();
     this.#components.push({ name: 'hub', stop: () => this.#hub.stop() });
     this.#apply({ kind: 'led', pattern: 'fast_blink' });
