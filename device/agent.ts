@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
+import type { Component } from '../shared/component.ts';
 import {
   type AlsaModule,
   createResilientCapture,
@@ -43,12 +44,6 @@ export interface AgentDeps {
   stdin?: Readable;
   /** Called for each human-readable life-cycle line (the demo prints them). */
   narrate?: (text: string) => void;
-}
-
-/** A part with a lifecycle; parts stop in reverse order of starting. */
-interface Component {
-  readonly name: string;
-  stop(): Promise<void> | void;
 }
 
 /**
