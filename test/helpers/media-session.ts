@@ -71,3 +71,11 @@ export function toneOf(played: Played[]): number {
   const pcm = Buffer.concat(frames.slice(Math.max(0, mid - 25), mid + 25).map((p) => p.pcm));
   return dominantFrequency(pcm, RATE);
 }
+
+/**
+ * Resolves once `check` holds, looking again after each turn of the event loop (so after
+ * each batch of socket events): for waiting on datagrams while a FakeClock stands still.
+ */
+export async function settled(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setImmediate(r));
+}

@@ -6,13 +6,14 @@ import pino from 'pino';
 import type { MediaStats } from '../../../device/media/pipeline.ts';
 import { encodeRtp, parseRtp } from '../../../device/media/rtp.ts';
 import { MediaSession } from '../../../device/media/session.ts';
+import { FakeClock } from '../../../shared/clock.ts';
 import { ImpairmentShim } from '../../helpers/impairment.ts';
 import { testLog } from '../../helpers/log.ts';
 import {
+  F,
   LOCAL,
-  pace,
   session,
-  sleep,
+  settled,
   toneFrame,
   toneOf,
   until,
@@ -21,16 +22,21 @@ import {
 test.serial(
   'two sessions on loopback: each plays the tone of the other, both at once',
   async (t) => {
-    const a = await session();
-    const b = await session();
+    // Real sockets, time on a FakeClock: a frame interval passes only once both frames
+    // sent have arrived, so a busy machine cannot make a packet late.
+    const clock = new FakeClock();
+    const a = await session({ clock });
+    const b = await session({ clock });
     t.teardown(() => Promise.all([a.s.close(), b.s.close()]));
     a.s.start({ ip: LOCAL, port: b.port });
     b.s.start({ ip: LOCAL, port: a.port });
-    await pace(100, (k) => {
+    for (let k = 0; k < 100; k++) {
       a.s.sendFrame(toneFrame(440, k));
       b.s.sendFrame(toneFrame(1000, k));
-    });
-    await sleep(300);
+      await settled(() => a.s.stats()!.received === k + 1 && b.s.stats()!.received === k + 1);
+      clock.advance(F);
+    }
+    clock.advance(300);
     const stats = [a.s.stop()!, b.s.stop()!];
     t.is(toneOf(a.played), 1000);
     t.is(toneOf(b.played), 440);
@@ -53,9 +59,14 @@ test.serial(
     // Pinned timestamps let the output be matched to the input; the buffer starts at the
     // depth this network needs (it would otherwise grow by a conceal per missing frame).
     const pipeline = { rtp: { timestamp: 0 }, jitter: { initialDepthMs: 80 } };
-    const a = await session({ pipeline });
-    const b = await session({ pipeline });
+    // Real sockets through the shim, time on a FakeClock moved a millisecond at a time:
+    // each step waits until every datagram sent or forwarded has arrived, so the network's
+    // delays are the seeded ones, not the machine's.
+    const clock = new FakeClock();
+    const a = await session({ pipeline, clock });
+    const b = await session({ pipeline, clock });
     const shim = await ImpairmentShim.open({
+      clock,
       seed: 3, // delivers the first and last frames both ways
       loss: 0.05,
       jitterMs: 20,
@@ -67,11 +78,29 @@ test.serial(
     shim.connect({ ip: LOCAL, port: a.port }, { ip: LOCAL, port: b.port });
     a.s.start({ ip: LOCAL, port: shim.portA });
     b.s.start({ ip: LOCAL, port: shim.portB });
-    await pace(frames, (k) => {
+    const inFlight = () => {
+      const sa = a.s.stats()!;
+      const sb = b.s.stats()!;
+      return (
+        shim.aToB.counts.packets === sa.packetsSent &&
+        shim.bToA.counts.packets === sb.packetsSent &&
+        sa.received === shim.forwarded.toA &&
+        sb.received === shim.forwarded.toB
+      );
+    };
+    const pass = async (ms: number) => {
+      for (let i = 0; i < ms; i++) {
+        clock.advance(1);
+        await settled(inFlight);
+      }
+    };
+    for (let k = 0; k < frames; k++) {
       a.s.sendFrame(toneFrame(440, k));
       b.s.sendFrame(toneFrame(1000, k));
-    });
-    await sleep(400);
+      await settled(inFlight);
+      await pass(F);
+    }
+    await pass(400);
     const stats = new Map<typeof a, MediaStats>([
       [a, a.s.stop()!],
       [b, b.s.stop()!],
