@@ -6,7 +6,7 @@ import {
   parseRecords,
 } from '../../protocol/binary/fields.ts';
 import { encodeRequest, type ResponseFrame, ResponseParser } from '../../protocol/binary/frame.ts';
-import { dial, type Target } from './text-client.ts';
+import { dial, type Target } from './dial.ts';
 
 /**
  * A binary-dialect client for tests [B-1, B-2], over TCP or in process. Responses (status != 100) and events

@@ -1,6 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import type { FakeClock } from '../../shared/clock.ts';
-import { connectedClient, type Target, type TextClient } from './text-client.ts';
+import type { Target } from './dial.ts';
+import { connectedClient, type TextClient } from './text-client.ts';
 
 /**
  * One step of a text-dialect transcript:

@@ -7,8 +7,8 @@ import type { Duplex } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import type { ConnectionLimits } from '../../../hub/context.ts';
 import { parseFields } from '../../../protocol/binary/fields.ts';
+import { dial, type Target } from '../../helpers/dial.ts';
 import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
-import { dial, type Target } from '../../helpers/text-client.ts';
 
 /** A raw connection that keeps every byte received, for byte-level assertions. */
 class RawConn {

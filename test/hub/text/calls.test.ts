@@ -217,6 +217,17 @@ const transcripts: Transcript[] = [
     ],
   },
   {
+    name: 'DND on makes calls fail busy; off lets them ring (extension)',
+    users: ALICE_BOB,
+    steps: [
+      ['bob', 'DND on', '110 on'],
+      ['alice', 'CALL bob', '404 bob busy'],
+      ['bob', 'DND maybe', '400 bad_arguments DND'],
+      ['bob', 'DND off', '110 off'],
+      ...RING,
+    ],
+  },
+  {
     name: '[T-5 table] CALLED answers 105 <caller> only while that call rings here',
     users: ALICE_BOB,
     steps: [

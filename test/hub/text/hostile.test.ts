@@ -6,13 +6,14 @@
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import test from 'ava';
+import type { Target } from '../../helpers/dial.ts';
 import { untilState, within } from '../../helpers/hub-events.ts';
 import {
   startHubInProcess as startHub,
   type TestHubInProcess as TestHub,
 } from '../../helpers/in-process-hub.ts';
 import { mulberry32 } from '../../helpers/prng.ts';
-import { connectedClient, type Target, TextClient } from '../../helpers/text-client.ts';
+import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 
 async function withHub(
   body: (h: TestHub) => Promise<void>,

@@ -4,11 +4,12 @@
  */
 import dgram from 'node:dgram';
 import test from 'ava';
+import type { Target } from '../../helpers/dial.ts';
 import {
   startHubInProcess as startHub,
   type TestHubInProcess as TestHub,
 } from '../../helpers/in-process-hub.ts';
-import { connectedClient, type Target, TextClient } from '../../helpers/text-client.ts';
+import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 
 async function withHub(argv: string[], body: (h: TestHub) => Promise<void>): Promise<void> {
   const h = await startHub(argv);
