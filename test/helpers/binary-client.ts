@@ -20,7 +20,7 @@ export class BinaryClient {
   readonly #waiters: Array<() => void> = [];
   #closed = false;
 
-  constructor(socket: Duplex) {
+  private constructor(socket: Duplex) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       for (const ev of this.#parser.push(chunk)) {

@@ -14,7 +14,7 @@ export class TextClient {
   #buf = '';
   #closed = false;
 
-  constructor(socket: Duplex) {
+  private constructor(socket: Duplex) {
     this.socket = socket;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
