@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
+import type { Component } from '../shared/component.ts';
 import { binaryHandler } from './binary/connection.ts';
 import type { HubConfig } from './config-schema.ts';
 import { type ConnectionLimits, DEFAULT_LIMITS, type HubContext } from './context.ts';
@@ -12,12 +13,6 @@ import { UdpRelay } from './relay/relay.ts';
 import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 import { textHandler } from './text/connection.ts';
-
-/** A part of the hub with a lifecycle; parts stop in reverse order of starting. */
-interface Component {
-  readonly name: string;
-  stop(): Promise<void> | void;
-}
 
 export interface HubDeps {
   log: Logger;

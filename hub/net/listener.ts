@@ -1,7 +1,8 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { plainIp } from '../../shared/address.ts';
 import type { Clock, Timer } from '../../shared/clock.ts';
-import { type Handle, type PeerAddress, plainIp } from './address.ts';
+import type { Handle, PeerAddress } from './address.ts';
 
 /** How long `close()` waits for connections to finish before destroying them. */
 const CLOSE_GRACE_MS = 1000;
