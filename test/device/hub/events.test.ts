@@ -42,8 +42,9 @@ for (const [line, event] of lines) {
 
 test('every code a device may get has a meaning, read from the one table', (t) => {
   const meant = new Set(lines.filter(([, e]) => e !== null).map(([l]) => Number(l.slice(0, 3))));
-  // Not for a device: answers to requests it never sends (OUT, USERS, DND), a request it
-  // never gets wrong (400), and the hub's own failure (500: the reply deadline reconnects).
+  // Nothing to act on: the answers to OUT and USERS (never sent) and to DND (sent at
+  // registration; its answer changes nothing), a request it never gets wrong (400), and
+  // the hub's own failure (500: the reply deadline reconnects).
   const { BYE, USERS, BAD_REQUEST, DND, INTERNAL_ERROR, ...device } = Text;
   t.deepEqual([...meant].sort(), Object.values(device).sort());
   for (const code of [BYE, USERS, BAD_REQUEST, DND, INTERNAL_ERROR]) t.false(meant.has(code));
