@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
+import type { Component } from '../shared/component.ts';
 import {
   type AlsaModule,
   createResilientCapture,
@@ -43,12 +44,6 @@ export interface AgentDeps {
   stdin?: Readable;
   /** Called for each human-readable life-cycle line (the demo prints them). */
   narrate?: (text: string) => void;
-}
-
-/** A part with a lifecycle; parts stop in reverse order of starting. */
-interface Component {
-  readonly name: string;
-  stop(): Promise<void> | void;
 }
 
 /**
@@ -110,6 +105,11 @@ export class DeviceAgent {
 
   get mediaPort(): number {
     return this.#media.port;
+  }
+
+  /** The running call leg's media statistics, or `null` between calls. */
+  get mediaStats(): MediaStats | null {
+    return this.#media.stats();
   }
 
   /** Feeds one input to the call machine and carries out its effects. */
@@ -236,7 +236,7 @@ export class DeviceAgent {
       this.#say(`lost the hub (${reason}); reconnecting`);
       this.input({ kind: 'offline' });
     });
-    this.#hub.on('reply', (r) => this.input({ kind: 'hub', code: r.code, args: r.args }));
+    this.#hub.on('call', (event) => this.input({ kind: 'hub', event }));
     this.#hub.start();
     this.#components.push({ name: 'hub', stop: () => this.#hub.stop() });
     this.#apply({ kind: 'led', pattern: 'fast_blink' });

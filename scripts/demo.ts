@@ -3,6 +3,11 @@
  * door and the kitchen) place a call, talk, and hang up, and the life cycle is told in
  * plain words. `npm run demo -- --stay` keeps everything running afterwards so that one
  * more simulated unit can be attached by hand.
+ *
+ * The two units run on one `FakeClock` that the script moves on a frame at a time, no
+ * faster than real time; after each frame it waits until every RTP packet one unit sent
+ * the other has arrived. A busy machine makes the demo take longer, but each speaker
+ * plays exactly the same audio every time: no packet is ever late for its playout slot.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +20,7 @@ import { loadDeviceConfig } from '../device/config-schema.ts';
 import { dominantFrequency, rms } from '../device/media/tone.ts';
 import { loadHubConfig } from '../hub/config-schema.ts';
 import { Hub } from '../hub/main.ts';
+import { FakeClock } from '../shared/clock.ts';
 
 const { values } = parseArgs({ options: { stay: { type: 'boolean', default: false } } });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-demo-'));
@@ -58,6 +64,9 @@ const units = [
   { name: 'kitchen', hz: 1000, target: null, what: 'the unit in the flat' },
 ] as const;
 const agents: Record<string, DeviceAgent> = {};
+/** The units' time: it moves only in `play()`, one audio frame (20 ms, the default) at a time. */
+const clock = new FakeClock();
+const FRAME_MS = 20;
 for (const u of units) {
   const wav = path.join(dir, `${u.name}.wav`);
   const argv = [
@@ -77,6 +86,7 @@ for (const u of units) {
   if (u.target) argv.push('--target', u.target);
   agents[u.name] = await DeviceAgent.start(config(loadDeviceConfig(argv, {})), {
     log: quiet,
+    clock,
     narrate: say,
   });
   console.log(
@@ -92,25 +102,48 @@ const until = async (what: () => boolean, ms = 5000) => {
   while (!what()) {
     if (performance.now() > end)
       throw new Error('the demo got stuck; run `npm test` to see what is wrong');
-    await pause(20);
+    await new Promise((r) => setImmediate(r));
+  }
+};
+
+/** While the two units talk to each other: every packet each one sent has reached the other. */
+const delivered = (): boolean => {
+  const d = door.mediaStats;
+  const k = kitchen.mediaStats;
+  if (!d || !k || door.machine.peer !== 'kitchen' || kitchen.machine.peer !== 'door') return true;
+  return d.packetsSent === k.received && k.packetsSent === d.received;
+};
+
+/**
+ * Lets `ms` of the units' time pass, a frame at a time and never ahead of real time. After
+ * each frame (microphones captured and sent, speakers played), waits for the packets in
+ * flight, so what a speaker plays depends on events only, never on how busy the machine is.
+ */
+const play = async (ms: number, going = () => true) => {
+  const start = performance.now() - clock.now();
+  for (let done = 0; done < ms && going(); done += FRAME_MS) {
+    clock.advance(FRAME_MS);
+    await until(delivered);
+    const ahead = start + clock.now() - performance.now();
+    if (ahead > 0) await pause(ahead);
   }
 };
 
 await until(() => door.machine.online && kitchen.machine.online);
-await pause(500);
+await play(500);
 say('(a visitor presses the button at the front door)');
 door.input({ kind: 'press', long: false });
 await until(() => kitchen.machine.state === 'ringing');
-await pause(2000);
+await play(2000);
 say('(someone in the kitchen presses their button to answer)');
 kitchen.input({ kind: 'press', long: false });
 await until(() => door.machine.state === 'in_call' && kitchen.machine.state === 'in_call');
 say('(they talk for three seconds: each microphone goes to the other speaker as Opus over RTP)');
-await pause(3000);
+await play(3000);
 say('(the visitor presses the door button again to hang up)');
 door.input({ kind: 'press', long: false });
 await until(() => kitchen.machine.state === 'idle');
-await pause(300);
+await play(300);
 
 if (values.stay) {
   console.log(`
@@ -124,7 +157,12 @@ then type \`press\` and Enter to call the door (and again to hang up). The demo 
 not answer by themselves: call \`kitchen\`... or talk to the hub directly with
 \`nc -C 127.0.0.1 ${hub.textPort}\` and type \`NEW me\`, \`CONNECT me\`, \`USERS\`.
 Press Ctrl-C to stop.`);
-  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  let staying = true;
+  process.once('SIGINT', () => {
+    staying = false;
+  });
+  // A unit attached by hand runs on real time: the demo's units keep pace with it.
+  await play(Number.POSITIVE_INFINITY, () => staying);
 }
 
 await door.stop();

@@ -2,61 +2,63 @@
  * systemd notification (`sd_notify(3)`): `READY=1` once every listener is bound,
  * `WATCHDOG=1` pings, `STOPPING=1` on shutdown, `STATUS=...` for `systemctl status`.
  *
- * Node cannot send a unix datagram by itself, so each message goes through the
- * `systemd-notify` binary (Debian's `systemd` package) with `--pid=<our pid>`. The sender
- * is then a child process, not the main PID, so the unit must say `NotifyAccess=all`
- * (with `Type=notify`, and `WatchdogSec=` to have a watchdog). `systemd-notify` waits
- * until systemd has taken each message, so the child exiting early cannot lose it;
- * messages are sent one at a time, in order.
+ * Each message is one datagram sent from this process to the unix socket named by
+ * `NOTIFY_SOCKET`, through the `unix-dgram` addon (Node's `dgram` has no unix datagram
+ * sockets; zigbee2mqtt sends its notifications the same way). The sender is the main PID,
+ * so the units say `NotifyAccess=main`. A datagram is sent synchronously, so messages
+ * arrive in the order they were given. The socket lives for one message: an open one
+ * would hold the event loop.
  *
- * Without `NOTIFY_SOCKET` (not started by systemd) every method does nothing at all. A
- * failure to notify is logged, never thrown: the service keeps running.
+ * Without `NOTIFY_SOCKET` (not started by systemd) every method does nothing at all, and
+ * the addon is not even loaded. A failure to notify is logged, never thrown: the service
+ * keeps running.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type pino from 'pino';
 import { type Clock, realClock, type Timer } from './clock.ts';
 
-const CANDIDATES = ['/usr/bin/systemd-notify', '/bin/systemd-notify'];
+/** The part of a `unix-dgram` socket that sending needs. */
+export interface NotifySocket {
+  send(
+    buf: Buffer,
+    offset: number,
+    length: number,
+    path: string,
+    callback: (err?: Error) => void,
+  ): void;
+  close(): void;
+}
 
 /** Where to send from and with what; every field has a production default. */
 export interface SdNotifyOptions {
   /** Read for `NOTIFY_SOCKET`, `WATCHDOG_USEC`, `WATCHDOG_PID`; default `process.env`. */
   env?: NodeJS.ProcessEnv;
-  spawnFn?: typeof spawn;
+  /** Opens an unbound unix datagram socket; default `unix-dgram`'s `createSocket`. */
+  createSocket?: () => NotifySocket;
   clock?: Clock;
   log?: pino.Logger;
-  /** Our PID, passed as `--pid`; default `process.pid`. */
+  /** Our PID, compared with `WATCHDOG_PID`; default `process.pid`. */
   pid?: number;
-  /** The binary; default the first of /usr/bin, /bin that exists, else `systemd-notify`. */
-  command?: string;
 }
 
 /** Tells systemd about the service's life; a no-op outside systemd. */
 export class SdNotify {
   #socket: string | undefined;
   #env: NodeJS.ProcessEnv;
-  #spawn: typeof spawn;
+  #createSocket: () => NotifySocket;
   #clock: Clock;
   #log: pino.Logger | undefined;
   #pid: number;
-  #command: string;
   #watchdog: Timer | null = null;
-  #queue: string[][] = [];
-  #child: ChildProcess | null = null;
   #failures = 0;
 
   constructor(opts: SdNotifyOptions = {}) {
     this.#env = opts.env ?? process.env;
     this.#socket = this.#env.NOTIFY_SOCKET || undefined;
-    this.#spawn = opts.spawnFn ?? spawn;
+    this.#createSocket = opts.createSocket ?? unixDgramSocket;
     this.#clock = opts.clock ?? realClock;
     this.#log = opts.log;
     this.#pid = opts.pid ?? process.pid;
-    this.#command =
-      opts.command ??
-      (this.#socket ? CANDIDATES.find((c) => existsSync(c)) : undefined) ??
-      'systemd-notify';
   }
 
   /** True when started by systemd with a notification socket. */
@@ -90,65 +92,55 @@ export class SdNotify {
     if (!Number.isFinite(usec) || usec <= 0) return;
     if (owner !== undefined && owner !== '' && Number(owner) !== this.#pid) return;
     const every = Math.max(1, Math.floor(usec / 2000));
-    this.#watchdog = this.#clock.setInterval(() => {
-      // One ping waiting is enough; a stuck child must not grow the queue.
-      if (!this.#queue.some((m) => m[0] === 'WATCHDOG=1')) this.#send(['WATCHDOG=1']);
-    }, every);
+    this.#watchdog = this.#clock.setInterval(() => this.#send(['WATCHDOG=1']), every);
     this.#log?.debug({ everyMs: every }, 'systemd watchdog started');
   }
 
-  /** Stops the watchdog pings; messages already queued are still sent. */
+  /** Stops the watchdog pings. */
   stop(): void {
     this.#watchdog?.cancel();
     this.#watchdog = null;
   }
 
+  /** One datagram of newline-separated `KEY=value` lines. */
   #send(message: string[]): void {
-    if (this.#socket === undefined) return;
-    this.#queue.push(message);
-    if (this.#child === null) this.#next();
-  }
-
-  #next(): void {
-    const message = this.#queue.shift();
-    if (message === undefined) return;
-    const args = [`--pid=${this.#pid}`, ...message];
-    let child: ChildProcess;
+    const path = this.#socket;
+    if (path === undefined) return;
+    if (path.startsWith('@')) {
+      // The addon copies the path as a C string, so it cannot name an abstract socket.
+      this.#failed({ err: new Error('abstract NOTIFY_SOCKET is not supported') }, message);
+      return;
+    }
+    const buf = Buffer.from(message.join('\n'));
+    let socket: NotifySocket | null = null;
     try {
-      child = this.#spawn(this.#command, args, {
-        env: { NOTIFY_SOCKET: this.#socket, PATH: this.#env.PATH ?? process.env.PATH },
-        stdio: ['ignore', 'ignore', 'pipe'],
+      socket = this.#createSocket();
+      socket.send(buf, 0, buf.length, path, (err) => {
+        if (err) this.#failed({ err }, message);
       });
     } catch (err) {
       this.#failed({ err }, message);
-      this.#next();
-      return;
+    } finally {
+      try {
+        socket?.close();
+      } catch (err) {
+        this.#log?.debug({ err }, 'closing the notify socket failed');
+      }
     }
-    this.#child = child;
-    let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    let done = false;
-    const finish = (detail: object | null) => {
-      if (done) return;
-      done = true;
-      this.#child = null;
-      if (detail) this.#failed(detail, message);
-      this.#next();
-    };
-    child.on('error', (err) => finish({ err }));
-    child.on('close', (code, signal) =>
-      finish(code === 0 ? null : { code, signal, stderr: stderr.trim() }),
-    );
   }
 
   #failed(detail: object, message: string[]): void {
     // The first failure is worth a warning; the watchdog repeating it is not.
     const level = this.#failures++ === 0 ? 'warn' : 'debug';
-    this.#log?.[level]({ ...detail, message, command: this.#command }, 'systemd-notify failed');
+    this.#log?.[level]({ ...detail, message, socket: this.#socket }, 'sd_notify failed');
   }
+}
+
+/** `unix-dgram` loaded on first use only, so a service outside systemd never needs it. */
+function unixDgramSocket(): NotifySocket {
+  const require = createRequire(import.meta.url);
+  const { createSocket } = require('unix-dgram') as typeof import('unix-dgram');
+  return createSocket('unix_dgram');
 }
 
 /** A message is newline-separated `KEY=value` lines, so a status must be one line. */

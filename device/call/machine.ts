@@ -3,17 +3,19 @@
  * It turns button presses, hub lines and MQTT commands into effects (requests to the hub,
  * media start/stop, tones, LED pattern). The agent's adapters execute the effects.
  *
- *   idle --press / call cmd--> calling --106--> in_call
- *   idle --105--> ringing --press / accept--> (ACCEPT) --106--> in_call
+ *   idle --press / call cmd--> calling --media--> in_call
+ *   idle --ringing--> ringing --press / accept--> (ACCEPT) --media--> in_call
  *   ringing --long press--> idle (HANGUP: declined)
  *   calling / in_call --press / hangup--> idle (HANGUP)
- *   any --107 / hub lost--> idle
+ *   any --ended / hub lost--> idle
+ *
+ * Hub lines come in as `CallEvent`s (device/hub/events.ts reads the codes).
  */
 
-export type CallState = 'idle' | 'calling' | 'ringing' | 'in_call';
+import type { CallEvent } from '../hub/events.ts';
+import type { LedPattern } from '../io/outputs.ts';
 
-/** LED patterns [issue: outputs]: off idle, blink ringing/calling, on in a call, fast blink offline. */
-export type LedPattern = 'off' | 'blink' | 'on' | 'fast_blink';
+export type CallState = 'idle' | 'calling' | 'ringing' | 'in_call';
 
 export type Tone = 'ring' | 'ringback' | 'none';
 
@@ -30,7 +32,7 @@ export interface Machine {
   readonly state: CallState;
   /** The other party while not idle. */
   readonly peer: string | null;
-  /** Whether the hub session is registered (CONNECT answered 101). */
+  /** Whether the hub session is registered (CONNECT answered `connected`). */
   readonly online: boolean;
   /** When the current state began (injected clock, ms). */
   readonly since: number;
@@ -40,7 +42,7 @@ export type Input =
   | { readonly kind: 'press'; readonly long: boolean; readonly target?: string }
   | { readonly kind: 'command'; readonly action: 'call'; readonly target: string }
   | { readonly kind: 'command'; readonly action: 'accept' | 'hangup' }
-  | { readonly kind: 'hub'; readonly code: number; readonly args: readonly string[] }
+  | { readonly kind: 'hub'; readonly event: CallEvent }
   | { readonly kind: 'online' }
   | { readonly kind: 'offline' };
 
@@ -76,7 +78,7 @@ export function step(m: Machine, input: Input, now: number, opts: MachineOptions
     case 'command':
       return onCommand(m, input, now);
     case 'hub':
-      return onHub(m, input.code, input.args, now, opts);
+      return onHub(m, input.event, now, opts);
   }
 }
 
@@ -103,16 +105,10 @@ function onCommand(m: Machine, input: Extract<Input, { kind: 'command' }>, now: 
   return m.state === 'idle' ? none(m, 'no call') : hangup(m, now);
 }
 
-function onHub(
-  m: Machine,
-  code: number,
-  args: readonly string[],
-  now: number,
-  opts: MachineOptions,
-): Step {
-  const who = args[0] ?? '';
-  switch (code) {
-    case 105: // a call rings here
+function onHub(m: Machine, e: CallEvent, now: number, opts: MachineOptions): Step {
+  switch (e.kind) {
+    case 'ringing': {
+      const who = e.caller;
       if (m.state !== 'idle') return none(m);
       if (opts.doNotDisturb) {
         return {
@@ -134,38 +130,31 @@ function onHub(
         { kind: 'led', pattern: 'blink' },
         notice(`${who} is calling`),
       ]);
-    case 106: {
+    }
+    case 'media': {
       // The call is up: send media to, and expect it from, <ip> <port> [T-9].
-      const ip = args[1];
-      const port = Number(args[2]);
-      if (
-        m.peer !== who ||
-        (m.state !== 'calling' && m.state !== 'ringing') ||
-        !ip ||
-        !Number.isInteger(port)
-      ) {
-        return none(m);
-      }
+      const who = e.peer;
+      if (m.peer !== who || (m.state !== 'calling' && m.state !== 'ringing')) return none(m);
       const effects: Effect[] = [
         { kind: 'tone', tone: 'none' },
         { kind: 'led', pattern: 'on' },
       ];
-      if (port > 0) effects.push({ kind: 'media_start', ip, port });
+      if (e.port > 0) effects.push({ kind: 'media_start', ip: e.ip, port: e.port });
       effects.push(
-        notice(port > 0 ? `talking with ${who}` : `talking with ${who} (no media address)`),
+        notice(e.port > 0 ? `talking with ${who}` : `talking with ${who} (no media address)`),
       );
       return to(m, 'in_call', who, now, effects);
     }
-    case 107: // the call is over
-      if (m.state === 'idle' || m.peer !== who) return none(m);
-      return leave(m, now, `call with ${who} ${args[1] ?? 'ended'}`);
-    case 404: // CALL, ACCEPT or HANGUP refused
-      if (m.state === 'calling' && m.peer === who)
-        return leave(m, now, `cannot call ${who}: ${args[1] ?? 'refused'}`);
-      if (m.state === 'ringing' && m.peer === who && args[1] === 'no_call')
-        return leave(m, now, `call from ${who} is gone`);
+    case 'ended':
+      if (m.state === 'idle' || m.peer !== e.peer) return none(m);
+      return leave(m, now, `call with ${e.peer} ${e.reason || 'ended'}`);
+    case 'call_refused': // CALL, ACCEPT or HANGUP refused
+      if (m.state === 'calling' && m.peer === e.name)
+        return leave(m, now, `cannot call ${e.name}: ${e.reason || 'refused'}`);
+      if (m.state === 'ringing' && m.peer === e.name && e.reason === 'no_call')
+        return leave(m, now, `call from ${e.name} is gone`);
       return none(m);
-    default:
+    case 'calling':
       return none(m);
   }
 }
@@ -180,7 +169,7 @@ function startCall(m: Machine, target: string, now: number): Step {
 }
 
 function accept(m: Machine): Step {
-  // State changes when the hub answers 106; until then the ring tone stops.
+  // State changes when the hub answers `media`; until then the ring tone stops.
   return {
     machine: m,
     effects: [

@@ -5,9 +5,12 @@ import { formatRequest, parseReply, type TextReply } from '../../protocol/text/c
 import { LineFramer } from '../../protocol/text/framer.ts';
 import { Backoff } from '../../shared/backoff.ts';
 import type { Clock, Timer } from '../../shared/clock.ts';
+import { type CallEvent, type HubEvent, hubEvent, isCallEvent } from './events.ts';
 
-/** Replies can be longer than requests (`103` lists every user); see docs/protocol.md. */
+/** Replies can be longer than requests (the USERS list has every user); see docs/protocol.md. */
 const MAX_REPLY_BYTES = 64 * 1024;
+/** How long a closing link may take to say `OUT` before it is cut. */
+const CLOSE_GRACE_MS = 500;
 
 export interface HubClientOptions {
   readonly host: string;
@@ -28,12 +31,12 @@ export interface HubClientOptions {
 }
 
 export interface HubClientEvents {
-  /** Registered: `CONNECT` answered `101`. */
+  /** Registered: `CONNECT` answered `connected`. */
   online: [uuid: string];
   /** The link is down (the client reconnects by itself). */
   offline: [reason: string];
-  /** A call-related line from the hub (104, 105, 106, 107, 404...). */
-  reply: [reply: TextReply];
+  /** A call event from the hub, for the call machine. */
+  call: [event: CallEvent];
 }
 
 type Phase = 'stopped' | 'connecting' | 'registering' | 'online' | 'waiting';
@@ -81,7 +84,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     if (s) {
       if (wasOnline) s.end(formatRequest('OUT'));
       else s.destroy();
-      setTimeout(() => s.destroy(), 500).unref();
+      this.#o.clock.setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
     }
   }
 
@@ -146,24 +149,30 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   }
 
   #onReply(reply: TextReply): void {
-    // Any line proves the link is alive.
+    // Any reply proves the link is alive.
     this.#pingDeadline?.cancel();
     this.#pingDeadline = null;
-    if (this.#phase === 'registering') this.#onRegisterReply(reply);
-    else if (this.#phase === 'online' && reply.code !== 109) this.emit('reply', reply);
+    const event = hubEvent(reply);
+    if (this.#phase === 'registering') this.#onRegisterReply(event, reply);
+    else if (!event) this.#log.warn({ reply }, 'unexpected reply from hub');
+    else if (this.#phase === 'online' && isCallEvent(event)) this.emit('call', event);
   }
 
-  #onRegisterReply(reply: TextReply): void {
-    const [first, second] = reply.args;
-    if (reply.code === 101 && first) {
+  #onRegisterReply(event: HubEvent | null, reply: TextReply): void {
+    if (event?.kind === 'connected') {
       this.#phase = 'online';
       this.#backoff.reset();
       this.#startPings();
-      this.#log.info({ uuid: first }, 'registered with the hub');
-      this.emit('online', first);
+      this.#log.info({ uuid: event.uuid }, 'registered with the hub');
+      this.emit('online', event.uuid);
       return;
     }
-    if (reply.code === 401 && second === 'unknown' && this.#o.autoCreate && !this.#created) {
+    if (
+      event?.kind === 'not_connected' &&
+      event.reason === 'unknown' &&
+      this.#o.autoCreate &&
+      !this.#created
+    ) {
       this.#created = true;
       const args = [this.#o.name];
       if (this.#o.secret !== null) args.push(this.#o.secret);
@@ -172,12 +181,15 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       this.#armDeadline('no answer to NEW');
       return;
     }
-    if (reply.code === 108 || (reply.code === 408 && second === 'exists')) {
+    if (
+      event?.kind === 'created' ||
+      (event?.kind === 'create_refused' && event.reason === 'exists')
+    ) {
       this.#register();
       return;
     }
-    // 401 bad_secret / unknown / invalid, 408 forbidden: nothing will change by itself,
-    // but the administrator may fix it, so keep trying at the slowest pace.
+    // Not connected (bad_secret, unknown, invalid), create refused (forbidden): nothing will
+    // change by itself, but the administrator may fix it, so keep trying at the slowest pace.
     this.#log.error({ code: reply.code, args: reply.args }, 'hub refused registration');
     this.#drop(`refused: ${reply.code} ${reply.args.join(' ')}`);
   }

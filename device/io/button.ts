@@ -1,5 +1,5 @@
 /**
- * The `Button` seam: every backend (gpio, evdev, serial panel, stdin, fake) emits the
+ * The `Button` seam: every backend (gpio, evdev, serial panel, stdin) emits the
  * same `press` events, which the agent turns into the call machine's
  * `{ kind: 'press', long, target? }` input. Hardware trouble never throws: it is logged,
  * reported as a `fault` event, and the backend retries by itself.
@@ -206,32 +206,6 @@ export abstract class ButtonBase extends EventEmitter<ButtonEvents> implements B
     } catch (err) {
       this.log.debug({ err, button: this.label }, 'button release failed');
     }
-  }
-}
-
-/** A button driven by code: the fake that ships with the product (tests, demos). */
-export class FakeButton extends EventEmitter<ButtonEvents> implements Button {
-  readonly label: string;
-  started = false;
-
-  constructor(label = 'fake') {
-    super();
-    this.label = label;
-  }
-
-  start(): void {
-    this.started = true;
-    this.emit('ready');
-  }
-
-  async stop(): Promise<void> {
-    this.started = false;
-  }
-
-  /** Reports a press, as a real button would (only while started). */
-  press(long = false, target?: string): void {
-    if (!this.started) return;
-    this.emit('press', target === undefined ? { long } : { long, target });
   }
 }
 

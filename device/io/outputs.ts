@@ -114,7 +114,7 @@ export class FakeOutput implements Output {
   }
 }
 
-/** Status LED patterns: off idle, blink ringing, on in a call, fast blink offline. */
+/** Status LED patterns: off idle, blink ringing or calling, on in a call, fast blink offline. */
 export type LedPattern = 'off' | 'on' | 'blink' | 'fast_blink';
 
 export interface LedOptions {

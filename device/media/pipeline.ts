@@ -34,10 +34,19 @@
  * timestamp [M-1]), a fresh jitter buffer, decoder and DTMF state. Make a new one per leg.
  */
 import type { Logger } from 'pino';
+import { plainIp } from '../../shared/address.ts';
 import { type DtmfKey, DtmfReceiver, DtmfSender, parseTelephoneEvent } from './dtmf.ts';
-import { JitterBuffer, type JitterBufferOptions } from './jitter/buffer.ts';
+import { JitterBuffer } from './jitter/buffer.ts';
 import { TransitPercentile } from './jitter/estimator.ts';
-import { OpusCodec, type OpusCodecOptions } from './opus.ts';
+import { OpusCodec } from './opus.ts';
+import type {
+  MediaEndpoint,
+  MediaPipelineOptions,
+  MediaStats,
+  PlayoutInfo,
+  ReceiveResult,
+} from './pipeline-types.ts';
+import { RateMeter } from './rate-meter.ts';
 import {
   DTMF_PAYLOAD_TYPE,
   OPUS_CLOCK_RATE,
@@ -45,118 +54,23 @@ import {
   parseRtp,
   type RtpPacket,
   RtpSender,
-  type RtpSenderOptions,
 } from './rtp.ts';
 import { tsAdd } from './seq.ts';
 
-/** A UDP address, as `dgram` reports a datagram's source. */
-export interface MediaEndpoint {
-  address: string;
-  port: number;
-}
-
-/** Options of `MediaPipeline`. */
-export interface MediaPipelineOptions {
-  /** Where this leg's media comes from and goes to [T-9]; anything else is dropped [M-2]. */
-  remote: MediaEndpoint;
-  /** Frame duration, both ways; the peer must use the same [M-1]. Default 20. */
-  frameMs?: 10 | 20;
-  /** Opus settings (the frame duration comes from `frameMs`). */
-  codec?: Omit<OpusCodecOptions, 'frameMs'>;
-  /** Jitter buffer settings (the frame duration comes from `frameMs`). Default start 40 ms. */
-  jitter?: Omit<JitterBufferOptions, 'frameMs' | 'clockRate'>;
-  /** Pins the RTP sender's SSRC / sequence / timestamp (tests); random by default [M-1]. */
-  rtp?: Omit<RtpSenderOptions, 'payloadType'>;
-  /** How long a key press lasts on the wire. Default 100. */
-  dtmfDurationMs?: number;
-  /** How long after most arrivals the playout ticks fall (see the file comment). Default 1. */
-  playoutGuardMs?: number;
-  /** Per-packet detail at `trace` (behind `isLevelEnabled`). */
-  log?: Logger;
-}
-
-/** Counters and gauges of one call leg. */
-export interface MediaStats {
-  /** Datagrams produced by `captureFrame()` (audio and DTMF) and their bytes. */
-  packetsSent: number;
-  bytesSent: number;
-  /** Valid RTP from the remote, any payload type, duplicates and late ones included. */
-  received: number;
-  /** RFC 3550 cumulative loss (DTMF packets count as received). */
-  lost: number;
-  /** Audio packets that came after their frame was played or given up. */
-  late: number;
-  /** Frames concealed in playout (losses, gaps, underruns, level corrections). */
-  concealed: number;
-  duplicates: number;
-  /** Datagrams from an address other than the remote [M-2]. */
-  wrongSource: number;
-  /** Datagrams from the remote that are not valid RTP [M-2]. */
-  invalid: number;
-  /** Valid RTP with a payload type other than Opus (111) or telephone-event (101). */
-  unknownPayload: number;
-  /** Opus packets the decoder refused (their frame was concealed instead). */
-  decodeErrors: number;
-  /** Key presses sent and received (RFC 4733). */
-  dtmfSent: number;
-  dtmfReceived: number;
-  /** RFC 3550 interarrival jitter, ms. */
-  jitterMs: number;
-  /** Jitter buffer level and target, ms. */
-  depthMs: number;
-  targetMs: number;
-  /** Received Opus payload over the last second, bit/s (RTP headers excluded). */
-  bitrate: number;
-  /** Sent Opus payload over the last second, bit/s. */
-  sendBitrate: number;
-}
-
-/** What the last `playoutFrame()` returned. */
-export interface PlayoutInfo {
-  /** A decoded packet, a concealed slot, or silence (not started, or starting again). */
-  kind: 'frame' | 'conceal' | 'silence';
-  /** RTP timestamp of the decoded packet; -1 for the other kinds. */
-  timestamp: number;
-}
-
-/** What `receive()` found worth telling: a new key press from the peer. */
-export interface ReceiveResult {
-  dtmf?: DtmfKey;
-}
+export type {
+  MediaEndpoint,
+  MediaPipelineOptions,
+  MediaStats,
+  PlayoutInfo,
+  ReceiveResult,
+} from './pipeline-types.ts';
 
 const NOTHING: ReceiveResult = Object.freeze({});
 const NO_AUDIO = Buffer.alloc(0);
-const BITRATE_WINDOW_MS = 1000;
 /** The transit percentile the playout ticks follow (see the file comment). */
 const PHASE_QUANTILE = 0.75;
 /** Two playout ticks are at least this far apart. */
 const MIN_TICK_GAP_MS = 1;
-
-/** Bytes counted over a window of the passed-in time, giving bit/s. */
-class RateMeter {
-  #start = Number.NaN;
-  #bytes = 0;
-  #rate = 0;
-
-  add(bytes: number, now: number): void {
-    this.tick(now);
-    this.#bytes += bytes;
-  }
-
-  tick(now: number): void {
-    if (Number.isNaN(this.#start)) this.#start = now;
-    const elapsed = now - this.#start;
-    if (elapsed >= BITRATE_WINDOW_MS) {
-      this.#rate = Math.round((this.#bytes * 8 * 1000) / elapsed);
-      this.#bytes = 0;
-      this.#start = now;
-    }
-  }
-
-  get rate(): number {
-    return this.#rate;
-  }
-}
 
 /** See the file comment. */
 export class MediaPipeline {
@@ -198,7 +112,7 @@ export class MediaPipeline {
 
   constructor(options: MediaPipelineOptions) {
     const frameMs = options.frameMs ?? 20;
-    this.#remoteAddress = plainIPv4(options.remote.address);
+    this.#remoteAddress = plainIp(options.remote.address);
     this.#remotePort = options.remote.port;
     this.#frameMs = frameMs;
     this.#dtmfDurationMs = options.dtmfDurationMs ?? 100;
@@ -265,7 +179,7 @@ export class MediaPipeline {
    * view of `datagram` until its frame is played: the caller must not reuse the buffer.
    */
   receive(datagram: Buffer, from: MediaEndpoint, now: number): ReceiveResult {
-    if (from.port !== this.#remotePort || plainIPv4(from.address) !== this.#remoteAddress) {
+    if (from.port !== this.#remotePort || plainIp(from.address) !== this.#remoteAddress) {
       this.#wrongSource++; // [M-2]
       return NOTHING;
     }
@@ -434,9 +348,4 @@ export class MediaPipeline {
     pcm.copy(out, 0, 0, Math.min(pcm.length, out.length));
     return out;
   }
-}
-
-/** `::ffff:192.0.2.1` (an IPv4 source on a dual-stack socket) as `192.0.2.1`. */
-function plainIPv4(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

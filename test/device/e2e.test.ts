@@ -24,6 +24,22 @@ function tones(file: string): number[] {
 
 const near = (hz: number, target: number) => Math.abs(hz - target) <= 3;
 
+/** Bytes a `file:` speaker holds so far (it writes each frame as it plays it). */
+const size = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+
+/**
+ * Resolves once `file` holds `ms` more audio than at `fromBytes`: a phase of a call lasts
+ * as much played audio as it needs, however slowly a busy machine plays it.
+ */
+async function played(file: string, fromBytes: number, ms: number, within = 30_000) {
+  const want = fromBytes + (48000 * 2 * ms) / 1000;
+  const deadline = Date.now() + within;
+  while (size(file) < want) {
+    if (Date.now() > deadline) throw new Error(`${file}: not ${ms} ms of audio played`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function pair(port: number, dir: string, extraDoor: string[] = [], extraKitchen: string[] = []) {
   const door = new DeviceProcess('door', [
     '--hub',
@@ -63,13 +79,20 @@ test.serial('press, ring, accept, audio both ways at the right frequencies, hang
   try {
     await door.waitFor(/connected to the hub/, 20_000);
     await kitchen.waitFor(/connected to the hub/, 20_000);
+    const doorWav = path.join(dir, 'door.wav');
+    const kitchenWav = path.join(dir, 'kitchen.wav');
     door.press();
     await kitchen.waitFor(/door is calling/);
-    await new Promise((r) => setTimeout(r, 1200)); // let it ring a moment, as people do
+    // Let it ring a moment, as people do: 1.2 s of chime played (after the 44-byte header).
+    await played(kitchenWav, 44, 1200);
     kitchen.press();
     await door.waitFor(/talking with kitchen/);
     await kitchen.waitFor(/talking with door/);
-    await new Promise((r) => setTimeout(r, 1500));
+    // They talk until each speaker has played 1.5 s more.
+    await Promise.all([
+      played(doorWav, size(doorWav), 1500),
+      played(kitchenWav, size(kitchenWav), 1500),
+    ]);
     door.press();
     await door.waitFor(/hung up on kitchen/);
     await kitchen.waitFor(/call with door ended/);
@@ -167,9 +190,14 @@ test.serial(
         door,
         (l) => l.level === 40 && /capture|audio|device/i.test(JSON.stringify(l)),
       );
-      // The microphone appears: a 48 kHz mono WAV of 700 Hz.
+      // The microphone appears: a 48 kHz mono WAV of 700 Hz. Once the capture has opened it
+      // again, the kitchen's speaker plays 2 s more.
+      const reopened = (l: Record<string, unknown>) =>
+        l.msg === 'audio device open' && Number(l.failures) > 0;
       fs.writeFileSync(mic, wav(700, 2000));
-      await new Promise((r) => setTimeout(r, 4000));
+      await waitForLog(door, reopened, 30_000);
+      const kitchenWav = path.join(dir, 'kitchen.wav');
+      await played(kitchenWav, size(kitchenWav), 2000);
       door.press();
       await kitchen.waitFor(/call with door ended/);
     } finally {

@@ -6,6 +6,7 @@
 
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
 import { mulberry32 } from './prng.ts';
 
 export interface ImpairmentOptions {
@@ -96,20 +97,31 @@ export interface Peer {
 export class ImpairmentShim {
   readonly #a: dgram.Socket;
   readonly #b: dgram.Socket;
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new Set<Timer>();
+  readonly #clock: Clock;
   readonly aToB: Impairment;
   readonly bToA: Impairment;
+  /** Datagrams sent on to each peer so far (copies included), to wait for their arrival. */
+  readonly forwarded = { toA: 0, toB: 0 };
 
-  private constructor(a: dgram.Socket, b: dgram.Socket, options: ImpairmentOptions) {
+  private constructor(
+    a: dgram.Socket,
+    b: dgram.Socket,
+    options: ImpairmentOptions & { clock?: Clock },
+  ) {
     this.#a = a;
     this.#b = b;
+    this.#clock = options.clock ?? realClock;
     const seed = options.seed ?? 1;
     this.aToB = new Impairment({ ...options, seed });
     this.bToA = new Impairment({ ...options, seed: seed + 1 });
   }
 
-  /** Binds the two sockets on 127.0.0.1; call `connect()` with the peers next. */
-  static async open(options: ImpairmentOptions = {}): Promise<ImpairmentShim> {
+  /**
+   * Binds the two sockets on 127.0.0.1; call `connect()` with the peers next. The delays
+   * run on `clock` (default the real one).
+   */
+  static async open(options: ImpairmentOptions & { clock?: Clock } = {}): Promise<ImpairmentShim> {
     const a = dgram.createSocket('udp4');
     const b = dgram.createSocket('udp4');
     a.bind(0, '127.0.0.1');
@@ -130,12 +142,12 @@ export class ImpairmentShim {
 
   /** Starts forwarding between the two peers. */
   connect(peerA: Peer, peerB: Peer): void {
-    this.#forward(this.#a, peerA, this.#b, peerB, this.aToB);
-    this.#forward(this.#b, peerB, this.#a, peerA, this.bToA);
+    this.#forward(this.#a, peerA, this.#b, peerB, this.aToB, 'toB');
+    this.#forward(this.#b, peerB, this.#a, peerA, this.bToA, 'toA');
   }
 
   async close(): Promise<void> {
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) t.cancel();
     this.#timers.clear();
     await Promise.all([
       new Promise<void>((resolve) => this.#a.close(() => resolve())),
@@ -143,17 +155,28 @@ export class ImpairmentShim {
     ]);
   }
 
-  #forward(from: dgram.Socket, src: Peer, out: dgram.Socket, dst: Peer, fate: Impairment): void {
+  #forward(
+    from: dgram.Socket,
+    src: Peer,
+    out: dgram.Socket,
+    dst: Peer,
+    fate: Impairment,
+    count: 'toA' | 'toB',
+  ): void {
+    const send = (msg: Buffer) => {
+      this.forwarded[count]++;
+      out.send(msg, dst.port, dst.ip);
+    };
     from.on('message', (msg, rinfo) => {
       if (rinfo.address !== src.ip || rinfo.port !== src.port) return;
       for (const delay of fate.next()) {
         if (delay <= 0) {
-          out.send(msg, dst.port, dst.ip);
+          send(msg);
           continue;
         }
-        const t = setTimeout(() => {
+        const t = this.#clock.setTimeout(() => {
           this.#timers.delete(t);
-          out.send(msg, dst.port, dst.ip);
+          send(msg);
         }, delay);
         this.#timers.add(t);
       }

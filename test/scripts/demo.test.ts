@@ -28,7 +28,11 @@ test('npm run demo tells the whole call and each speaker plays the other side', 
   const results = stdout.slice(stdout.indexOf('What each speaker played'));
   const door = /^ {2}door {5}(.*)$/m.exec(results)?.[1] ?? '';
   const kitchen = /^ {2}kitchen {2}(.*)$/m.exec(results)?.[1] ?? '';
-  t.regex(door, /425 Hz.*1000 Hz, 1000 Hz/);
-  t.regex(kitchen, /660 Hz.*440 Hz, 440 Hz/);
+  // Each ring tone first, then the other side's microphone: the demo paces its units'
+  // clock on packet arrival, so the three seconds of talk play whole (the first half
+  // second may still carry the jitter buffer's start) whatever the machine's load.
+  t.regex(door, /^425 Hz, 425 Hz, .*(, 1000 Hz){5}$/);
+  t.regex(kitchen, /^660 Hz, 523 Hz, .*(, 440 Hz){5}$/);
   t.notRegex(door, /440 Hz/);
+  t.notRegex(kitchen, /1000 Hz/);
 });

@@ -1,47 +1,76 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { FakeClock } from '../../shared/clock.ts';
 import { createLogger } from '../../shared/log.ts';
-import { SdNotify } from '../../shared/sd-notify.ts';
+import { type NotifySocket, SdNotify } from '../../shared/sd-notify.ts';
 
-/** A unix datagram socket in python, printing each datagram as one JSON string per line. */
+const root = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * A unix datagram socket in python, as systemd's notify socket is: SO_PASSCRED on, so each
+ * datagram comes with the sender's PID (what `NotifyAccess=main` checks). One JSON object
+ * per datagram on stdout.
+ */
 const LISTENER = `
-import json, socket, sys
+import json, socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 s.bind(sys.argv[1])
-print(json.dumps("LISTENING"), flush=True)
+print(json.dumps({"data": "LISTENING", "pid": 0}), flush=True)
 while True:
-    print(json.dumps(s.recv(65536).decode()), flush=True)
+    data, anc, flags, addr = s.recvmsg(65536, socket.CMSG_SPACE(12))
+    pid = 0
+    for level, kind, cdata in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = struct.unpack("iII", cdata[:12])[0]
+    print(json.dumps({"data": data.decode(), "pid": pid}), flush=True)
 `;
 
-async function listen(socketPath: string) {
+interface Datagram {
+  data: string;
+  pid: number;
+}
+
+/** A bound notify socket in a fresh directory; `datagrams` fills as they arrive. */
+async function listen(t: ExecutionContext) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sd-notify-'));
+  const socketPath = path.join(dir, 'notify.sock');
   const child = spawn('python3', ['-c', LISTENER, socketPath], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const datagrams: string[] = [];
+  t.teardown(() => {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const datagrams: Datagram[] = [];
   let buffered = '';
+  let wake = () => {};
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
     buffered += chunk;
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
-    for (const line of lines) datagrams.push(JSON.parse(line) as string);
+    for (const line of lines) datagrams.push(JSON.parse(line) as Datagram);
+    wake();
   });
-  await until(() => datagrams.includes('LISTENING'));
-  return { child, datagrams };
-}
-
-async function until(ok: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  /** Resolves once `ok()` holds, checked at each datagram (never by polling the clock). */
+  const until = (ok: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!ok()) return;
+        wake = () => {};
+        resolve();
+      };
+      wake = check;
+      check();
+    });
+  await until(() => datagrams.some((d) => d.data === 'LISTENING'));
+  datagrams.splice(0);
+  return { socketPath, datagrams, until };
 }
 
 function logSink() {
@@ -55,26 +84,24 @@ function logSink() {
   return { lines, log: createLogger('debug', stream) };
 }
 
-/** Records each spawn and returns a child that exits at once with `code`. */
-function spawnSpy(code = 0) {
-  const calls: { command: string; args: readonly string[] }[] = [];
-  const fn = (command: string, args: readonly string[]) => {
-    calls.push({ command, args });
-    const child = new EventEmitter() as ChildProcess;
-    setImmediate(() => child.emit('close', code, null));
-    return child;
-  };
-  return { calls, spawnFn: fn as unknown as typeof spawn };
+/** Counts the sockets made; each fails its send with `err` (or succeeds). */
+function socketSpy(err?: Error) {
+  const sent: string[] = [];
+  let closed = 0;
+  const createSocket = (): NotifySocket => ({
+    send(buf, _offset, _length, _path, callback) {
+      sent.push(buf.toString());
+      callback(err);
+    },
+    close() {
+      closed++;
+    },
+  });
+  return { sent, closed: () => closed, createSocket };
 }
 
-test('a real run: READY=1, WATCHDOG=1 on the fake clock, STOPPING=1, in order', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sd-notify-'));
-  const socketPath = path.join(dir, 'notify.sock');
-  const { child, datagrams } = await listen(socketPath);
-  t.teardown(() => {
-    child.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+test('a real socket: READY=1, WATCHDOG=1 on the fake clock, STOPPING=1, in order, from us', async (t) => {
+  const { socketPath, datagrams, until } = await listen(t);
   const clock = new FakeClock();
   const sd = new SdNotify({ env: { NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '2000000' }, clock });
   t.true(sd.enabled);
@@ -83,27 +110,29 @@ test('a real run: READY=1, WATCHDOG=1 on the fake clock, STOPPING=1, in order', 
   sd.startWatchdog();
   t.is(clock.pending, 1);
   clock.advance(999);
-  await until(() => datagrams.some((d) => d.includes('READY=1')));
-  t.false(datagrams.some((d) => d.includes('WATCHDOG=1')));
+  await until(() => datagrams.length === 1);
   clock.advance(1);
-  await until(() => datagrams.some((d) => d.includes('WATCHDOG=1')));
+  await until(() => datagrams.length === 2);
   sd.stopping();
   sd.stop();
   t.is(clock.pending, 0);
-  await until(() => datagrams.some((d) => d.includes('STOPPING=1')));
+  await until(() => datagrams.length === 3);
 
-  const messages = datagrams.filter((d) => d !== 'LISTENING' && d !== 'BARRIER=1');
-  t.deepEqual(messages, [
-    `MAINPID=${process.pid}\nREADY=1\nSTATUS=listening on 4242`,
-    `MAINPID=${process.pid}\nWATCHDOG=1`,
-    `MAINPID=${process.pid}\nSTOPPING=1`,
+  t.deepEqual(datagrams, [
+    { data: 'READY=1\nSTATUS=listening on 4242', pid: process.pid },
+    { data: 'WATCHDOG=1', pid: process.pid },
+    { data: 'STOPPING=1', pid: process.pid },
   ]);
 });
 
-test('without NOTIFY_SOCKET nothing is spawned and no timer is armed', (t) => {
-  const { calls, spawnFn } = spawnSpy();
+test('without NOTIFY_SOCKET no socket is made and no timer is armed', (t) => {
+  const spy = socketSpy();
   const clock = new FakeClock();
-  const sd = new SdNotify({ env: { WATCHDOG_USEC: '1000000' }, spawnFn, clock });
+  const sd = new SdNotify({
+    env: { WATCHDOG_USEC: '1000000' },
+    createSocket: spy.createSocket,
+    clock,
+  });
   t.false(sd.enabled);
   sd.ready('up');
   sd.status('busy');
@@ -112,27 +141,17 @@ test('without NOTIFY_SOCKET nothing is spawned and no timer is armed', (t) => {
   sd.stopping();
   sd.stop();
   t.is(clock.pending, 0);
-  t.deepEqual(calls, []);
+  t.deepEqual(spy.sent, []);
 });
 
-test('messages go one child at a time, with --pid and the message as arguments', async (t) => {
-  const { calls, spawnFn } = spawnSpy();
-  const sd = new SdNotify({
-    env: { NOTIFY_SOCKET: '/run/x' },
-    spawnFn,
-    pid: 4321,
-    command: '/usr/bin/systemd-notify',
-  });
+test('each message is one datagram on a socket closed at once', (t) => {
+  const spy = socketSpy();
+  const sd = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x' }, createSocket: spy.createSocket });
   sd.ready();
-  sd.status('3 users online');
+  sd.status('3 users\nonline');
   sd.stopping();
-  t.is(calls.length, 1);
-  await until(() => calls.length === 3);
-  t.deepEqual(calls, [
-    { command: '/usr/bin/systemd-notify', args: ['--pid=4321', 'READY=1'] },
-    { command: '/usr/bin/systemd-notify', args: ['--pid=4321', 'STATUS=3 users online'] },
-    { command: '/usr/bin/systemd-notify', args: ['--pid=4321', 'STOPPING=1'] },
-  ]);
+  t.deepEqual(spy.sent, ['READY=1', 'STATUS=3 users online', 'STOPPING=1']);
+  t.is(spy.closed(), 3);
 });
 
 test('the watchdog runs only for us: WATCHDOG_USEC set, WATCHDOG_PID absent or ours', (t) => {
@@ -145,38 +164,111 @@ test('the watchdog runs only for us: WATCHDOG_USEC set, WATCHDOG_PID absent or o
   ];
   for (const [env, timers] of cases) {
     const clock = new FakeClock();
-    const sd = new SdNotify({ env, clock, pid: 4321, spawnFn: spawnSpy().spawnFn });
+    const sd = new SdNotify({ env, clock, pid: 4321, createSocket: socketSpy().createSocket });
     sd.startWatchdog();
     sd.startWatchdog();
     t.is(clock.pending, timers, JSON.stringify(env));
   }
 });
 
-test('a failing spawn is logged, never thrown, and later messages still go', async (t) => {
+test('a failing socket is logged (warn once, then debug), never thrown', (t) => {
   const { lines, log } = logSink();
-  const throwing = (() => {
-    throw new Error('EAGAIN');
-  }) as unknown as typeof spawn;
-  const sd = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x' }, spawnFn: throwing, log });
+  const throwing = () => {
+    throw new Error('addon missing');
+  };
+  const sd = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x' }, createSocket: throwing, log });
   t.notThrows(() => sd.ready());
-  t.like(lines[0], { level: 40, msg: 'systemd-notify failed', err: { message: 'EAGAIN' } });
+  t.like(lines[0], { level: 40, msg: 'sd_notify failed', err: { message: 'addon missing' } });
 
-  const missing = new SdNotify({
-    env: { NOTIFY_SOCKET: '/run/x' },
-    command: '/nonexistent/systemd-notify',
-    log,
-  });
-  missing.ready();
-  missing.stopping();
-  await until(() => lines.length === 3);
-  t.like(lines[1], { level: 40, message: ['READY=1'], err: { code: 'ENOENT' } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'sd-notify-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const missing = new SdNotify({ env: { NOTIFY_SOCKET: path.join(dir, 'none.sock') }, log });
+  t.notThrows(() => missing.ready());
+  t.notThrows(() => missing.stopping());
+  t.like(lines[1], { level: 40, message: ['READY=1'], err: { code: -2 } });
   t.like(lines[2], { level: 20, message: ['STOPPING=1'] });
 });
 
-test('a non-zero exit is logged with its code', async (t) => {
+test('an abstract NOTIFY_SOCKET is reported, not sent to a wrong path', (t) => {
   const { lines, log } = logSink();
-  const sd = new SdNotify({ env: { NOTIFY_SOCKET: '/run/x' }, spawnFn: spawnSpy(1).spawnFn, log });
+  const spy = socketSpy();
+  const sd = new SdNotify({
+    env: { NOTIFY_SOCKET: '@notify' },
+    createSocket: spy.createSocket,
+    log,
+  });
   sd.ready();
-  await until(() => lines.length === 1);
-  t.like(lines[0], { level: 40, code: 1, message: ['READY=1'] });
+  t.deepEqual(spy.sent, []);
+  t.like(lines[0], { level: 40, err: { message: 'abstract NOTIFY_SOCKET is not supported' } });
 });
+
+/** The real programs, as the units start them; their own PID must send (NotifyAccess=main). */
+const programs: [string, (dir: string) => string[]][] = [
+  [
+    'hub/bin.ts',
+    (dir) => [
+      '--host',
+      '127.0.0.1',
+      '--text-port',
+      '0',
+      '--binary-port',
+      '0',
+      '--mqtt',
+      'off',
+      '--data-dir',
+      dir,
+    ],
+  ],
+  [
+    'device/bin.ts',
+    () => [
+      '--name',
+      'notifier',
+      '--hub',
+      '127.0.0.1:9',
+      '--media-port',
+      '0',
+      '--capture',
+      'silence',
+      '--playback',
+      'null',
+      '--mqtt',
+      'off',
+    ],
+  ],
+];
+
+for (const [program, args] of programs) {
+  test(`${program} as a service: READY=1, WATCHDOG=1, STOPPING=1 from its main PID`, async (t) => {
+    const { socketPath, datagrams, until } = await listen(t);
+    const dir = mkdtempSync(path.join(tmpdir(), 'sd-notify-data-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, program), ...args(dir)],
+      {
+        cwd: root,
+        // 100 ms watchdog pings: the test waits for the first one, not for a time.
+        env: { ...env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '200000' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    t.teardown(() => child.kill('SIGKILL'));
+
+    await until(() => datagrams.some((d) => d.data === 'WATCHDOG=1'));
+    child.kill('SIGTERM');
+    await until(() => datagrams.some((d) => d.data === 'STOPPING=1'));
+    t.is(await exited, 0);
+
+    const [first, ...rest] = datagrams;
+    t.regex(first?.data ?? '', /^READY=1\nSTATUS=\S/);
+    t.deepEqual(
+      rest.map((d) => d.data),
+      [...rest.slice(0, -1).map(() => 'WATCHDOG=1'), 'STOPPING=1'],
+    );
+    t.true(rest.length >= 2);
+    t.deepEqual(new Set(datagrams.map((d) => d.pid)), new Set([child.pid]));
+  });
+}

@@ -34,7 +34,7 @@ for (const unit of units) {
     const d = directives(unit);
     const one = (k: string) => d.get(k)?.[0];
     t.is(one('Type'), 'notify');
-    t.is(one('NotifyAccess'), 'all');
+    t.is(one('NotifyAccess'), 'main');
     t.truthy(one('WatchdogSec'));
     t.is(one('Restart'), 'on-failure');
     t.truthy(one('StartLimitBurst'));

@@ -8,11 +8,17 @@ import {
   type MachineOptions,
   step,
 } from '../../../device/call/machine.ts';
+import { hubEvent, isCallEvent } from '../../../device/hub/events.ts';
 
 const OPTS: MachineOptions = { target: 'kitchen', autoAnswer: false, doNotDisturb: false };
 const press: Input = { kind: 'press', long: false };
 const longPress: Input = { kind: 'press', long: true };
-const hub = (code: number, ...args: string[]): Input => ({ kind: 'hub', code, args });
+/** A hub line as the client hands it on: its meaning, read by device/hub/events.ts. */
+const hub = (code: number, ...args: string[]): Input => {
+  const event = hubEvent({ code, args });
+  if (!event || !isCallEvent(event)) throw new Error(`${code} is not a call event`);
+  return { kind: 'hub', event };
+};
 
 /** Runs inputs from idle+online and returns the final machine and all non-notice effects. */
 function run(inputs: Input[], opts: MachineOptions = OPTS): { m: Machine; effects: string[] } {

@@ -1,0 +1,82 @@
+/**
+ * What a line from the hub means to a device: the one place on the device side that reads
+ * reply codes (`Text.*`, protocol/codes.ts). The hub client handles the registration
+ * events itself and passes the call events to the call machine; neither looks at a code.
+ */
+import { Text } from '../../protocol/codes.ts';
+import type { TextReply } from '../../protocol/text/codec.ts';
+
+/** A line from the hub, by meaning [T-3]; the table under T-5 says which request gets which. */
+export type HubEvent =
+  /** `101 <uuid> <name>`: registered. */
+  | { readonly kind: 'connected'; readonly uuid: string }
+  /** `401 <name> <reason>`: CONNECT refused (`unknown`, `bad_secret`, `invalid`...). */
+  | { readonly kind: 'not_connected'; readonly name: string; readonly reason: string }
+  /** `108 <name>`: NEW accepted. */
+  | { readonly kind: 'created'; readonly name: string }
+  /** `408 <name> <reason>`: NEW refused (`exists`, `forbidden`...). */
+  | { readonly kind: 'create_refused'; readonly name: string; readonly reason: string }
+  /** `109 [<token>]`: the answer to PING. */
+  | { readonly kind: 'pong' }
+  /** `104 <target>`: our CALL rings there. */
+  | { readonly kind: 'calling'; readonly target: string }
+  /** `105 <caller>`: a call rings here. */
+  | { readonly kind: 'ringing'; readonly caller: string }
+  /** `106 <peer> <ip> <port>`: the call is up; media to and from there [T-9] (port 0: none). */
+  | { readonly kind: 'media'; readonly peer: string; readonly ip: string; readonly port: number }
+  /** `107 <peer> <reason>`: the call is over [T-10]. */
+  | { readonly kind: 'ended'; readonly peer: string; readonly reason: string }
+  /** `404 <name> <reason>`: CALL, ACCEPT, HANGUP or CALLED refused. */
+  | { readonly kind: 'call_refused'; readonly name: string; readonly reason: string };
+
+/** The events the call machine takes (the rest concern the link itself). */
+export type CallEvent = Extract<
+  HubEvent,
+  { kind: 'calling' | 'ringing' | 'media' | 'ended' | 'call_refused' }
+>;
+
+/** Whether an event is for the call machine. */
+export function isCallEvent(e: HubEvent): e is CallEvent {
+  return (
+    e.kind === 'calling' ||
+    e.kind === 'ringing' ||
+    e.kind === 'media' ||
+    e.kind === 'ended' ||
+    e.kind === 'call_refused'
+  );
+}
+
+/**
+ * The meaning of a parsed line, or `null` for a code a device never gets or a line whose
+ * arguments do not fit its code (a missing name, a port that is not a number).
+ */
+export function hubEvent(reply: TextReply): HubEvent | null {
+  const [a = '', b = '', c = ''] = reply.args;
+  switch (reply.code) {
+    case Text.CONNECTED:
+      return a ? { kind: 'connected', uuid: a } : null;
+    case Text.NOT_CONNECTED:
+      return { kind: 'not_connected', name: a, reason: b };
+    case Text.CREATED:
+      return { kind: 'created', name: a };
+    case Text.CREATE_REFUSED:
+      return { kind: 'create_refused', name: a, reason: b };
+    case Text.PONG:
+      return { kind: 'pong' };
+    case Text.CALLING:
+      return a ? { kind: 'calling', target: a } : null;
+    case Text.RINGING:
+      return a ? { kind: 'ringing', caller: a } : null;
+    case Text.MEDIA: {
+      const port = Number(c);
+      if (!a || !b || c === '' || !Number.isInteger(port)) return null;
+      return { kind: 'media', peer: a, ip: b, port };
+    }
+    case Text.ENDED:
+      return a ? { kind: 'ended', peer: a, reason: b } : null;
+    case Text.CALL_REFUSED:
+      return a ? { kind: 'call_refused', name: a, reason: b } : null;
+    default:
+      return null;
+  }
+}

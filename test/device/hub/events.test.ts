@@ -1,0 +1,56 @@
+import test from 'ava';
+import { type HubEvent, hubEvent, isCallEvent } from '../../../device/hub/events.ts';
+import { Text } from '../../../protocol/codes.ts';
+import { parseReply } from '../../../protocol/text/codec.ts';
+
+/** Each line a device can get, and what it means; `null`: ignored as unexpected. */
+const lines: Array<[string, HubEvent | null]> = [
+  [
+    '101 0b5c2f3e-8a4e-4f7e-9d55-3c1f0d6a2b11 door',
+    { kind: 'connected', uuid: '0b5c2f3e-8a4e-4f7e-9d55-3c1f0d6a2b11' },
+  ],
+  ['101', null],
+  ['401 door unknown', { kind: 'not_connected', name: 'door', reason: 'unknown' }],
+  ['401 door bad_secret', { kind: 'not_connected', name: 'door', reason: 'bad_secret' }],
+  ['108 door', { kind: 'created', name: 'door' }],
+  ['408 door exists', { kind: 'create_refused', name: 'door', reason: 'exists' }],
+  ['109', { kind: 'pong' }],
+  ['109 t0k3n', { kind: 'pong' }],
+  ['104 kitchen', { kind: 'calling', target: 'kitchen' }],
+  ['105 door', { kind: 'ringing', caller: 'door' }],
+  ['105', null],
+  ['106 door 10.0.0.3 6000', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000 }],
+  ['106 door 10.0.0.3 0', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 0 }],
+  ['106 door 10.0.0.3', null],
+  ['106 door 10.0.0.3 http', null],
+  ['106 door 10.0.0.3 50.5', null],
+  ['107 door declined', { kind: 'ended', peer: 'door', reason: 'declined' }],
+  ['107 door', { kind: 'ended', peer: 'door', reason: '' }],
+  ['404 kitchen busy', { kind: 'call_refused', name: 'kitchen', reason: 'busy' }],
+  ['404', null],
+  ['102', null],
+  ['103 door:idle kitchen:online', null],
+  ['400 bad_request', null],
+  ['999 what', null],
+];
+
+for (const [line, event] of lines) {
+  test(`${line} -> ${event?.kind ?? 'ignored'}`, (t) => {
+    t.deepEqual(hubEvent(parseReply(line)!), event);
+  });
+}
+
+test('every code a device may get has a meaning, read from the one table', (t) => {
+  const meant = new Set(lines.filter(([, e]) => e !== null).map(([l]) => Number(l.slice(0, 3))));
+  // Nothing to act on: the answers to OUT and USERS (never sent) and to DND (sent at
+  // registration; its answer changes nothing), a request it never gets wrong (400), and
+  // the hub's own failure (500: the reply deadline reconnects).
+  const { BYE, USERS, BAD_REQUEST, DND, INTERNAL_ERROR, ...device } = Text;
+  t.deepEqual([...meant].sort(), Object.values(device).sort());
+  for (const code of [BYE, USERS, BAD_REQUEST, DND, INTERNAL_ERROR]) t.false(meant.has(code));
+});
+
+test('only call events go to the call machine', (t) => {
+  const calls = lines.flatMap(([, e]) => (e && isCallEvent(e) ? [e.kind] : []));
+  t.deepEqual([...new Set(calls)], ['calling', 'ringing', 'media', 'ended', 'call_refused']);
+});
