@@ -17,8 +17,8 @@
 import net from 'node:net';
 import aedes from 'aedes';
 import type { Logger } from 'pino';
+import { plainIp } from '../../shared/address.ts';
 import { type Clock, realClock } from '../../shared/clock.ts';
-import { plainIp } from '../net/address.ts';
 import { LoginThrottle } from '../security/login-throttle.ts';
 import { canPublish, canSubscribe, type MqttIdentity } from './acl.ts';
 import { checkLogin, type VerifyDevice } from './broker-login.ts';
