@@ -19,8 +19,29 @@ export function tempDir(prefix = 'babel-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** The hub's config as the CLI would build it, on free loopback ports, MQTT off. */
-export function testConfig(argv: string[] = [], dataDir = tempDir()): HubConfig {
+/**
+ * The environment the tests of the seed protocols start the hub with, as the acceptance
+ * checks do: open registration (`NEW` and `/create` from anyone, accounts without a
+ * secret) and no login throttle (they fail logins on purpose from one address) [S-6,
+ * S-7]. Tests of the secure defaults pass `SECURE_ENV` instead.
+ */
+export const SEED_ENV: NodeJS.ProcessEnv = {
+  BABEL_HUB_REGISTRATION: 'open',
+  BABEL_HUB_LOGIN_THROTTLE: 'off',
+};
+
+/** The hub's own defaults: registration closed, logins throttled. */
+export const SECURE_ENV: NodeJS.ProcessEnv = {};
+
+/**
+ * The hub's config as the CLI would build it, on free loopback ports, MQTT off, with
+ * `env` as its environment (the seed protocols' by default, see `SEED_ENV`).
+ */
+export function testConfig(
+  argv: string[] = [],
+  dataDir = tempDir(),
+  env: NodeJS.ProcessEnv = SEED_ENV,
+): HubConfig {
   const loaded = loadHubConfig(
     [
       '--host',
@@ -35,19 +56,20 @@ export function testConfig(argv: string[] = [], dataDir = tempDir()): HubConfig 
       dataDir,
       ...argv,
     ],
-    {},
+    env,
   );
   if (loaded.kind !== 'config') throw new Error('unexpected help/version');
   return loaded.config;
 }
 
-/** Starts a real hub in this process on loopback. */
+/** Starts a real hub in this process on loopback (environment: see `testConfig`). */
 export async function startHub(
   argv: string[] = [],
   limits: Partial<ConnectionLimits> = {},
   dataDir = tempDir(),
+  env: NodeJS.ProcessEnv = SEED_ENV,
 ): Promise<TestHub> {
-  const config = testConfig(argv, dataDir);
+  const config = testConfig(argv, dataDir, env);
   const hub = await Hub.start(config, { log: testLog, limits });
   return {
     hub,
@@ -59,8 +81,15 @@ export async function startHub(
   };
 }
 
-/** A `babel-hub` in its own process (for `kill -9`), on loopback, MQTT off. */
-export async function spawnHubProcess(args: string[], dataDir: string) {
+/**
+ * A `babel-hub` in its own process (for `kill -9`), on loopback, MQTT off, its
+ * environment this process's plus `env` (the seed protocols' by default, see `SEED_ENV`).
+ */
+export async function spawnHubProcess(
+  args: string[],
+  dataDir: string,
+  env: NodeJS.ProcessEnv = SEED_ENV,
+) {
   const { spawn } = await import('node:child_process');
   const readline = await import('node:readline');
   const bin = path.resolve(import.meta.dirname, '../../hub/bin.ts');
@@ -80,7 +109,7 @@ export async function spawnHubProcess(args: string[], dataDir: string) {
       dataDir,
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
