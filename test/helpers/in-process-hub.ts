@@ -1,8 +1,9 @@
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { Duplex } from 'node:stream';
 import { binaryHandler } from '../../hub/binary/connection.ts';
 import type { HubConfig } from '../../hub/config-schema.ts';
-import { buildContext, type ConnectionLimits } from '../../hub/context.ts';
+import { buildContext, type ConnectionLimits, type HubContext } from '../../hub/context.ts';
 import { CallCore } from '../../hub/core/call-core.ts';
 import type { Handle, PeerAddress } from '../../hub/net/address.ts';
 import { UdpRelay } from '../../hub/relay/relay.ts';
@@ -33,6 +34,8 @@ export interface InProcessHub {
   readonly relay: UdpRelay;
   /** Registration, pairing window, login throttle, pre-login caps [S-6..S-8]. */
   readonly access: Access;
+  /** What the adapters share, for tests that hand them their own streams. */
+  readonly ctx: HubContext;
 }
 
 export interface TestHubInProcess {
@@ -52,9 +55,9 @@ export async function startHubInProcess(
   limits: Partial<ConnectionLimits> = {},
   dataDir = tempDir(),
   env: NodeJS.ProcessEnv = SEED_ENV,
+  log: Logger = testLog,
 ): Promise<TestHubInProcess> {
   const config = testConfig(argv, dataDir, env);
-  const log = testLog;
   const clock = new FakeClock();
   const accounts = new AccountStore(openDatabase(path.join(config.data_dir, 'babel.sqlite')));
   const relay = new UdpRelay({ bindHost: config.host, log });
@@ -88,6 +91,7 @@ export async function startHubInProcess(
     accounts,
     relay,
     access: ctx.access,
+    ctx,
   };
   return {
     hub,
