@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { Logger } from 'pino';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { binaryHandler } from '../../hub/binary/connection.ts';
 import type { HubConfig } from '../../hub/config-schema.ts';
 import { buildContext, type ConnectionLimits, type HubContext } from '../../hub/context.ts';
