@@ -112,9 +112,12 @@ export async function spawnHubProcess(
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  /** Every line the hub logged (JSON, one record a line). */
+  const lines: string[] = [];
   const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
       try {
         const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
         if (rec.msg === 'hub listening' && rec.textPort && rec.binaryPort) {
@@ -127,9 +130,30 @@ export async function spawnHubProcess(
   });
   return {
     ...ports,
+    lines,
     kill: async (signal: NodeJS.Signals) => {
       child.kill(signal);
       await exited;
     },
   };
+}
+
+/** Runs `babel-hub ARGS` (a subcommand such as `pair` or `user`) to its end. */
+export async function runHubCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  const bin = path.resolve(import.meta.dirname, '../../hub/bin.ts');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', bin, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
