@@ -90,8 +90,10 @@ export class Access {
    * count. `spendOnUnknown` costs an unknown account one hash too (the binary dialect
    * does not reveal which e-mails exist [B-9]). An account without a secret lets one in
    * only with open registration, and never when `secretRequired` (binary `/login`,
-   * whose token could then delete the account). Every failure is logged at info, with
-   * the address and the account, never the secret.
+   * whose token could then delete the account). Every failure that got as far as a check
+   * is logged at info with the address and the account, never the secret, and so is the
+   * start of each throttle block; refusals while blocked go to debug, so that a flood of
+   * attempts does not flood the log.
    */
   async login(opts: {
     accounts: AccountStore;
@@ -126,8 +128,23 @@ export class Access {
   }): Promise<LoginOutcome> {
     const { accounts, address, account, user, secret, log } = opts;
     const refuse = (reason: LoginRefusal): LoginOutcome => {
-      if (reason !== 'throttled') this.throttle?.failure(address, account);
+      if (reason === 'throttled') {
+        // At debug: a flood of refusals must not flood the log too; its start is at info.
+        log.debug({ address, user: account, reason }, 'login failed');
+        return { ok: false, reason };
+      }
       log.info({ address, user: account, reason }, 'login failed');
+      const throttle = this.throttle;
+      if (throttle) {
+        throttle.failure(address, account);
+        const verdict = throttle.check(address, account);
+        if (!verdict.allowed) {
+          log.info(
+            { address, user: account, retryAfterMs: verdict.retryAfterMs },
+            'login throttled',
+          );
+        }
+      }
       return { ok: false, reason };
     };
     const verdict = this.throttle?.check(address, account);
