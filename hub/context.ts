@@ -22,6 +22,12 @@ export interface ConnectionLimits {
   registration: 'open' | 'closed';
   /** [S-8] A connection that has not logged in this long after accept is closed. */
   loginDeadlineMs: number;
+  /**
+   * [S-7] A throttled login is answered this much later (a tarpit): without it, an
+   * attacker refused without a password check asks again at once, tens of thousands of
+   * times a second, and the hub's CPU goes to refusing it.
+   */
+  throttledReplyDelayMs: number;
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
@@ -31,6 +37,7 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
   maxFrame: 64 * 1024,
   registration: 'closed',
   loginDeadlineMs: 10_000,
+  throttledReplyDelayMs: 250,
 };
 
 /** The connection limits a config asks for. */
@@ -79,6 +86,7 @@ export function buildContext(parts: {
     loginThrottle: config.login_throttle,
     perAddress: config.connections.prelogin_per_address,
     total: config.connections.prelogin_total,
+    throttledReplyDelayMs: limits.throttledReplyDelayMs,
   });
   return { core: parts.core, accounts: parts.accounts, clock, log, limits, access };
 }

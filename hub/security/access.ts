@@ -15,6 +15,8 @@ export interface AccessOptions {
   /** [S-8] Caps on connections that have not logged in. */
   perAddress: number;
   total: number;
+  /** [S-7] How much later a throttled login is answered (0: at once). */
+  throttledReplyDelayMs: number;
 }
 
 /** Why a login was refused; the adapters map it to their replies. */
@@ -42,12 +44,16 @@ export class Access {
   readonly gate: PreLoginGate;
   readonly #registration: 'open' | 'closed';
   readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #throttledReplyDelayMs: number;
   readonly #pairingListeners: Array<(state: PairingState) => void> = [];
   /** The login in progress from each address: one password check at a time per address. */
   readonly #inFlight = new Map<string, Promise<unknown>>();
 
   constructor(options: AccessOptions) {
     this.#log = options.log;
+    this.#clock = options.clock;
+    this.#throttledReplyDelayMs = options.throttledReplyDelayMs;
     this.#registration = options.registration;
     this.throttle =
       options.loginThrottle === 'on' ? new LoginThrottle({ clock: options.clock }) : null;
@@ -87,7 +93,8 @@ export class Access {
    * from `address` with `secret`. [S-7] Throttled attempts are refused before any
    * password check; a failure is counted, a success clears the (address, account) pair.
    * Checks from one address run one at a time, so parallel connections cannot outrun the
-   * count. `spendOnUnknown` costs an unknown account one hash too (the binary dialect
+   * count; a throttled attempt is answered only `throttledReplyDelayMs` later, so that
+   * refusing a flood costs the hub little. `spendOnUnknown` costs an unknown account one hash too (the binary dialect
    * does not reveal which e-mails exist [B-9]). An account without a secret lets one in
    * only with open registration, and never when `secretRequired` (binary `/login`,
    * whose token could then delete the account). Every failure that got as far as a check
@@ -113,7 +120,14 @@ export class Access {
     void tail.then(() => {
       if (this.#inFlight.get(address) === tail) this.#inFlight.delete(address);
     });
-    return run;
+    const outcome = await run;
+    // [S-7] a throttled attempt waits out the tarpit (outside the per-address queue, so
+    // it holds only its own connection)
+    if (!outcome.ok && outcome.reason === 'throttled' && this.#throttledReplyDelayMs > 0) {
+      const delay = this.#throttledReplyDelayMs;
+      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, delay));
+    }
+    return outcome;
   }
 
   async #login(opts: {

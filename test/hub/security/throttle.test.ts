@@ -6,6 +6,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type { Logger } from 'pino';
+import type { ConnectionLimits } from '../../../hub/context.ts';
 import { BinaryClient } from '../../helpers/binary-client.ts';
 import { SECURE_ENV, tempDir } from '../../helpers/hub.ts';
 import { startHubInProcess, type TestHubInProcess } from '../../helpers/in-process-hub.ts';
@@ -17,12 +18,17 @@ const SECRET = 'right-secret-4u';
 const ATTACKER = '10.0.0.66';
 const DEVICE = '10.0.0.2';
 
+/**
+ * A hub whose throttled logins are answered at once, for the tests that count; the
+ * tarpit that delays them has its own test below.
+ */
 async function hubWith(
   t: ExecutionContext,
   env: NodeJS.ProcessEnv = SECURE_ENV,
   log: Logger = testLog,
+  limits: Partial<ConnectionLimits> = { throttledReplyDelayMs: 0 },
 ): Promise<TestHubInProcess> {
-  const h = await startHubInProcess([], {}, tempDir(), env, log);
+  const h = await startHubInProcess([], limits, tempDir(), env, log);
   t.teardown(() => h.stop());
   await h.hub.accounts.createUser({ name: 'alice', email: 'alice@example.org', secret: SECRET });
   return h;
@@ -157,4 +163,23 @@ test('failed logins are logged at info in both dialects with address and account
     t.false(cap.text().includes(secret));
   text.close();
   bin.close();
+});
+
+test('a throttled login is answered 250 ms later (a tarpit), so a flood of them costs the hub little', async (t) => {
+  const h = await hubWith(t, SECURE_ENV, testLog, {});
+  t.regex((await deviceLogsIn(h)) ?? '', /^101 /);
+  const c = await TextClient.connect(h.hub.text, ATTACKER);
+  for (let i = 0; i < 6; i++) {
+    t.is(await c.request(`CONNECT alice 0 g${i}`, SLOW), '401 alice bad_secret');
+  }
+  c.send('CONNECT alice 0 g6');
+  t.true(await c.quiet(), 'not answered at once');
+  h.clock.advance(249);
+  t.true(await c.quiet(), 'not before 250 ms');
+  h.clock.advance(1);
+  t.is(await c.next(SLOW), '401 alice bad_secret');
+  // the tarpit holds only that connection: another address is answered meanwhile
+  c.send('CONNECT alice 0 g7');
+  t.regex((await deviceLogsIn(h)) ?? '', /^101 /);
+  c.close();
 });
