@@ -164,8 +164,19 @@ const attempts = new Promise<number>((resolve) => {
 
 const latencies: number[] = [];
 let deviceFailures = 0;
+/** The device's login in progress, if any: the sampler waits for it to count exactly. */
+let deviceBusy: Promise<void> = Promise.resolve();
+let devicePaused = false;
 async function device(): Promise<void> {
   while (running()) {
+    if (devicePaused) {
+      await sleep(10);
+      continue;
+    }
+    let done = () => {};
+    deviceBusy = new Promise((r) => {
+      done = r;
+    });
     const t0 = performance.now();
     const s = await open(hub.textPort, DEVICE);
     const reply = (await ask(s, `CONNECT door 0 ${SECRET}\r\n`))?.toString() ?? '';
@@ -173,6 +184,7 @@ async function device(): Promise<void> {
     if (reply.startsWith('101')) deviceLogins++;
     else deviceFailures++;
     s.destroy();
+    done();
     await sleep(250);
   }
 }
@@ -180,7 +192,10 @@ async function device(): Promise<void> {
 let burstChecks = Number.NaN;
 const sampler = (async () => {
   await sleep(BURST_MS);
+  devicePaused = true;
+  await deviceBusy;
   burstChecks = (await checks()) - checks0 - deviceLogins;
+  devicePaused = false;
 })();
 
 await Promise.all([device(), sampler]);

@@ -30,6 +30,24 @@ export type LoginRefusal =
   /** [S-7] Too many failures from there: refused without a password check. */
   | 'throttled';
 
+/** One login attempt, as an adapter hands it to `Access.login`. */
+export interface LoginAttempt {
+  readonly accounts: AccountStore;
+  /** The peer's IP [S-7]. */
+  readonly address: string;
+  /** The account name the attempt is counted under (for an unknown e-mail, the e-mail). */
+  readonly account: string;
+  /** The account, when it exists. */
+  readonly user: UserRecord | undefined;
+  readonly secret: string | undefined;
+  /** Spend a password check on an unknown account, as on a known one [B-9]. */
+  readonly spendOnUnknown: boolean;
+  /** Refuse an account without a secret even under open registration. */
+  readonly secretRequired: boolean;
+  /** The connection's logger. */
+  readonly log: Logger;
+}
+
 export type LoginOutcome = { ok: true; user: UserRecord } | { ok: false; reason: LoginRefusal };
 
 /**
@@ -94,25 +112,17 @@ export class Access {
    * password check; a failure is counted, a success clears the (address, account) pair.
    * Checks from one address run one at a time, so parallel connections cannot outrun the
    * count; a throttled attempt is answered only `throttledReplyDelayMs` later, so that
-   * refusing a flood costs the hub little. `spendOnUnknown` costs an unknown account one hash too (the binary dialect
-   * does not reveal which e-mails exist [B-9]). An account without a secret lets one in
+   * refusing a flood costs the hub little. `spendOnUnknown` costs an unknown account one
+   * hash too (the binary dialect does not reveal which e-mails exist [B-9]). An account without a secret lets one in
    * only with open registration, and never when `secretRequired` (binary `/login`,
    * whose token could then delete the account). Every failure that got as far as a check
    * is logged at info with the address and the account, never the secret, and so is the
    * start of each throttle block; refusals while blocked go to debug, so that a flood of
    * attempts does not flood the log.
    */
-  async login(opts: {
-    accounts: AccountStore;
-    address: string;
-    account: string;
-    user: UserRecord | undefined;
-    secret: string | undefined;
-    spendOnUnknown: boolean;
-    secretRequired: boolean;
-    log: Logger;
-  }): Promise<LoginOutcome> {
+  async login(opts: LoginAttempt): Promise<LoginOutcome> {
     const { address } = opts;
+    if (!this.throttle) return this.#login(opts); // nothing to count: no queue either
     const before = this.#inFlight.get(address) ?? Promise.resolve();
     const run = before.then(() => this.#login(opts));
     const tail = run.catch(() => {});
@@ -130,16 +140,7 @@ export class Access {
     return outcome;
   }
 
-  async #login(opts: {
-    accounts: AccountStore;
-    address: string;
-    account: string;
-    user: UserRecord | undefined;
-    secret: string | undefined;
-    spendOnUnknown: boolean;
-    secretRequired: boolean;
-    log: Logger;
-  }): Promise<LoginOutcome> {
+  async #login(opts: LoginAttempt): Promise<LoginOutcome> {
     const { accounts, address, account, user, secret, log } = opts;
     const refuse = (reason: LoginRefusal): LoginOutcome => {
       if (reason === 'throttled') {
