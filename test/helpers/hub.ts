@@ -114,10 +114,12 @@ export async function spawnHubProcess(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   /** Every line the hub logged (JSON, one record a line). */
   const lines: string[] = [];
+  const lineWaiters = new Set<(line: string) => void>();
   const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
+      for (const w of lineWaiters) w(line);
       try {
         const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
         if (rec.msg === 'hub listening' && rec.textPort && rec.binaryPort) {
@@ -131,6 +133,24 @@ export async function spawnHubProcess(
   return {
     ...ports,
     lines,
+    /** Resolves once the hub has logged a line `match` accepts (or had); rejects after `ms`. */
+    waitForLine: (match: (line: string) => boolean, ms = 15_000): Promise<string> => {
+      const seen = lines.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          lineWaiters.delete(waiter);
+          reject(new Error('the hub did not log the line in time'));
+        }, ms);
+        const waiter = (line: string) => {
+          if (!match(line)) return;
+          clearTimeout(timer);
+          lineWaiters.delete(waiter);
+          resolve(line);
+        };
+        lineWaiters.add(waiter);
+      });
+    },
     kill: async (signal: NodeJS.Signals) => {
       child.kill(signal);
       await exited;
