@@ -7,7 +7,8 @@
  *    checks the hub performed for it (from the control socket's `stats`), in the first
  *    burst (the first 10 s) and per minute after;
  * 3. meanwhile the real device logs in from 127.0.0.2 every 250 ms: its login latency
- *    (connect to `101`).
+ *    (connect to `101`), against the same figure measured before the flood (one scrypt
+ *    check per login, so the machine's load shows in both).
  *
  *   node --import tsx bench/login-flood.ts [--seconds 70] [--attackers 24] [--idle 1000]
  *
@@ -139,6 +140,23 @@ console.log(
 for (const s of idle) s.destroy();
 while (((await stats()).preLogin as { pending: number }).pending > 0) await sleep(100);
 
+// --- the device alone, for comparison: 40 logins, 250 ms apart --------------------------
+const baseline: number[] = [];
+for (let i = 0; i < 40; i++) {
+  const t0 = performance.now();
+  const s = await open(hub.textPort, DEVICE);
+  const reply = (await ask(s, `CONNECT door 0 ${SECRET}\r\n`))?.toString() ?? '';
+  if (!reply.startsWith('101')) throw new Error(`device login refused: ${reply}`);
+  baseline.push(performance.now() - t0);
+  s.destroy();
+  await sleep(250);
+}
+baseline.sort((a, b) => a - b);
+const baseP99 = percentile(baseline, 99);
+console.log(
+  `device alone: latency p50 ${percentile(baseline, 50).toFixed(1)} ms, p99 ${baseP99.toFixed(1)} ms`,
+);
+
 // --- 2. and 3. the flood and the device -------------------------------------------------
 const checks0 = await checks();
 let deviceLogins = 0;
@@ -215,6 +233,6 @@ console.log(
   `device: ${deviceLogins} logins, ${deviceFailures} refused; latency p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms`,
 );
 console.log(
-  `burst_checks=${burstChecks} checks_per_min_after=${afterPerMin.toFixed(1)} attempts=${attemptsMade} device_login_p99_ms=${p99.toFixed(1)} device_failures=${deviceFailures} idle_prelogin_rss_mb=${idleGrowth.toFixed(1)} refused_at_accept=${refusedAtAccept} seconds=${(elapsedMs / 1000).toFixed(0)}`,
+  `burst_checks=${burstChecks} checks_per_min_after=${afterPerMin.toFixed(1)} attempts=${attemptsMade} device_login_p99_ms=${p99.toFixed(1)} device_alone_p99_ms=${baseP99.toFixed(1)} device_failures=${deviceFailures} idle_prelogin_rss_mb=${idleGrowth.toFixed(1)} refused_at_accept=${refusedAtAccept} seconds=${(elapsedMs / 1000).toFixed(0)}`,
 );
 await hub.stop();
