@@ -1,23 +1,20 @@
 import { runService } from '../shared/service.ts';
 import { runAdmin } from './admin.ts';
 import { loadHubConfig } from './config-schema.ts';
+import { runPair } from './control/pair-command.ts';
 import { Hub } from './main.ts';
 import { runMqttLogin } from './mqtt/login-command.ts';
 
-/** `babel-hub` (and `babel-hub user ...`, `babel-hub mqtt-login`). Exit codes: 0 stopped, 1 could not start, 2 bad config. */
+/** `babel-hub` (and `babel-hub user ...`, `pair`, `mqtt-login`). Exit codes: 0 stopped, 1 could not start, 2 bad config. */
 export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (argv[0] === 'user') {
-    return runAdmin(argv.slice(1), env, {
-      out: (t) => process.stdout.write(t),
-      err: (t) => process.stderr.write(t),
-    });
-  }
-  if (argv[0] === 'mqtt-login') {
-    return runMqttLogin(argv.slice(1), env, {
-      out: (t) => process.stdout.write(t),
-      err: (t) => process.stderr.write(t),
-    });
-  }
+  const io = {
+    out: (t: string) => process.stdout.write(t),
+    err: (t: string) => process.stderr.write(t),
+  };
+  if (argv[0] === 'user') return runAdmin(argv.slice(1), env, io);
+  if (argv[0] === 'mqtt-login') return runMqttLogin(argv.slice(1), env, io);
+  // [S-6] opens registration on the running hub for a while
+  if (argv[0] === 'pair') return runPair(argv.slice(1), env, io);
   return runService(
     {
       program: 'babel-hub',

@@ -123,10 +123,41 @@ export const HubConfigSchema = Type.Object(
       default: 65536,
       description: 'largest binary frame accepted, in bytes',
     }),
+    // [S-6]
     registration: oneOf(['open', 'closed'], {
-      default: 'open',
-      description: 'closed: NEW and /create are refused as forbidden',
+      default: 'closed',
+      description:
+        'closed: accounts come from `babel-hub user add` or a pairing window (`babel-hub pair`); open: anyone may create one (warned at start)',
     }),
+    // [S-7]
+    login_throttle: oneOf(['on', 'off'], {
+      default: 'on',
+      description: 'throttle failed logins per address and account; off is warned at start',
+    }),
+    // [S-8]
+    connections: Type.Object(
+      {
+        prelogin_per_address: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 32,
+          description: 'connections not yet logged in from one address; more are closed at accept',
+        }),
+        prelogin_total: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 1024,
+          description: 'connections not yet logged in, in all; more are closed at accept',
+        }),
+        login_deadline: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: 10,
+          description: 'seconds from accept to log in before the connection is closed',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log_level: oneOf(LOG_LEVELS, { default: 'info', description: 'least severe level logged' }),
     max_connections: Type.Integer({
       minimum: 1,

@@ -4,13 +4,16 @@ import { type Clock, realClock } from '../shared/clock.ts';
 import type { Component } from '../shared/component.ts';
 import { binaryHandler } from './binary/connection.ts';
 import type { HubConfig } from './config-schema.ts';
-import { type ConnectionLimits, DEFAULT_LIMITS, type HubContext } from './context.ts';
+import { buildContext, type ConnectionLimits } from './context.ts';
+import { ControlServer } from './control/server.ts';
 import { CallCore } from './core/call-core.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
-import { Listener } from './net/listener.ts';
+import { ConnectionCap, Listener } from './net/listener.ts';
 import { UdpRelay } from './relay/relay.ts';
+import type { Access } from './security/access.ts';
+import { lenientSettings } from './security/lenient.ts';
 import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 import { textHandler } from './text/connection.ts';
@@ -30,6 +33,8 @@ export class Hub {
   readonly core: CallCore;
   readonly accounts: AccountStore;
   readonly relay: UdpRelay;
+  /** [S-6..S-8] Registration, pairing window, login throttle, pre-login caps. */
+  readonly access: Access;
   readonly textPort: number;
   readonly binaryPort: number;
   /** The embedded MQTT broker's bound port; null when MQTT is off, external or failed. */
@@ -42,6 +47,7 @@ export class Hub {
     core: CallCore;
     accounts: AccountStore;
     relay: UdpRelay;
+    access: Access;
     textPort: number;
     binaryPort: number;
     mqttPort: number | null;
@@ -51,6 +57,7 @@ export class Hub {
     this.core = parts.core;
     this.accounts = parts.accounts;
     this.relay = parts.relay;
+    this.access = parts.access;
     this.textPort = parts.textPort;
     this.binaryPort = parts.binaryPort;
     this.mqttPort = parts.mqttPort;
@@ -65,6 +72,8 @@ export class Hub {
     const stopAll = async () => {
       for (const c of components.reverse()) await c.stop();
     };
+    // [S-11] every lenient setting in force, once at start
+    for (const l of lenientSettings(config)) log.warn({ setting: l.setting }, l.message);
     try {
       const dbFile = path.join(config.data_dir, 'babel.sqlite');
       const accounts = new AccountStore(openDatabase(dbFile));
@@ -79,14 +88,30 @@ export class Hub {
         relayMode: config.relay,
         relay,
       });
-      const limits: ConnectionLimits = {
-        ...DEFAULT_LIMITS,
-        idleTimeoutMs: config.idle_timeout * 1000,
-        maxFrame: config.max_frame,
-        registration: config.registration,
-        ...deps.limits,
-      };
-      const ctx: HubContext = { core, accounts, clock, log, limits };
+      const cap = new ConnectionCap(config.max_connections);
+      const ctx = buildContext({ config, core, accounts, clock, log, limits: deps.limits });
+      const { access } = ctx;
+
+      // The control socket of `babel-hub pair` (and other subcommands that need the
+      // running hub); it also keeps a second hub off this data directory.
+      const control = new ControlServer(
+        config.data_dir,
+        {
+          pair: (req) => {
+            const minutes = req.minutes === undefined ? 10 : Number(req.minutes);
+            access.pairing.open(minutes); // [S-6]
+            return { state: access.pairing.state, until: access.pairing.untilWallMs };
+          },
+          stats: () => ({
+            passwordChecks: accounts.passwordChecks,
+            preLogin: { pending: access.gate.pending, refused: access.gate.refused },
+            connections: { open: cap.open, refused: cap.refused },
+          }),
+        },
+        log.child({ mod: 'control' }),
+      );
+      await control.start();
+      components.push({ name: 'control', stop: () => control.stop() });
 
       // MQTT (docs/mqtt.md) starts before the listeners so it stops after them: the calls
       // they end are published, then `offline`, then the embedded broker goes.
@@ -95,14 +120,14 @@ export class Hub {
       let { username, password } = config.mqtt;
       if (mqttUrl === 'embedded') {
         try {
-          // [S-9] No throttle passed yet: the broker keeps its own [S-7].
-          const { access, bridge } = embeddedAccess(config, { accounts, clock });
-          ({ username, password } = bridge);
+          // [S-9] Device logins share the dialects' throttle [S-7]: MQTT is no side door.
+          const mqttLogins = embeddedAccess(config, { accounts, clock, throttle: access.throttle });
+          ({ username, password } = mqttLogins.bridge);
           const broker = new EmbeddedBroker({
             host: config.mqtt.embedded_host,
             port: config.mqtt.embedded_port,
             log: log.child({ mod: 'mqtt-broker' }),
-            access,
+            access: mqttLogins.access,
           });
           mqttPort = await broker.start();
           components.push({ name: 'mqtt-broker', stop: () => broker.stop() });
@@ -127,14 +152,20 @@ export class Hub {
         });
         bridge.start();
         components.push({ name: 'mqtt', stop: () => bridge.stop() });
+        // [S-6] retained `<base>/bridge/pairing`
+        bridge.pairing(access.pairing.state);
+        access.onPairing((state) => bridge.pairing(state));
       }
 
-      // Each listener hands its sockets to its dialect's `handle(stream, peer)`.
-      const maxConnections = config.max_connections;
+      // A window still open at stop is closed while the bridge can still say so.
+      components.push({ name: 'pairing', stop: () => access.pairing.close() });
+
+      // Each listener hands its sockets to its dialect's `handle(stream, peer)`; the two
+      // share one cap on connections [S-8: max_connections, both dialects together].
       const text = new Listener(textHandler(ctx), {
         log: log.child({ mod: 'text-server' }),
         clock,
-        maxConnections,
+        cap,
       });
       const textAddr = await text.listen(config.text_port, config.host);
       components.push({ name: 'text', stop: () => text.close() });
@@ -142,7 +173,7 @@ export class Hub {
       const binary = new Listener(binaryHandler(ctx), {
         log: log.child({ mod: 'binary-server' }),
         clock,
-        maxConnections,
+        cap,
       });
       const binaryAddr = await binary.listen(config.binary_port, config.host);
       components.push({ name: 'binary', stop: () => binary.close() });
@@ -163,6 +194,7 @@ export class Hub {
         core,
         accounts,
         relay,
+        access,
         textPort: textAddr.port,
         binaryPort: binaryAddr.port,
         mqttPort,

@@ -31,10 +31,26 @@ export interface HubProcess {
 }
 
 /**
- * Starts `babel-hub` as its own process (the built `dist/` when present, else the sources
- * through tsx) on free loopback ports and waits for its "hub listening" log line.
+ * The environment of the benchmarks of the seed protocols: open registration (their
+ * clients create their accounts), no login throttle, and room for every client of the
+ * one loopback address to connect at once [S-6, S-7, S-8]. `bench/login-flood.ts` runs
+ * the hub's own defaults instead.
  */
-export async function spawnHub(args: string[] = []): Promise<HubProcess> {
+export const SEED_BENCH_ENV: NodeJS.ProcessEnv = {
+  BABEL_HUB_REGISTRATION: 'open',
+  BABEL_HUB_LOGIN_THROTTLE: 'off',
+  BABEL_HUB_CONNECTIONS__PRELOGIN_PER_ADDRESS: '1024',
+};
+
+/**
+ * Starts `babel-hub` as its own process (the built `dist/` when present, else the sources
+ * through tsx) on free loopback ports and waits for its "hub listening" log line. Its
+ * environment is this process's plus `env`.
+ */
+export async function spawnHub(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = SEED_BENCH_ENV,
+): Promise<HubProcess> {
   const root = path.resolve(import.meta.dirname, '../..');
   const built = path.join(root, 'dist/hub/bin.js');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-bench-'));
@@ -57,7 +73,7 @@ export async function spawnHub(args: string[] = []): Promise<HubProcess> {
       'info',
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const lines = readline.createInterface({ input: child.stdout! });
   const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {

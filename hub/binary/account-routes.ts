@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { type Fields, formatRecords } from '../../protocol/binary/fields.ts';
 import { Status } from '../../protocol/codes.ts';
-import { normalizeName } from '../../protocol/names.ts';
+import { asciiLower, normalizeName } from '../../protocol/names.ts';
 import { AccountError, type UserRecord } from '../store/accounts.ts';
-import { hashSecret, verifySecret } from '../store/crypto.ts';
 import {
   mediaPort,
   Refusal,
@@ -27,7 +25,8 @@ export const accountRoutes: Record<string, Route> = {
 async function create(s: RouteScope, d: Fields): Promise<void> {
   const mail = required(d, 'user_mail');
   const pass = required(d, 'pass');
-  if (s.ctx.limits.registration === 'closed') throw new Refusal(Status.FORBIDDEN, 'forbidden');
+  // [S-6] closed registration, unless a pairing window is open
+  if (!s.ctx.access.mayRegister) throw new Refusal(Status.FORBIDDEN, 'registration_closed');
   // [B-5] extension: an optional `name`; otherwise derived from the e-mail.
   let name: string | undefined;
   if (d.name !== undefined) {
@@ -54,12 +53,22 @@ async function login(s: RouteScope, d: Fields): Promise<void> {
   const mail = required(d, 'user_mail');
   const pass = required(d, 'pass');
   const port = mediaPort(d);
-  const user = s.findByMail(mail);
-  // An unknown user still costs one hash, so timing does not reveal which e-mails exist.
-  const ok = user
-    ? await s.ctx.accounts.checkSecret(user.id, pass)
-    : await verifySecret(pass, await dummyHash());
-  if (!user || !ok) throw unauthorized();
+  const found = s.findByMail(mail);
+  // [S-7] throttled per address and account; an unknown user still costs one hash, so
+  // timing does not reveal which e-mails exist; [S-6] an account without a secret never
+  // logs in here (its token could delete it).
+  const login = await s.ctx.access.login({
+    accounts: s.ctx.accounts,
+    address: s.peerAddress,
+    account: found?.name ?? asciiLower(mail),
+    user: found,
+    secret: pass,
+    spendOnUnknown: true,
+    secretRequired: true,
+    log: s.log,
+  });
+  if (!login.ok) throw unauthorized();
+  const user = login.user;
   if (s.closing) return;
   // [B-9] a new token at each login.
   const token = s.ctx.accounts.issueToken(user.id);
@@ -117,12 +126,4 @@ function removeContact(s: RouteScope, h: Fields, d: Fields): void {
   if (!s.ctx.accounts.removeContact(user.id, contactId))
     throw new Refusal(Status.FORBIDDEN, 'not_contact');
   s.respond(Status.OK, {});
-}
-
-let dummy: Promise<string> | undefined;
-
-/** A password hash of nothing anyone knows, to spend one hash on unknown e-mails [B-9]. */
-function dummyHash(): Promise<string> {
-  dummy ??= hashSecret(randomBytes(16).toString('base64'));
-  return dummy;
 }

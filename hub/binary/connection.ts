@@ -10,6 +10,7 @@ import type { Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
 import { type Handle, type PeerAddress, peerLabel } from '../net/address.ts';
 import { guardStream } from '../net/guard.ts';
+import { type LoginWatch, watchLogin } from '../net/prelogin.ts';
 import { RequestPump } from '../net/request-pump.ts';
 import type { UserRecord } from '../store/accounts.ts';
 import { accountRoutes } from './account-routes.ts';
@@ -31,7 +32,9 @@ export function binaryHandler(ctx: HubContext): Handle {
     },
   });
   return (stream, peer) => {
-    new BinaryConnection(ctx, channels, stream, peer);
+    const log = ctx.log.child({ mod: 'binary', peer: peerLabel(peer) });
+    const watch = watchLogin(ctx, stream, peer, log); // [S-8]
+    if (watch) new BinaryConnection(ctx, channels, stream, peer, log, watch);
   };
 }
 
@@ -45,6 +48,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
   readonly log: Logger;
   readonly #channels: CallChannels;
   readonly #peer: PeerAddress;
+  readonly #watch: LoginWatch;
   readonly #parser: RequestParser;
   readonly #write: (data: Buffer) => boolean;
   /** Frames and decoder errors, answered one at a time in request order [B-2]. */
@@ -55,21 +59,30 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
   /** [B-8] Set once `/connect_call` made this connection a call channel. */
   #channel: { callId: string; user: UserRecord } | null = null;
 
-  constructor(ctx: HubContext, channels: CallChannels, stream: Duplex, peer: PeerAddress) {
+  constructor(
+    ctx: HubContext,
+    channels: CallChannels,
+    stream: Duplex,
+    peer: PeerAddress,
+    log: Logger,
+    watch: LoginWatch,
+  ) {
     this.ctx = ctx;
     this.#channels = channels;
     this.#peer = peer;
-    this.log = ctx.log.child({ mod: 'binary', peer: peerLabel(peer) });
+    this.#watch = watch;
+    this.log = log;
     this.#parser = new RequestParser(ctx.limits.maxFrame);
     this.#write = guardStream(stream, ctx.clock, ctx.limits, this.log);
     this.#pump = new RequestPump(stream, ctx.clock, ctx.limits, (f) => this.#onFrame(f));
     // Decoder errors queue behind the frames before them, so that every answer, a 400
     // included, comes in request order [B-2]: a client matches answers by their order.
-    stream.on('data', (chunk: Buffer) =>
+    stream.on('data', (chunk: Buffer) => {
+      if (this.#pump.closing) return;
       this.#pump.push(
         this.#parser.push(chunk).map((ev) => (ev.kind === 'error' ? ev.error : ev.frame)),
-      ),
-    );
+      );
+    });
     stream.on('close', () => this.#onClose());
   }
 
@@ -115,7 +128,8 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
   async #onFrame(f: RequestFrame | ProtocolError): Promise<void> {
     if (!(f instanceof ProtocolError)) return this.#handle(f.header, f.route, f.data);
     this.respond(f.code, { error: f.reason });
-    if (f.fatal) this.#pump.close(); // [B-3] frame_too_large closes the connection
+    // [B-3] frame_too_large closes the connection, reading nothing more
+    if (f.fatal) this.#pump.close({ stopReading: true });
   }
 
   async #handle(rawHeader: string, route: string, rawData: string): Promise<void> {
@@ -147,7 +161,12 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
     if (id === undefined || token === undefined) throw unauthorized();
     const user = this.ctx.accounts.getById(id);
     if (!user || !this.ctx.accounts.checkToken(id, token)) throw unauthorized();
+    this.#watch.loggedIn(); // [S-8] a valid token logs a connection in (call channels [B-8])
     return user;
+  }
+
+  get peerAddress(): string {
+    return this.#peer.address;
   }
 
   findByMail(mail: string): UserRecord | undefined {
@@ -163,6 +182,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
    * then applies from the next call).
    */
   bind(user: UserRecord, port: number, reply: () => void): void {
+    this.#watch.loggedIn(); // [S-8]
     const mine = this.#session;
     if (mine && this.ctx.core.isCurrent(mine)) {
       if (mine.user.id !== user.id) this.ctx.core.detach(mine);

@@ -15,6 +15,8 @@ export interface RouteScope {
   readonly log: Logger;
   /** True once the connection is closing: nothing more will be answered. */
   readonly closing: boolean;
+  /** The client's IP, as the login throttle counts it [S-7]. */
+  readonly peerAddress: string;
   /** [B-9] The user named by the header's `id` and `token`, or 401. */
   auth(h: Fields): UserRecord;
   /** A user by e-mail, or (extension) by name for accounts made without one. */

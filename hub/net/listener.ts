@@ -20,9 +20,47 @@ export function peerOf(socket: net.Socket): PeerAddress {
 }
 
 /**
+ * How many connections the hub holds at once, counted across every listener that shares
+ * it (`max_connections` is "both dialects together"). Past `max`, a new connection is
+ * closed at accept.
+ */
+export class ConnectionCap {
+  readonly max: number;
+  #open = 0;
+  #refused = 0;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Takes a place; false when none is left. */
+  take(): boolean {
+    if (this.#open >= this.max) {
+      this.#refused++;
+      return false;
+    }
+    this.#open++;
+    return true;
+  }
+
+  release(): void {
+    this.#open--;
+  }
+
+  get open(): number {
+    return this.#open;
+  }
+
+  get refused(): number {
+    return this.#refused;
+  }
+}
+
+/**
  * A TCP listener: the one place that knows `net.Server` and `net.Socket`. It hands each
  * accepted socket to a dialect's `handle(stream, peer)`, tracks the connections so that
- * `close()` can end them all, and caps how many it holds at once.
+ * `close()` can end them all, and caps how many the hub holds at once (`cap`, shared by
+ * the listeners).
  */
 export class Listener {
   readonly #server: net.Server;
@@ -34,17 +72,26 @@ export class Listener {
    * Sockets are half-open: a peer's FIN does not end the hub's side; the connection's
    * `RequestPump` ends it once it has answered what the peer sent.
    */
-  constructor(handle: Handle, opts: { log: Logger; clock: Clock; maxConnections: number }) {
+  constructor(handle: Handle, opts: { log: Logger; clock: Clock; cap: ConnectionCap }) {
     this.#log = opts.log;
     this.#clock = opts.clock;
+    const cap = opts.cap;
     const options = { noDelay: true, allowHalfOpen: true };
     this.#server = net.createServer(options, (socket) => {
+      if (!cap.take()) {
+        this.#log.debug({ max: cap.max }, 'too many connections; closed at accept');
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
       this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        cap.release();
+      });
       socket.setKeepAlive(true, KEEPALIVE_MS);
       handle(socket, peerOf(socket));
     });
-    this.#server.maxConnections = opts.maxConnections;
     this.#server.on('error', (err) => this.#log.error({ err }, 'listener error'));
   }
 

@@ -16,6 +16,9 @@ export const CLOSE_GRACE_MS = 2000;
  *   every answer before the hub closes its side (the listener uses `allowHalfOpen`);
  * - closing: after `close()`, nothing more is answered; the stream ends once what was
  *   written is flushed, and is destroyed `CLOSE_GRACE_MS` later if the client does not read.
+ *   After a fatal protocol error, `close({ stopReading: true })` also stops reading at once
+ *   and destroys the stream as soon as the reply is flushed: a client that keeps sending
+ *   is not read (a 2 s grace used to let it push most of a gigabyte in).
  */
 export class RequestPump<T> {
   readonly #stream: Duplex;
@@ -62,11 +65,18 @@ export class RequestPump<T> {
     void this.#drain();
   }
 
-  /** Stops answering and closes once written output is flushed. */
-  close(): void {
+  /**
+   * Stops answering and closes once written output is flushed. With `stopReading`, nothing
+   * more is read either, and the stream is destroyed once that output is flushed.
+   */
+  close(options: { stopReading?: boolean } = {}): void {
     if (this.#closing) return;
     this.#closing = true;
     this.#pending.length = 0;
+    if (options.stopReading) {
+      this.#stream.pause();
+      this.#stream.once('finish', () => this.#stream.destroy());
+    }
     this.#stream.end();
     this.#linger = this.#clock.setTimeout(() => this.#stream.destroy(), CLOSE_GRACE_MS);
   }

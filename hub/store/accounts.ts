@@ -8,7 +8,7 @@
  * on disk. Only scrypt is asynchronous, and it runs before the write transaction opens.
  */
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import { asciiLower, normalizeName } from '../../protocol/names.ts';
 import { hashSecret, hashToken, newToken, tokenMatches, verifySecret } from './crypto.ts';
@@ -186,6 +186,8 @@ export class AccountStore {
   readonly #db: Database;
   readonly #now: () => number;
   readonly #q: ReturnType<typeof prepareStatements>;
+  #passwordChecks = 0;
+  #dummyHash: Promise<string> | undefined;
 
   /** `now` gives `createdAt` timestamps (ms since the epoch). */
   constructor(db: Database, now: () => number = Date.now) {
@@ -266,7 +268,25 @@ export class AccountStore {
     if (!row) return false;
     if (row.secret_hash === null) return true;
     if (secret === undefined) return false;
+    this.#passwordChecks++;
     return verifySecret(secret, row.secret_hash);
+  }
+
+  /**
+   * Spends one password check on a secret nobody knows, so that a login of an unknown
+   * account takes as long as a wrong secret [B-9]. Always false.
+   */
+  async spendPasswordCheck(secret: string): Promise<false> {
+    this.#dummyHash ??= hashSecret(randomBytes(16).toString('base64'));
+    const hash = await this.#dummyHash;
+    this.#passwordChecks++;
+    await verifySecret(secret, hash);
+    return false;
+  }
+
+  /** [S-7] Password hashes actually verified since the store opened (tests, benchmarks). */
+  get passwordChecks(): number {
+    return this.#passwordChecks;
   }
 
   /**

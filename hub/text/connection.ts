@@ -15,6 +15,7 @@ import { CallError, type Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
 import { type Handle, type PeerAddress, peerLabel } from '../net/address.ts';
 import { guardStream } from '../net/guard.ts';
+import { type LoginWatch, watchLogin } from '../net/prelogin.ts';
 import { RequestPump } from '../net/request-pump.ts';
 import { AccountError } from '../store/accounts.ts';
 
@@ -43,7 +44,9 @@ function echo(value: string): string {
 /** The text dialect (default port 4242): serves each connection it is handed. */
 export function textHandler(ctx: HubContext): Handle {
   return (stream, peer) => {
-    new TextConnection(ctx, stream, peer);
+    const log = ctx.log.child({ mod: 'text', peer: peerLabel(peer) });
+    const watch = watchLogin(ctx, stream, peer, log); // [S-8]
+    if (watch) new TextConnection(ctx, stream, peer, log, watch);
   };
 }
 
@@ -56,21 +59,25 @@ export class TextConnection implements SessionSink {
   readonly #ctx: HubContext;
   readonly #peer: PeerAddress;
   readonly #log: Logger;
+  readonly #watch: LoginWatch;
   readonly #framer = new LineFramer();
   readonly #write: (data: string) => boolean;
   /** Lines and framing errors, answered one at a time in stream order [T-1]. */
   readonly #pump: RequestPump<FramerEvent>;
   #session: Session | null = null;
 
-  constructor(ctx: HubContext, stream: Duplex, peer: PeerAddress) {
+  constructor(ctx: HubContext, stream: Duplex, peer: PeerAddress, log: Logger, watch: LoginWatch) {
     this.#ctx = ctx;
     this.#peer = peer;
-    this.#log = ctx.log.child({ mod: 'text', peer: peerLabel(peer) });
+    this.#log = log;
+    this.#watch = watch;
     this.#write = guardStream(stream, ctx.clock, ctx.limits, this.#log);
     this.#pump = new RequestPump(stream, ctx.clock, ctx.limits, (ev) => this.#onEvent(ev));
     // Framing errors queue behind the lines before them, so that every answer keeps its
     // request's place in the stream, however long an earlier request takes [T-1].
-    stream.on('data', (chunk: Buffer) => this.#pump.push(this.#framer.push(chunk)));
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.#pump.closing) this.#pump.push(this.#framer.push(chunk));
+    });
     stream.on('close', () => this.#onClose());
   }
 
@@ -99,8 +106,9 @@ export class TextConnection implements SessionSink {
   async #onEvent(ev: FramerEvent): Promise<void> {
     if (ev.kind === 'line') return this.#handle(ev.line);
     this.#send(ev.error.code, ev.error.reason);
-    // [T-1] an overlong line closes the connection; bad encoding does not.
-    if (ev.error.fatal) this.#pump.close();
+    // [T-1] an overlong line closes the connection, reading nothing more; bad encoding
+    // does not.
+    if (ev.error.fatal) this.#pump.close({ stopReading: true });
   }
 
   async #handle(line: string): Promise<void> {
@@ -174,8 +182,13 @@ export class TextConnection implements SessionSink {
   async #new(rawName: string, secret: string | undefined): Promise<void> {
     const name = normalizeName(rawName); // [T-4]
     if (!name) return this.#send(Text.CREATE_REFUSED, echo(asciiLower(rawName)), 'invalid');
-    if (this.#ctx.limits.registration === 'closed')
-      return this.#send(Text.CREATE_REFUSED, name, 'forbidden');
+    const access = this.#ctx.access;
+    // [S-6] closed registration, unless a pairing window is open
+    if (!access.mayRegister) return this.#send(Text.CREATE_REFUSED, name, 'forbidden');
+    // [S-6] outside open registration every account has a secret
+    if (secret === undefined && !access.secretOptional) {
+      return this.#send(Text.CREATE_REFUSED, name, 'invalid');
+    }
     try {
       await this.#ctx.accounts.createUser(secret === undefined ? { name } : { name, secret });
       this.#log.info({ user: name }, 'user created');
@@ -203,13 +216,28 @@ export class TextConnection implements SessionSink {
     if (!/^\d{1,5}$/.test(rawPort ?? '0') || port > 65535) {
       return this.#send(Text.BAD_REQUEST, 'bad_arguments', 'CONNECT');
     }
-    const user = this.#ctx.accounts.getByName(name);
-    if (!user) return this.#send(Text.NOT_CONNECTED, name, 'unknown');
-    if (!(await this.#ctx.accounts.checkSecret(user.id, secret))) {
-      this.#log.warn({ user: name }, 'bad secret');
-      return this.#send(Text.NOT_CONNECTED, name, 'bad_secret');
+    const login = await this.#ctx.access.login({
+      accounts: this.#ctx.accounts,
+      address: this.#peer.address,
+      account: name,
+      user: this.#ctx.accounts.getByName(name),
+      secret,
+      spendOnUnknown: false,
+      secretRequired: false,
+      log: this.#log,
+    });
+    if (!login.ok) {
+      // [S-7] a throttled attempt gets the reply of a wrong secret; [S-6] so does an
+      // account without a secret outside open registration.
+      return this.#send(
+        Text.NOT_CONNECTED,
+        name,
+        login.reason === 'unknown' ? 'unknown' : 'bad_secret',
+      );
     }
+    const user = login.user;
     if (this.#pump.closing || this.#session) return;
+    this.#watch.loggedIn(); // [S-8]
     const ref = { id: user.id, name: user.name };
     // [T-8] a name already online is taken over; [T-9] media = TCP source IP + declared port.
     this.#session = this.#ctx.core.attach(

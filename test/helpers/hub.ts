@@ -19,8 +19,29 @@ export function tempDir(prefix = 'babel-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** The hub's config as the CLI would build it, on free loopback ports, MQTT off. */
-export function testConfig(argv: string[] = [], dataDir = tempDir()): HubConfig {
+/**
+ * The environment the tests of the seed protocols start the hub with, as the acceptance
+ * checks do: open registration (`NEW` and `/create` from anyone, accounts without a
+ * secret) and no login throttle (they fail logins on purpose from one address) [S-6,
+ * S-7]. Tests of the secure defaults pass `SECURE_ENV` instead.
+ */
+export const SEED_ENV: NodeJS.ProcessEnv = {
+  BABEL_HUB_REGISTRATION: 'open',
+  BABEL_HUB_LOGIN_THROTTLE: 'off',
+};
+
+/** The hub's own defaults: registration closed, logins throttled. */
+export const SECURE_ENV: NodeJS.ProcessEnv = {};
+
+/**
+ * The hub's config as the CLI would build it, on free loopback ports, MQTT off, with
+ * `env` as its environment (the seed protocols' by default, see `SEED_ENV`).
+ */
+export function testConfig(
+  argv: string[] = [],
+  dataDir = tempDir(),
+  env: NodeJS.ProcessEnv = SEED_ENV,
+): HubConfig {
   const loaded = loadHubConfig(
     [
       '--host',
@@ -35,19 +56,20 @@ export function testConfig(argv: string[] = [], dataDir = tempDir()): HubConfig 
       dataDir,
       ...argv,
     ],
-    {},
+    env,
   );
   if (loaded.kind !== 'config') throw new Error('unexpected help/version');
   return loaded.config;
 }
 
-/** Starts a real hub in this process on loopback. */
+/** Starts a real hub in this process on loopback (environment: see `testConfig`). */
 export async function startHub(
   argv: string[] = [],
   limits: Partial<ConnectionLimits> = {},
   dataDir = tempDir(),
+  env: NodeJS.ProcessEnv = SEED_ENV,
 ): Promise<TestHub> {
-  const config = testConfig(argv, dataDir);
+  const config = testConfig(argv, dataDir, env);
   const hub = await Hub.start(config, { log: testLog, limits });
   return {
     hub,
@@ -59,8 +81,15 @@ export async function startHub(
   };
 }
 
-/** A `babel-hub` in its own process (for `kill -9`), on loopback, MQTT off. */
-export async function spawnHubProcess(args: string[], dataDir: string) {
+/**
+ * A `babel-hub` in its own process (for `kill -9`), on loopback, MQTT off, its
+ * environment this process's plus `env` (the seed protocols' by default, see `SEED_ENV`).
+ */
+export async function spawnHubProcess(
+  args: string[],
+  dataDir: string,
+  env: NodeJS.ProcessEnv = SEED_ENV,
+) {
   const { spawn } = await import('node:child_process');
   const readline = await import('node:readline');
   const bin = path.resolve(import.meta.dirname, '../../hub/bin.ts');
@@ -80,12 +109,17 @@ export async function spawnHubProcess(args: string[], dataDir: string) {
       dataDir,
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  /** Every line the hub logged (JSON, one record a line). */
+  const lines: string[] = [];
+  const lineWaiters = new Set<(line: string) => void>();
   const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      for (const w of lineWaiters) w(line);
       try {
         const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
         if (rec.msg === 'hub listening' && rec.textPort && rec.binaryPort) {
@@ -98,9 +132,48 @@ export async function spawnHubProcess(args: string[], dataDir: string) {
   });
   return {
     ...ports,
+    lines,
+    /** Resolves once the hub has logged a line `match` accepts (or had); rejects after `ms`. */
+    waitForLine: (match: (line: string) => boolean, ms = 15_000): Promise<string> => {
+      const seen = lines.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          lineWaiters.delete(waiter);
+          reject(new Error('the hub did not log the line in time'));
+        }, ms);
+        const waiter = (line: string) => {
+          if (!match(line)) return;
+          clearTimeout(timer);
+          lineWaiters.delete(waiter);
+          resolve(line);
+        };
+        lineWaiters.add(waiter);
+      });
+    },
     kill: async (signal: NodeJS.Signals) => {
       child.kill(signal);
       await exited;
     },
   };
+}
+
+/** Runs `babel-hub ARGS` (a subcommand such as `pair` or `user`) to its end. */
+export async function runHubCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  const bin = path.resolve(import.meta.dirname, '../../hub/bin.ts');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', bin, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

@@ -1,17 +1,19 @@
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { binaryHandler } from '../../hub/binary/connection.ts';
 import type { HubConfig } from '../../hub/config-schema.ts';
-import { type ConnectionLimits, DEFAULT_LIMITS, type HubContext } from '../../hub/context.ts';
+import { buildContext, type ConnectionLimits, type HubContext } from '../../hub/context.ts';
 import { CallCore } from '../../hub/core/call-core.ts';
 import type { Handle, PeerAddress } from '../../hub/net/address.ts';
 import { UdpRelay } from '../../hub/relay/relay.ts';
+import type { Access } from '../../hub/security/access.ts';
 import { AccountStore } from '../../hub/store/accounts.ts';
 import { openDatabase } from '../../hub/store/db.ts';
 import { textHandler } from '../../hub/text/connection.ts';
 import { FakeClock } from '../../shared/clock.ts';
 import { duplexPair } from './duplex-pair.ts';
-import { tempDir, testConfig } from './hub.ts';
+import { SEED_ENV, tempDir, testConfig } from './hub.ts';
 import { testLog } from './log.ts';
 
 /** Opens a connection to one dialect of an in-process hub: the client's end of a pipe. */
@@ -30,6 +32,10 @@ export interface InProcessHub {
   readonly core: CallCore;
   readonly accounts: AccountStore;
   readonly relay: UdpRelay;
+  /** Registration, pairing window, login throttle, pre-login caps [S-6..S-8]. */
+  readonly access: Access;
+  /** What the adapters share, for tests that hand them their own streams. */
+  readonly ctx: HubContext;
 }
 
 export interface TestHubInProcess {
@@ -40,14 +46,18 @@ export interface TestHubInProcess {
   stop(): Promise<void>;
 }
 
-/** Starts an in-process hub, configured as `startHub` configures a real one. */
+/**
+ * Starts an in-process hub, configured as `startHub` configures a real one (environment:
+ * the seed protocols' by default, see `SEED_ENV`).
+ */
 export async function startHubInProcess(
   argv: string[] = [],
   limits: Partial<ConnectionLimits> = {},
   dataDir = tempDir(),
+  env: NodeJS.ProcessEnv = SEED_ENV,
+  log: Logger = testLog,
 ): Promise<TestHubInProcess> {
-  const config = testConfig(argv, dataDir);
-  const log = testLog;
+  const config = testConfig(argv, dataDir, env);
   const clock = new FakeClock();
   const accounts = new AccountStore(openDatabase(path.join(config.data_dir, 'babel.sqlite')));
   const relay = new UdpRelay({ bindHost: config.host, log });
@@ -58,19 +68,7 @@ export async function startHubInProcess(
     relayMode: config.relay,
     relay,
   });
-  const ctx: HubContext = {
-    core,
-    accounts,
-    clock,
-    log,
-    limits: {
-      ...DEFAULT_LIMITS,
-      idleTimeoutMs: config.idle_timeout * 1000,
-      maxFrame: config.max_frame,
-      registration: config.registration,
-      ...limits,
-    },
-  };
+  const ctx = buildContext({ config, core, accounts, clock, log, limits });
   const open = new Set<Duplex>();
   let nextPort = 40_000;
   const dialer = (handle: Handle): Dialer => ({
@@ -92,6 +90,8 @@ export async function startHubInProcess(
     core,
     accounts,
     relay,
+    access: ctx.access,
+    ctx,
   };
   return {
     hub,

@@ -115,11 +115,11 @@ test('[B-5] /create refusals are 403 with an error', async (t) => {
   }
 });
 
-test('[B-5] /create with registration closed is 403 forbidden', async (t) => {
+test('[B-5, S-6] /create with registration closed is 403 registration_closed', async (t) => {
   const h = await hubFor(t, { registration: 'closed' });
   const c = await h.connect();
   const r = await c.request('/create', {}, { user_mail: 'a@example.org', pass: 'pw' });
-  t.deepEqual([r.status, r.fields], [403, { error: 'forbidden' }]);
+  t.deepEqual([r.status, r.fields], [403, { error: 'registration_closed' }]);
 });
 
 test('[B-9] /login answers 200 with a new token each time; the previous token is then refused', async (t) => {

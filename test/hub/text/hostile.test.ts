@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import test from 'ava';
 import type { Target } from '../../helpers/dial.ts';
+import { SEED_ENV, tempDir } from '../../helpers/hub.ts';
 import { untilState, within } from '../../helpers/hub-events.ts';
 import {
   startHubInProcess as startHub,
@@ -18,8 +19,9 @@ import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 async function withHub(
   body: (h: TestHub) => Promise<void>,
   limits: Parameters<typeof startHub>[1] = {},
+  env: NodeJS.ProcessEnv = SEED_ENV,
 ): Promise<void> {
-  const h = await startHub([], limits);
+  const h = await startHub([], limits, tempDir(), env);
   try {
     await body(h);
   } finally {
@@ -268,10 +270,12 @@ test('bounded output: a client that never reads is dropped, not buffered without
 });
 
 test('[T-12] 1,100 idle connections at once are all closed by the idle timeout', async (t) => {
+  // From 1,100 addresses, under a pre-login cap raised above them [S-8], so that the idle
+  // timeout is what closes them.
   await withHub(
     async ({ hub, clock }) => {
-      const sockets = Array.from({ length: 1100 }, () => {
-        const s = hub.text.connect();
+      const sockets = Array.from({ length: 1100 }, (_, i) => {
+        const s = hub.text.connect({ address: `10.1.${i >> 8}.${i & 255}` });
         s.on('error', () => {});
         s.resume(); // reads, so that the hub's FIN is seen
         return s;
@@ -286,6 +290,7 @@ test('[T-12] 1,100 idle connections at once are all closed by the idle timeout',
       t.is(await stillServes(hub.text, 'after'), '109 alive');
     },
     { idleTimeoutMs: 1000 },
+    { ...SEED_ENV, BABEL_HUB_CONNECTIONS__PRELOGIN_TOTAL: '2000' },
   );
 });
 

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { startHub, tempDir } from '../../helpers/hub.ts';
+import { SEED_ENV, startHub, tempDir } from '../../helpers/hub.ts';
 import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -82,7 +82,7 @@ test('[T-10] SIGTERM to babel-hub during a call: 107 <peer> ended to both, exit 
       '--data-dir',
       tempDir(),
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SEED_ENV } },
   );
   try {
     // The bound port is in the `hub listening` log line.

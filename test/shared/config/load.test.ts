@@ -35,7 +35,9 @@ const DEFAULTS: HubConfig = {
   ring_timeout: 30,
   idle_timeout: 90,
   max_frame: 65536,
-  registration: 'open',
+  registration: 'closed',
+  login_throttle: 'on',
+  connections: { prelogin_per_address: 32, prelogin_total: 1024, login_deadline: 10 },
   log_level: 'info',
   max_connections: 10000,
 };
@@ -79,9 +81,16 @@ const GOOD: [string, string[], NodeJS.ProcessEnv, Files, Partial<HubConfig>][] =
   [
     'environment, flat',
     [],
-    { BABEL_HUB_TEXT_PORT: '4000', BABEL_HUB_REGISTRATION: 'closed' },
+    { BABEL_HUB_TEXT_PORT: '4000', BABEL_HUB_REGISTRATION: 'open' },
     {},
-    { text_port: 4000, registration: 'closed' },
+    { text_port: 4000, registration: 'open' },
+  ],
+  [
+    'environment: the seed protocols run with open registration and no login throttle',
+    [],
+    { BABEL_HUB_REGISTRATION: 'open', BABEL_HUB_LOGIN_THROTTLE: 'off' },
+    {},
+    { registration: 'open', login_throttle: 'off' },
   ],
   [
     'environment, nested',
