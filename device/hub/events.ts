@@ -3,6 +3,7 @@
  * reply codes (`Text.*`, protocol/codes.ts). The hub client handles the registration
  * events itself and passes the call events to the call machine; neither looks at a code.
  */
+import net from 'node:net';
 import { Text } from '../../protocol/codes.ts';
 import type { TextReply } from '../../protocol/text/codec.ts';
 
@@ -22,8 +23,14 @@ export type HubEvent =
   | { readonly kind: 'calling'; readonly target: string }
   /** `105 <caller>`: a call rings here. */
   | { readonly kind: 'ringing'; readonly caller: string }
-  /** `106 <peer> <ip> <port>`: the call is up; media to and from there [T-9] (port 0: none). */
+  /** `106 <peer> <ip> <port>`: the call is up; media to and from there [T-9]. */
   | { readonly kind: 'media'; readonly peer: string; readonly ip: string; readonly port: number }
+  /**
+   * A `106` for `peer` whose address cannot be used: not an IPv4 literal (never resolved:
+   * a name would cost a DNS lookup per packet), or a port outside 1-65535. The call with
+   * that peer is hung up.
+   */
+  | { readonly kind: 'bad_media'; readonly peer: string; readonly reason: string }
   /** `107 <peer> <reason>`: the call is over [T-10]. */
   | { readonly kind: 'ended'; readonly peer: string; readonly reason: string }
   /** `404 <name> <reason>`: CALL, ACCEPT, HANGUP or CALLED refused. */
@@ -32,7 +39,7 @@ export type HubEvent =
 /** The events the call machine takes (the rest concern the link itself). */
 export type CallEvent = Extract<
   HubEvent,
-  { kind: 'calling' | 'ringing' | 'media' | 'ended' | 'call_refused' }
+  { kind: 'calling' | 'ringing' | 'media' | 'bad_media' | 'ended' | 'call_refused' }
 >;
 
 /** Whether an event is for the call machine. */
@@ -41,6 +48,7 @@ export function isCallEvent(e: HubEvent): e is CallEvent {
     e.kind === 'calling' ||
     e.kind === 'ringing' ||
     e.kind === 'media' ||
+    e.kind === 'bad_media' ||
     e.kind === 'ended' ||
     e.kind === 'call_refused'
   );
@@ -68,9 +76,10 @@ export function hubEvent(reply: TextReply): HubEvent | null {
     case Text.RINGING:
       return a ? { kind: 'ringing', caller: a } : null;
     case Text.MEDIA: {
-      const port = Number(c);
-      if (!a || !b || c === '' || !Number.isInteger(port)) return null;
-      return { kind: 'media', peer: a, ip: b, port };
+      if (!a) return null;
+      const bad = mediaAddressProblem(b, c);
+      if (bad) return { kind: 'bad_media', peer: a, reason: bad };
+      return { kind: 'media', peer: a, ip: plainIPv4(b), port: Number(c) };
     }
     case Text.ENDED:
       return a ? { kind: 'ended', peer: a, reason: b } : null;
@@ -79,4 +88,23 @@ export function hubEvent(reply: TextReply): HubEvent | null {
     default:
       return null;
   }
+}
+
+/**
+ * Why `<ip> <port>` of a `106` cannot be used, or null when it can [T-9]. Input from the
+ * hub is input too: the media socket is IPv4 (`udp4`), so the address must be an IPv4
+ * literal (an IPv4-mapped IPv6 one is taken as its IPv4); a host name is refused, never
+ * looked up. The port is 1-65535 in plain decimal digits.
+ */
+export function mediaAddressProblem(ip: string, port: string): string | null {
+  if (!ip) return 'no address';
+  if (!net.isIPv4(plainIPv4(ip))) return 'address is not an IPv4 literal';
+  if (!/^\d{1,5}$/.test(port)) return 'port is not a number';
+  const n = Number(port);
+  if (n < 1 || n > 65535) return 'port out of range 1-65535';
+  return null;
+}
+
+function plainIPv4(ip: string): string {
+  return /^::ffff:/i.test(ip) && ip.includes('.') ? ip.slice(7) : ip;
 }

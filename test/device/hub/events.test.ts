@@ -3,6 +3,10 @@ import { type HubEvent, hubEvent, isCallEvent } from '../../../device/hub/events
 import { Text } from '../../../protocol/codes.ts';
 import { parseReply } from '../../../protocol/text/codec.ts';
 
+function bad(reason: string): HubEvent {
+  return { kind: 'bad_media', peer: 'door', reason };
+}
+
 /** Each line a device can get, and what it means; `null`: ignored as unexpected. */
 const lines: Array<[string, HubEvent | null]> = [
   [
@@ -20,10 +24,28 @@ const lines: Array<[string, HubEvent | null]> = [
   ['105 door', { kind: 'ringing', caller: 'door' }],
   ['105', null],
   ['106 door 10.0.0.3 6000', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000 }],
-  ['106 door 10.0.0.3 0', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 0 }],
-  ['106 door 10.0.0.3', null],
-  ['106 door 10.0.0.3 http', null],
-  ['106 door 10.0.0.3 50.5', null],
+  ['106 door 10.0.0.3 1', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 1 }],
+  ['106 door 10.0.0.3 65535', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 65535 }],
+  ['106 door ::ffff:10.0.0.3 6000', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000 }],
+  // Input from the hub is input too: every field of a 106 is checked before use.
+  ['106 door 10.0.0.3 0', bad('port out of range 1-65535')],
+  ['106 door 10.0.0.3 70000', bad('port out of range 1-65535')],
+  ['106 door 10.0.0.3 99999', bad('port out of range 1-65535')],
+  ['106 door 10.0.0.3 -1', bad('port is not a number')],
+  ['106 door 10.0.0.3 +6000', bad('port is not a number')],
+  ['106 door 10.0.0.3 6e3', bad('port is not a number')],
+  ['106 door 10.0.0.3 0x1770', bad('port is not a number')],
+  ['106 door 10.0.0.3 123456', bad('port is not a number')],
+  ['106 door 10.0.0.3', bad('port is not a number')],
+  ['106 door 10.0.0.3 http', bad('port is not a number')],
+  ['106 door 10.0.0.3 50.5', bad('port is not a number')],
+  ['106 door example.com 6000', bad('address is not an IPv4 literal')],
+  ['106 door localhost 6000', bad('address is not an IPv4 literal')],
+  ['106 door 10.0.0.256 6000', bad('address is not an IPv4 literal')],
+  ['106 door 10.0.0 6000', bad('address is not an IPv4 literal')],
+  ['106 door ::1 6000', bad('address is not an IPv4 literal')],
+  ['106 door', bad('no address')],
+  ['106', null],
   ['107 door declined', { kind: 'ended', peer: 'door', reason: 'declined' }],
   ['107 door', { kind: 'ended', peer: 'door', reason: '' }],
   ['404 kitchen busy', { kind: 'call_refused', name: 'kitchen', reason: 'busy' }],
@@ -49,5 +71,8 @@ test('every code a device may get has a meaning, read from the one table', (t) =
 
 test('only call events go to the call machine', (t) => {
   const calls = lines.flatMap(([, e]) => (e && isCallEvent(e) ? [e.kind] : []));
-  t.deepEqual([...new Set(calls)], ['calling', 'ringing', 'media', 'ended', 'call_refused']);
+  t.deepEqual(
+    [...new Set(calls)],
+    ['calling', 'ringing', 'media', 'bad_media', 'ended', 'call_refused'],
+  );
 });
