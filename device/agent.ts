@@ -43,6 +43,8 @@ export interface AgentDeps {
   spawnFn?: SpawnFn;
   alsaModule?: AlsaModule;
   gpioFactory?: GpioFactory;
+  /** Where GPIO chips are looked up (default /sys/class/gpio); a fake tree in tests. */
+  sysfsRoot?: string;
   serialFactory?: SerialFactory;
   stdin?: Readable;
   /** Called for each human-readable life-cycle line (the demo prints them). */
@@ -267,6 +269,7 @@ export class DeviceAgent {
         activeLow: flag === 'active_low',
         log: this.#log.child({ mod: 'gpio-out', spec }),
         ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
+        ...(deps.sysfsRoot ? { sysfsRoot: deps.sysfsRoot } : {}),
       });
     };
     if (this.#config.led) {
@@ -295,6 +298,7 @@ export class DeviceAgent {
         longPressMs: this.#config.long_press_ms,
         panelTargets: this.#config.panel,
         ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
+        ...(deps.sysfsRoot ? { sysfsRoot: deps.sysfsRoot } : {}),
         ...(deps.serialFactory ? { serialFactory: deps.serialFactory } : {}),
         ...(deps.stdin ? { stdin: deps.stdin } : {}),
       });

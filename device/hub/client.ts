@@ -209,7 +209,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     const key = `${reply.code} ${reply.args.join(' ')}`;
     if (this.#refusal !== key) {
       this.#refusal = key;
-      const fix = refusalAdvice(event, this.#o.name);
+      const fix = refusalAdvice(event, this.#o.name, this.#o.autoCreate);
       if (fix) this.#log.warn({ code: reply.code, args: reply.args, fix }, fix);
       else this.#log.error({ code: reply.code, args: reply.args }, 'hub refused registration');
     } else {
@@ -268,7 +268,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 }
 
 /** What an administrator does about a refusal that will not go away by itself. */
-function refusalAdvice(event: HubEvent | null, name: string): string | null {
+function refusalAdvice(event: HubEvent | null, name: string, autoCreate: boolean): string | null {
   if (event?.kind === 'create_refused' && event.reason === 'forbidden') {
     // [S-6] registration closed
     return (
@@ -276,7 +276,7 @@ function refusalAdvice(event: HubEvent | null, name: string): string | null {
       `\`babel-hub user add ${name}\` and put its secret in this device's config`
     );
   }
-  if (event?.kind === 'not_connected' && event.reason === 'unknown') {
+  if (event?.kind === 'not_connected' && event.reason === 'unknown' && !autoCreate) {
     return (
       `the hub has no account ${name} and auto_create is off: run ` +
       `\`babel-hub user add ${name}\` there and put its secret in this device's config`
