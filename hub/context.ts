@@ -25,7 +25,10 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
   registration: 'open',
 };
 
-/** What the dialect adapters share: the call core, the accounts, time, logs and limits. */
+/**
+ * What the dialect adapters share: the call core, the accounts, time (every connection's
+ * idle timeout and close grace run on `clock`), logs and limits.
+ */
 export interface HubContext {
   readonly core: CallCore;
   readonly accounts: AccountStore;

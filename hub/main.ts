@@ -1,22 +1,18 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
-import { BinaryServer } from './binary/server.ts';
+import type { Component } from '../shared/component.ts';
+import { binaryHandler } from './binary/connection.ts';
 import type { HubConfig } from './config-schema.ts';
 import { type ConnectionLimits, DEFAULT_LIMITS, type HubContext } from './context.ts';
 import { CallCore } from './core/call-core.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
+import { Listener } from './net/listener.ts';
 import { UdpRelay } from './relay/relay.ts';
 import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
-import { TextServer } from './text/server.ts';
-
-/** A part of the hub with a lifecycle; parts stop in reverse order of starting. */
-interface Component {
-  readonly name: string;
-  stop(): Promise<void> | void;
-}
+import { textHandler } from './text/connection.ts';
 
 export interface HubDeps {
   log: Logger;
@@ -129,11 +125,21 @@ export class Hub {
         components.push({ name: 'mqtt', stop: () => bridge.stop() });
       }
 
-      const text = new TextServer(ctx, config.max_connections);
+      // Each listener hands its sockets to its dialect's `handle(stream, peer)`.
+      const maxConnections = config.max_connections;
+      const text = new Listener(textHandler(ctx), {
+        log: log.child({ mod: 'text-server' }),
+        clock,
+        maxConnections,
+      });
       const textAddr = await text.listen(config.text_port, config.host);
       components.push({ name: 'text', stop: () => text.close() });
 
-      const binary = new BinaryServer(ctx, config.max_connections);
+      const binary = new Listener(binaryHandler(ctx), {
+        log: log.child({ mod: 'binary-server' }),
+        clock,
+        maxConnections,
+      });
       const binaryAddr = await binary.listen(config.binary_port, config.host);
       components.push({ name: 'binary', stop: () => binary.close() });
       // Registered last so it stops first: calls end `ended` for both parties while their

@@ -24,6 +24,8 @@ export const Text = {
   CREATED: 108,
   /** `109 [<token>]`: the answer to PING (extension). */
   PONG: 109,
+  /** `110 on|off`: the answer to DND (extension): while on, calls here fail `busy`. */
+  DND: 110,
   /** `400 <reason> ...`: a request the hub cannot parse [T-1, T-2]. */
   BAD_REQUEST: 400,
   /** `401 <name> <reason>`: CONNECT refused, or a request before CONNECT [T-5]. */
@@ -32,6 +34,8 @@ export const Text = {
   CALL_REFUSED: 404,
   /** `408 <name> <reason>`: NEW refused. */
   CREATE_REFUSED: 408,
+  /** `500 internal_error`: the hub failed; the request may be retried. */
+  INTERNAL_ERROR: 500,
 } as const;
 
 /** Binary dialect response statuses [B-2, B-7]. */
@@ -48,6 +52,8 @@ export const Status = {
   FORBIDDEN: 403,
   /** No such route or call. */
   NOT_FOUND: 404,
+  /** The hub failed (`error: internal_error`). */
+  INTERNAL_ERROR: 500,
 } as const;
 
 /** `107` / `call_ended` reasons [T-10]. */

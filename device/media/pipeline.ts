@@ -34,6 +34,7 @@
  * timestamp [M-1]), a fresh jitter buffer, decoder and DTMF state. Make a new one per leg.
  */
 import type { Logger } from 'pino';
+import { plainIp } from '../../shared/address.ts';
 import { type DtmfKey, DtmfReceiver, DtmfSender, parseTelephoneEvent } from './dtmf.ts';
 import { JitterBuffer } from './jitter/buffer.ts';
 import { TransitPercentile } from './jitter/estimator.ts';
@@ -111,7 +112,7 @@ export class MediaPipeline {
 
   constructor(options: MediaPipelineOptions) {
     const frameMs = options.frameMs ?? 20;
-    this.#remoteAddress = plainIPv4(options.remote.address);
+    this.#remoteAddress = plainIp(options.remote.address);
     this.#remotePort = options.remote.port;
     this.#frameMs = frameMs;
     this.#dtmfDurationMs = options.dtmfDurationMs ?? 100;
@@ -178,7 +179,7 @@ export class MediaPipeline {
    * view of `datagram` until its frame is played: the caller must not reuse the buffer.
    */
   receive(datagram: Buffer, from: MediaEndpoint, now: number): ReceiveResult {
-    if (from.port !== this.#remotePort || plainIPv4(from.address) !== this.#remoteAddress) {
+    if (from.port !== this.#remotePort || plainIp(from.address) !== this.#remoteAddress) {
       this.#wrongSource++; // [M-2]
       return NOTHING;
     }
@@ -347,9 +348,4 @@ export class MediaPipeline {
     pcm.copy(out, 0, 0, Math.min(pcm.length, out.length));
     return out;
   }
-}
-
-/** `::ffff:192.0.2.1` (an IPv4 source on a dual-stack socket) as `192.0.2.1`. */
-function plainIPv4(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

@@ -1,5 +1,6 @@
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { Text } from '../../protocol/codes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { asciiLower, normalizeName } from '../../protocol/names.ts';
 import {
@@ -12,8 +13,8 @@ import { type FramerEvent, LineFramer } from '../../protocol/text/framer.ts';
 import type { HubContext } from '../context.ts';
 import { CallError, type Session } from '../core/call-core.ts';
 import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
-import { plainIp } from '../net/address.ts';
-import { guardSocket } from '../net/guard.ts';
+import { type Handle, type PeerAddress, peerLabel } from '../net/address.ts';
+import { guardStream } from '../net/guard.ts';
 import { RequestPump } from '../net/request-pump.ts';
 import { AccountError } from '../store/accounts.ts';
 
@@ -39,13 +40,21 @@ function echo(value: string): string {
   return isBareToken(value) && value.length <= 64 ? value : '-';
 }
 
+/** The text dialect (default port 4242): serves each connection it is handed. */
+export function textHandler(ctx: HubContext): Handle {
+  return (stream, peer) => {
+    new TextConnection(ctx, stream, peer);
+  };
+}
+
 /**
- * One text-dialect connection: reads lines [T-1], runs one request at a time in order,
- * answers with reply codes [T-3], and writes the call core's events as `105`/`106`/`107`.
+ * One text-dialect connection over any duplex stream: reads lines [T-1], runs one request
+ * at a time in order, answers with reply codes [T-3], and writes the call core's events as
+ * `105`/`106`/`107`.
  */
 export class TextConnection implements SessionSink {
   readonly #ctx: HubContext;
-  readonly #socket: net.Socket;
+  readonly #peer: PeerAddress;
   readonly #log: Logger;
   readonly #framer = new LineFramer();
   readonly #write: (data: string) => boolean;
@@ -53,33 +62,30 @@ export class TextConnection implements SessionSink {
   readonly #pump: RequestPump<FramerEvent>;
   #session: Session | null = null;
 
-  constructor(ctx: HubContext, socket: net.Socket) {
+  constructor(ctx: HubContext, stream: Duplex, peer: PeerAddress) {
     this.#ctx = ctx;
-    this.#socket = socket;
-    this.#log = ctx.log.child({
-      mod: 'text',
-      peer: `${plainIp(socket.remoteAddress)}:${socket.remotePort}`,
-    });
-    this.#write = guardSocket(socket, ctx.limits, this.#log);
-    this.#pump = new RequestPump(socket, ctx.limits, (ev) => this.#onEvent(ev));
+    this.#peer = peer;
+    this.#log = ctx.log.child({ mod: 'text', peer: peerLabel(peer) });
+    this.#write = guardStream(stream, ctx.clock, ctx.limits, this.#log);
+    this.#pump = new RequestPump(stream, ctx.clock, ctx.limits, (ev) => this.#onEvent(ev));
     // Framing errors queue behind the lines before them, so that every answer keeps its
     // request's place in the stream, however long an earlier request takes [T-1].
-    socket.on('data', (chunk: Buffer) => this.#pump.push(this.#framer.push(chunk)));
-    socket.on('close', () => this.#onClose());
+    stream.on('data', (chunk: Buffer) => this.#pump.push(this.#framer.push(chunk)));
+    stream.on('close', () => this.#onClose());
   }
 
   // --- SessionSink: events from the call core -------------------------------------------
 
   incomingCall(call: CallInfo): void {
-    this.#send(105, call.caller.name);
+    this.#send(Text.RINGING, call.caller.name);
   }
 
   callStarted(_call: CallInfo, peer: UserRef, media: Endpoint): void {
-    this.#send(106, peer.name, media.ip, media.port);
+    this.#send(Text.MEDIA, peer.name, media.ip, media.port);
   }
 
   callEnded(_call: CallInfo, peer: UserRef, reason: EndReason): void {
-    this.#send(107, peer.name, reason);
+    this.#send(Text.ENDED, peer.name, reason);
   }
 
   replaced(): void {
@@ -105,30 +111,30 @@ export class TextConnection implements SessionSink {
       verb = req.verb;
       const arity = ARITY[verb];
       if (!arity) {
-        this.#send(400, 'unknown_command', echo(verb));
+        this.#send(Text.BAD_REQUEST, 'unknown_command', echo(verb));
         return;
       }
       if (req.args.length < arity[0] || req.args.length > arity[1]) {
-        this.#send(400, 'bad_arguments', verb);
+        this.#send(Text.BAD_REQUEST, 'bad_arguments', verb);
         return;
       }
       if (!this.#session && !OPEN_VERBS.has(verb)) {
-        this.#send(401, 'not_connected'); // [T-5]
+        this.#send(Text.NOT_CONNECTED, 'not_connected'); // [T-5]
         return;
       }
       await this.#dispatch(verb, req.args);
     } catch (err) {
       if (err instanceof BadArgumentsError) {
         // An unknown verb is reported as such, whatever its arguments look like.
-        if (ARITY[err.verb]) this.#send(400, 'bad_arguments', err.verb);
-        else this.#send(400, 'unknown_command', echo(err.verb));
+        if (ARITY[err.verb]) this.#send(Text.BAD_REQUEST, 'bad_arguments', err.verb);
+        else this.#send(Text.BAD_REQUEST, 'unknown_command', echo(err.verb));
       } else if (err instanceof ProtocolError && err.reason === 'unknown_command') {
         // A verb that cannot be echoed as one bare token is shown as `-` [T-3].
-        this.#send(400, 'unknown_command', '-');
+        this.#send(Text.BAD_REQUEST, 'unknown_command', '-');
       } else if (err instanceof ProtocolError) this.#send(err.code, err.reason);
       else {
         this.#log.error({ err, verb }, 'request failed');
-        this.#send(500, 'internal_error');
+        this.#send(Text.INTERNAL_ERROR, 'internal_error');
       }
     }
   }
@@ -157,8 +163,8 @@ export class TextConnection implements SessionSink {
       case 'PING':
         // [T-5 table] extension: liveness and round-trip measurement. The token comes back
         // as sent when it is one bare token (the line limit bounds it), else as `-`.
-        if (args[0] !== undefined) this.#send(109, isBareToken(args[0]) ? args[0] : '-');
-        else this.#send(109);
+        if (args[0] !== undefined) this.#send(Text.PONG, isBareToken(args[0]) ? args[0] : '-');
+        else this.#send(Text.PONG);
         return;
     }
   }
@@ -167,15 +173,20 @@ export class TextConnection implements SessionSink {
 
   async #new(rawName: string, secret: string | undefined): Promise<void> {
     const name = normalizeName(rawName); // [T-4]
-    if (!name) return this.#send(408, echo(asciiLower(rawName)), 'invalid');
-    if (this.#ctx.limits.registration === 'closed') return this.#send(408, name, 'forbidden');
+    if (!name) return this.#send(Text.CREATE_REFUSED, echo(asciiLower(rawName)), 'invalid');
+    if (this.#ctx.limits.registration === 'closed')
+      return this.#send(Text.CREATE_REFUSED, name, 'forbidden');
     try {
       await this.#ctx.accounts.createUser(secret === undefined ? { name } : { name, secret });
       this.#log.info({ user: name }, 'user created');
-      this.#send(108, name);
+      this.#send(Text.CREATED, name);
     } catch (err) {
       if (err instanceof AccountError)
-        return this.#send(408, name, err.reason === 'exists' ? 'exists' : 'invalid');
+        return this.#send(
+          Text.CREATE_REFUSED,
+          name,
+          err.reason === 'exists' ? 'exists' : 'invalid',
+        );
       throw err;
     }
   }
@@ -186,17 +197,17 @@ export class TextConnection implements SessionSink {
     secret: string | undefined,
   ): Promise<void> {
     const name = normalizeName(rawName);
-    if (!name) return this.#send(401, echo(asciiLower(rawName)), 'invalid');
-    if (this.#session) return this.#send(401, name, 'already_connected');
+    if (!name) return this.#send(Text.NOT_CONNECTED, echo(asciiLower(rawName)), 'invalid');
+    if (this.#session) return this.#send(Text.NOT_CONNECTED, name, 'already_connected');
     const port = rawPort === undefined ? 0 : Number(rawPort);
     if (!/^\d{1,5}$/.test(rawPort ?? '0') || port > 65535) {
-      return this.#send(400, 'bad_arguments', 'CONNECT');
+      return this.#send(Text.BAD_REQUEST, 'bad_arguments', 'CONNECT');
     }
     const user = this.#ctx.accounts.getByName(name);
-    if (!user) return this.#send(401, name, 'unknown');
+    if (!user) return this.#send(Text.NOT_CONNECTED, name, 'unknown');
     if (!(await this.#ctx.accounts.checkSecret(user.id, secret))) {
       this.#log.warn({ user: name }, 'bad secret');
-      return this.#send(401, name, 'bad_secret');
+      return this.#send(Text.NOT_CONNECTED, name, 'bad_secret');
     }
     if (this.#pump.closing || this.#session) return;
     const ref = { id: user.id, name: user.name };
@@ -205,17 +216,17 @@ export class TextConnection implements SessionSink {
       {
         user: ref,
         dialect: 'text',
-        media: { ip: plainIp(this.#socket.remoteAddress), port },
-        localIp: plainIp(this.#socket.localAddress),
+        media: { ip: this.#peer.address, port },
+        localIp: this.#peer.localAddress,
         sink: this,
       },
-      () => this.#send(101, user.id, user.name),
+      () => this.#send(Text.CONNECTED, user.id, user.name),
     );
     this.#log.info({ user: name, mediaPort: port }, 'connected');
   }
 
   #out(): void {
-    this.#send(102);
+    this.#send(Text.BYE);
     const session = this.#session;
     this.#session = null;
     // [T-5 table] the peer of any call hears `107 <me> disconnected`.
@@ -228,20 +239,21 @@ export class TextConnection implements SessionSink {
     const entries = this.#ctx.accounts
       .listUsers()
       .map((u) => `${u.name}:${this.#ctx.core.stateOf(u.id)}`);
-    this.#send(103, ...entries);
+    this.#send(Text.USERS, ...entries);
   }
 
   async #call(rawTarget: string): Promise<void> {
     const session = this.#session!;
     const name = normalizeName(rawTarget);
     const target = name ? this.#ctx.accounts.getByName(name) : undefined;
-    if (!name || !target) return this.#send(404, echo(name ?? asciiLower(rawTarget)), 'unknown');
+    if (!name || !target)
+      return this.#send(Text.CALL_REFUSED, echo(name ?? asciiLower(rawTarget)), 'unknown');
     try {
       await this.#ctx.core.call(session, { id: target.id, name: target.name }, () =>
-        this.#send(104, target.name),
+        this.#send(Text.CALLING, target.name),
       );
     } catch (err) {
-      if (err instanceof CallError) return this.#send(404, target.name, err.reason);
+      if (err instanceof CallError) return this.#send(Text.CALL_REFUSED, target.name, err.reason);
       throw err;
     }
   }
@@ -250,11 +262,11 @@ export class TextConnection implements SessionSink {
     const caller = normalizeName(rawCaller) ?? echo(asciiLower(rawCaller));
     try {
       this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media) =>
-        this.#send(106, peer.name, media.ip, media.port),
+        this.#send(Text.MEDIA, peer.name, media.ip, media.port),
       );
     } catch (err) {
       if (!(err instanceof CallError)) throw err;
-      this.#send(404, caller, 'no_call');
+      this.#send(Text.CALL_REFUSED, caller, 'no_call');
     }
   }
 
@@ -262,11 +274,11 @@ export class TextConnection implements SessionSink {
     const peerName = normalizeName(rawPeer) ?? echo(asciiLower(rawPeer));
     try {
       this.#ctx.core.hangup(this.#session!, { peer: peerName }, (_c, peer, reason) =>
-        this.#send(107, peer.name, reason),
+        this.#send(Text.ENDED, peer.name, reason),
       );
     } catch (err) {
       if (!(err instanceof CallError)) throw err;
-      this.#send(404, peerName, 'no_call');
+      this.#send(Text.CALL_REFUSED, peerName, 'no_call');
     }
   }
 
@@ -274,17 +286,17 @@ export class TextConnection implements SessionSink {
   #dnd(value: string): void {
     const v = value.toLowerCase();
     if (v !== 'on' && v !== 'off') {
-      this.#send(400, 'bad_arguments', 'DND');
+      this.#send(Text.BAD_REQUEST, 'bad_arguments', 'DND');
       return;
     }
     this.#ctx.core.setDoNotDisturb(this.#session!, v === 'on');
-    this.#send(110, v);
+    this.#send(Text.DND, v);
   }
 
   #called(rawCaller: string): void {
     const caller = normalizeName(rawCaller) ?? echo(asciiLower(rawCaller));
-    if (this.#ctx.core.ringingFrom(this.#session!, caller)) this.#send(105, caller);
-    else this.#send(404, caller, 'no_call');
+    if (this.#ctx.core.ringingFrom(this.#session!, caller)) this.#send(Text.RINGING, caller);
+    else this.#send(Text.CALL_REFUSED, caller, 'no_call');
   }
 
   // --- output and teardown ------------------------------------------------------------------

@@ -1,5 +1,4 @@
-import { once } from 'node:events';
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type Fields,
   formatFields,
@@ -7,20 +6,21 @@ import {
   parseRecords,
 } from '../../protocol/binary/fields.ts';
 import { encodeRequest, type ResponseFrame, ResponseParser } from '../../protocol/binary/frame.ts';
+import { dial, type Target } from './dial.ts';
 
 /**
- * A binary-dialect client for tests [B-1, B-2]. Responses (status != 100) and events
+ * A binary-dialect client for tests [B-1, B-2], over TCP or in process. Responses (status != 100) and events
  * (status 100 [B-7]) are queued separately.
  */
 export class BinaryClient {
-  readonly socket: net.Socket;
+  readonly socket: Duplex;
   readonly #parser = new ResponseParser(16 * 1024 * 1024);
   readonly #responses: ResponseFrame[] = [];
   readonly #events: Fields[] = [];
   readonly #waiters: Array<() => void> = [];
   #closed = false;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: Duplex) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       for (const ev of this.#parser.push(chunk)) {
@@ -37,10 +37,8 @@ export class BinaryClient {
     });
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<BinaryClient> {
-    const socket = net.connect(port, host);
-    await once(socket, 'connect');
-    return new BinaryClient(socket);
+  static async connect(target: Target, localAddress?: string): Promise<BinaryClient> {
+    return new BinaryClient(await dial(target, localAddress));
   }
 
   get closed(): boolean {
@@ -118,7 +116,7 @@ function safeFields(data: string): Fields {
 export { parseRecords };
 
 /** `/create` then returns `{ id, name, token, client }` on a connection that stays the session. */
-export async function createdUser(port: number, mail: string, pass = 'pw', extra: Fields = {}) {
+export async function createdUser(port: Target, mail: string, pass = 'pw', extra: Fields = {}) {
   const client = await BinaryClient.connect(port);
   const r = await client.request('/create', {}, { user_mail: mail, pass, ...extra });
   if (r.status !== 201) throw new Error(`/create ${r.status} ${r.raw}`);

@@ -1,18 +1,20 @@
 import { once } from 'node:events';
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { dial, type Target } from './dial.ts';
 
 /**
- * A raw text-dialect client for tests: writes lines, reads lines in order.
+ * A raw text-dialect client for tests, over TCP or in process: writes lines, reads lines
+ * in order.
  * `next()` rejects if no line arrives in time, so a missing reply fails the test.
  */
 export class TextClient {
-  readonly socket: net.Socket;
+  readonly socket: Duplex;
   readonly #lines: string[] = [];
   readonly #waiters: Array<(line: string | null) => void> = [];
   #buf = '';
   #closed = false;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: Duplex) {
     this.socket = socket;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -32,10 +34,8 @@ export class TextClient {
     });
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<TextClient> {
-    const socket = net.connect(port, host);
-    await once(socket, 'connect');
-    return new TextClient(socket);
+  static async connect(target: Target, localAddress?: string): Promise<TextClient> {
+    return new TextClient(await dial(target, localAddress));
   }
 
   get closed(): boolean {
@@ -102,7 +102,7 @@ export class TextClient {
 
 /** Creates `name` (NEW) and connects it (CONNECT) on a fresh connection. */
 export async function connectedClient(
-  port: number,
+  port: Target,
   name: string,
   mediaPort = 0,
   secret?: string,

@@ -1,12 +1,12 @@
 /**
- * Binary dialect accounts end to end over loopback TCP: `/create`, `/login`, `/logout`,
+ * Binary dialect accounts, in process: `/create`, `/login`, `/logout`,
  * `/delete` [B table], names [B-5], tokens [B-9].
  */
 import test, { type ExecutionContext } from 'ava';
 import type { ConnectionLimits } from '../../../hub/context.ts';
 import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
-import { startHub } from '../../helpers/hub.ts';
+import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const BASE64URL = /^[A-Za-z0-9_-]{22,}$/;
@@ -19,7 +19,7 @@ async function hubFor(t: ExecutionContext, limits: Partial<ConnectionLimits> = {
     for (const c of clients) c.close();
     await h.stop();
   });
-  const port = h.hub.binaryPort;
+  const port = h.hub.binary;
   return {
     async connect(): Promise<BinaryClient> {
       const c = await BinaryClient.connect(port);

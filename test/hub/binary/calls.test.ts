@@ -1,5 +1,5 @@
 /**
- * Binary dialect calls end to end over loopback TCP: `/call`, `/accept` and `/hangup`
+ * Binary dialect calls, in process: `/call`, `/accept` and `/hangup`
  * (extensions) with their events [B-7], end reasons [T-10], refusals, both cross-dialect
  * directions, and relayed media [T-9, M-4] on real UDP sockets.
  */
@@ -7,7 +7,8 @@ import dgram from 'node:dgram';
 import test, { type ExecutionContext } from 'ava';
 import type { Fields } from '../../../protocol/binary/fields.ts';
 import { createdUser } from '../../helpers/binary-client.ts';
-import { startHub } from '../../helpers/hub.ts';
+import { untilState, within } from '../../helpers/hub-events.ts';
+import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
 import { connectedClient, type TextClient } from '../../helpers/text-client.ts';
 
 type User = Awaited<ReturnType<typeof createdUser>>;
@@ -22,13 +23,14 @@ async function hubFor(t: ExecutionContext, argv: string[] = []) {
   });
   return {
     hub: h.hub,
+    clock: h.clock,
     async user(mail: string, extra: Fields = {}): Promise<User> {
-      const u = await createdUser(h.hub.binaryPort, mail, 'pw', extra);
+      const u = await createdUser(h.hub.binary, mail, 'pw', extra);
       clients.push(u.client);
       return u;
     },
     async textUser(name: string, mediaPort = 0): Promise<TextClient> {
-      const c = await connectedClient(h.hub.textPort, name, mediaPort);
+      const c = await connectedClient(h.hub.text, name, mediaPort);
       clients.push(c);
       return c;
     },
@@ -156,7 +158,8 @@ test('[T-10] /hangup in a call ends it `ended` for the other party, whichever si
 });
 
 test('[T-10] an unanswered call ends `timeout` for both after --ring-timeout', async (t) => {
-  const { alice, bob, callId } = await ringing(t, ['--ring-timeout', '1']);
+  const { h, alice, bob, callId } = await ringing(t, ['--ring-timeout', '1']);
+  h.clock.advance(1000);
   t.deepEqual(
     { ...(await alice.client.event(5000)) },
     { event: 'call_ended', call_id: callId, reason: 'timeout' },
@@ -262,10 +265,8 @@ test('cross-dialect: a binary user calls a text user; USERS shows the binary use
   t.is(await door.next(), '107 alice ended');
   t.is(await door.request('USERS'), '103 alice:idle door:idle');
   alice.client.close();
-  let users = await door.request('USERS');
-  for (let i = 0; i < 100 && users !== '103 alice:offline door:idle'; i++)
-    users = await door.request('USERS');
-  t.is(users, '103 alice:offline door:idle');
+  await within(untilState(h.hub.core, alice.id, 'offline'), 3000);
+  t.is(await door.request('USERS'), '103 alice:offline door:idle');
 });
 
 test('cross-dialect: a text user calls a binary user, who declines, then calls back and the text user hangs up', async (t) => {

@@ -1,11 +1,14 @@
 /**
- * Binary dialect contacts end to end over loopback TCP [B-6]: requests, acceptance by
+ * Binary dialect contacts, in process [B-6]: requests, acceptance by
  * adding back, live status, removal, refusals and the record format [B-4].
  */
 import test, { type ExecutionContext } from 'ava';
+import type { CallCore } from '../../../hub/core/call-core.ts';
+import type { UserState } from '../../../hub/core/types.ts';
 import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser, parseRecords } from '../../helpers/binary-client.ts';
-import { startHub } from '../../helpers/hub.ts';
+import { untilState, within } from '../../helpers/hub-events.ts';
+import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
 import { connectedClient, type TextClient } from '../../helpers/text-client.ts';
 
 type User = Awaited<ReturnType<typeof createdUser>>;
@@ -21,17 +24,17 @@ async function hubFor(t: ExecutionContext) {
   return {
     hub: h.hub,
     async connect(): Promise<BinaryClient> {
-      const c = await BinaryClient.connect(h.hub.binaryPort);
+      const c = await BinaryClient.connect(h.hub.binary);
       clients.push(c);
       return c;
     },
     async user(mail: string, extra: Fields = {}): Promise<User> {
-      const u = await createdUser(h.hub.binaryPort, mail, 'pw', extra);
+      const u = await createdUser(h.hub.binary, mail, 'pw', extra);
       clients.push(u.client);
       return u;
     },
     async textUser(name: string): Promise<TextClient> {
-      const c = await connectedClient(h.hub.textPort, name);
+      const c = await connectedClient(h.hub.text, name);
       clients.push(c);
       return c;
     },
@@ -50,14 +53,18 @@ async function contacts(u: User): Promise<Fields[]> {
   return parseRecords(r.raw).map((f) => ({ ...f }));
 }
 
-/** The status `u` sees for contact `id`, polled until it is `want` (bounded). */
-async function statusOf(u: User, id: string, want: string, ms = 3000): Promise<string | undefined> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const status = (await contacts(u)).find((c) => c.id === id)?.status;
-    if (status === want || Date.now() > deadline) return status;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The status `u` sees for contact `id`, once the hub has it `want` (bounded wait). */
+async function statusOf(
+  core: CallCore,
+  u: User,
+  id: string,
+  want: string,
+  ms = 3000,
+): Promise<string | undefined> {
+  const status = (await contacts(u)).find((c) => c.id === id)?.status;
+  if (status === want) return status;
+  await within(untilState(core, id, want as UserState), ms);
+  return (await contacts(u)).find((c) => c.id === id)?.status;
 }
 
 test('[B-6] /add_contact makes a pending request that both users see as pending', async (t) => {
@@ -86,20 +93,20 @@ test('[B-6] adding back accepts; status is then live: idle, calling, ringing, in
 
   const call = await alice.client.request('/call', auth(alice), { contact_id: bob.id });
   t.is(call.status, 200);
-  t.is(await statusOf(bob, alice.id, 'calling'), 'calling');
-  t.is(await statusOf(alice, bob.id, 'ringing'), 'ringing');
+  t.is(await statusOf(h.hub.core, bob, alice.id, 'calling'), 'calling');
+  t.is(await statusOf(h.hub.core, alice, bob.id, 'ringing'), 'ringing');
   const called = await bob.client.event();
   t.is((await bob.client.request('/accept', auth(bob), { call_id: called.call_id! })).status, 200);
-  t.is(await statusOf(bob, alice.id, 'in_call'), 'in_call');
-  t.is(await statusOf(alice, bob.id, 'in_call'), 'in_call');
+  t.is(await statusOf(h.hub.core, bob, alice.id, 'in_call'), 'in_call');
+  t.is(await statusOf(h.hub.core, alice, bob.id, 'in_call'), 'in_call');
   t.is(
     (await alice.client.request('/hangup', auth(alice), { call_id: call.fields.call_id! })).status,
     200,
   );
-  t.is(await statusOf(bob, alice.id, 'idle'), 'idle');
+  t.is(await statusOf(h.hub.core, bob, alice.id, 'idle'), 'idle');
 
   alice.client.close();
-  t.is(await statusOf(bob, alice.id, 'offline'), 'offline');
+  t.is(await statusOf(h.hub.core, bob, alice.id, 'offline'), 'offline');
 });
 
 test('[B-4][B-6] /contacts lists records `[id: "..", name: "..", status: ".."], [...]` sorted by name', async (t) => {

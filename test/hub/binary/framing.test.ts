@@ -1,23 +1,23 @@
 /**
- * The binary dialect's framing end to end, checked on raw bytes over loopback TCP:
+ * The binary dialect's framing, in process, checked on raw bytes:
  * request and response layout [B-1, B-2], the frame limit [B-3], routes, and field lists
  * [B-4].
  */
-import { once } from 'node:events';
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import type { ConnectionLimits } from '../../../hub/context.ts';
 import { parseFields } from '../../../protocol/binary/fields.ts';
-import { startHub } from '../../helpers/hub.ts';
+import { dial, type Target } from '../../helpers/dial.ts';
+import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
 
-/** A raw TCP connection that keeps every byte received, for byte-level assertions. */
+/** A raw connection that keeps every byte received, for byte-level assertions. */
 class RawConn {
-  readonly socket: net.Socket;
+  readonly socket: Duplex;
   #buf = Buffer.alloc(0);
   #closed = false;
   readonly #waiters: Array<() => void> = [];
 
-  private constructor(socket: net.Socket) {
+  constructor(socket: Duplex) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       this.#buf = Buffer.concat([this.#buf, chunk]);
@@ -30,10 +30,8 @@ class RawConn {
     });
   }
 
-  static async open(port: number): Promise<RawConn> {
-    const socket = net.connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    return new RawConn(socket);
+  static async open(target: Target): Promise<RawConn> {
+    return new RawConn(await dial(target));
   }
 
   get closed(): boolean {
@@ -107,7 +105,7 @@ async function hubFor(t: ExecutionContext, limits: Partial<ConnectionLimits> = {
   });
   return {
     async open(): Promise<RawConn> {
-      const c = await RawConn.open(h.hub.binaryPort);
+      const c = await RawConn.open(h.hub.binary);
       conns.push(c);
       return c;
     },

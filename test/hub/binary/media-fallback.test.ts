@@ -1,5 +1,5 @@
 /**
- * The binary dialect's TCP media fallback end to end [B-8]: each party opens a new
+ * The binary dialect's TCP media fallback, in process [B-8]: each party opens a new
  * connection with `/connect_call`, and `/send` batches on one arrive at the other as
  * `packets` events [B-7].
  */
@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { Fields } from '../../../protocol/binary/fields.ts';
 import { encodeRequest } from '../../../protocol/binary/frame.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
-import { startHub } from '../../helpers/hub.ts';
+import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
 
 type User = Awaited<ReturnType<typeof createdUser>>;
 
@@ -21,7 +21,7 @@ async function inCall(t: ExecutionContext, accept = true) {
     for (const c of clients) c.close();
     await h.stop();
   });
-  const port = h.hub.binaryPort;
+  const port = h.hub.binary;
   const user = async (mail: string): Promise<User> => {
     const u = await createdUser(port, mail);
     clients.push(u.client);

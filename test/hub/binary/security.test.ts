@@ -1,5 +1,5 @@
 /**
- * Tokens and secrets of the binary dialect end to end [B-9]: token strength and renewal,
+ * Tokens and secrets of the binary dialect, in process [B-9]: token strength and renewal,
  * what the SQLite file holds, and tokens bound to their user.
  */
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
-import { startHub } from '../../helpers/hub.ts';
+import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
 
 /** A hub for one test; its clients are closed, then the hub stopped, at teardown. */
 async function hubFor(t: ExecutionContext) {
@@ -18,7 +18,7 @@ async function hubFor(t: ExecutionContext) {
     for (const c of clients) c.close();
     await h.stop();
   });
-  const port = h.hub.binaryPort;
+  const port = h.hub.binary;
   return {
     dataDir: h.dataDir,
     async connect(): Promise<BinaryClient> {

@@ -1,11 +1,11 @@
 /**
- * Takeover for the binary dialect end to end [T-8]: a newer login of the same user closes
+ * Takeover for the binary dialect, in process [T-8]: a newer login of the same user closes
  * the old session connection and ends its call `disconnected` for the peer [T-10].
  */
 import test, { type ExecutionContext } from 'ava';
 import type { Fields } from '../../../protocol/binary/fields.ts';
 import { BinaryClient, createdUser } from '../../helpers/binary-client.ts';
-import { startHub } from '../../helpers/hub.ts';
+import { startHubInProcess as startHub } from '../../helpers/in-process-hub.ts';
 import { TextClient } from '../../helpers/text-client.ts';
 
 type User = Awaited<ReturnType<typeof createdUser>>;
@@ -21,17 +21,17 @@ async function hubFor(t: ExecutionContext) {
   return {
     hub: h.hub,
     async connect(): Promise<BinaryClient> {
-      const c = await BinaryClient.connect(h.hub.binaryPort);
+      const c = await BinaryClient.connect(h.hub.binary);
       clients.push(c);
       return c;
     },
     async text(): Promise<TextClient> {
-      const c = await TextClient.connect(h.hub.textPort);
+      const c = await TextClient.connect(h.hub.text);
       clients.push(c);
       return c;
     },
     async user(mail: string, extra: Fields = {}): Promise<User> {
-      const u = await createdUser(h.hub.binaryPort, mail, 'pw', extra);
+      const u = await createdUser(h.hub.binary, mail, 'pw', extra);
       clients.push(u.client);
       return u;
     },

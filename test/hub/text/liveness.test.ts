@@ -1,10 +1,15 @@
 /**
- * [T-12] Liveness in the text dialect over real TCP: the hub closes a connection silent
- * for longer than the idle timeout (shortened here through startHub's limits), and `PING`,
- * with or without a token, or any other request keeps it open.
+ * [T-12] Liveness in the text dialect, in process: the hub closes a connection silent for
+ * longer than the idle timeout (shortened here through the hub's limits), and `PING`, with
+ * or without a token, or any other request keeps it open. Time is the hub's fake clock.
  */
 import test from 'ava';
-import { startHub, type TestHub } from '../../helpers/hub.ts';
+import type { FakeClock } from '../../../shared/clock.ts';
+import { untilState, within } from '../../helpers/hub-events.ts';
+import {
+  startHubInProcess as startHub,
+  type TestHubInProcess as TestHub,
+} from '../../helpers/in-process-hub.ts';
 import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 
 const IDLE_MS = 400;
@@ -18,43 +23,47 @@ async function withHub(body: (h: TestHub) => Promise<void>): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Sends `request` every IDLE_MS / 4 for three idle timeouts, checking each answer. */
-async function keepTalking(c: TextClient, request: string, reply: string): Promise<number> {
+async function keepTalking(
+  c: TextClient,
+  clock: FakeClock,
+  request: string,
+  reply: string,
+): Promise<number> {
   let answered = 0;
-  const until = Date.now() + 3 * IDLE_MS;
-  while (Date.now() < until) {
+  for (let elapsed = 0; elapsed < 3 * IDLE_MS; elapsed += IDLE_MS / 4) {
     if ((await c.request(request)) !== reply) return answered;
     answered++;
-    await sleep(IDLE_MS / 4);
+    clock.advance(IDLE_MS / 4);
   }
   return answered;
 }
 
 test('[T-12] a connection that never says anything is closed by the idle timeout', async (t) => {
-  await withHub(async ({ hub }) => {
-    const c = await TextClient.connect(hub.textPort);
+  await withHub(async ({ hub, clock }) => {
+    const c = await TextClient.connect(hub.text);
+    clock.advance(IDLE_MS);
     t.is(await c.next(IDLE_MS * 10), null);
     t.true(c.closed);
   });
 });
 
 test('[T-12] a connected user that falls silent is closed and goes offline', async (t) => {
-  await withHub(async ({ hub }) => {
-    const alice = await connectedClient(hub.textPort, 'alice');
+  await withHub(async ({ hub, clock }) => {
+    const alice = await connectedClient(hub.text, 'alice');
+    clock.advance(IDLE_MS);
     t.is(await alice.next(IDLE_MS * 10), null);
     t.true(alice.closed);
     const id = hub.accounts.getByName('alice')!.id;
-    for (let i = 0; i < 100 && hub.core.stateOf(id) !== 'offline'; i++) await sleep(10);
+    await within(untilState(hub.core, id, 'offline'), 1000);
     t.is(hub.core.stateOf(id), 'offline');
   });
 });
 
 test('[T-12] PING without a token keeps the connection open past the idle timeout', async (t) => {
-  await withHub(async ({ hub }) => {
-    const c = await connectedClient(hub.textPort, 'alice');
-    const answered = await keepTalking(c, 'PING', '109');
+  await withHub(async ({ hub, clock }) => {
+    const c = await connectedClient(hub.text, 'alice');
+    const answered = await keepTalking(c, clock, 'PING', '109');
     t.true(answered >= 6, `answered ${answered}`);
     t.false(c.closed);
     c.close();
@@ -62,9 +71,9 @@ test('[T-12] PING without a token keeps the connection open past the idle timeou
 });
 
 test('[T-12] PING with a token keeps the connection open and echoes the token', async (t) => {
-  await withHub(async ({ hub }) => {
-    const c = await connectedClient(hub.textPort, 'alice');
-    const answered = await keepTalking(c, 'PING 1234567', '109 1234567');
+  await withHub(async ({ hub, clock }) => {
+    const c = await connectedClient(hub.text, 'alice');
+    const answered = await keepTalking(c, clock, 'PING 1234567', '109 1234567');
     t.true(answered >= 6, `answered ${answered}`);
     t.false(c.closed);
     c.close();
@@ -72,9 +81,9 @@ test('[T-12] PING with a token keeps the connection open and echoes the token', 
 });
 
 test('[T-12] PING keeps a connection alive before CONNECT too', async (t) => {
-  await withHub(async ({ hub }) => {
-    const c = await TextClient.connect(hub.textPort);
-    const answered = await keepTalking(c, 'ping', '109');
+  await withHub(async ({ hub, clock }) => {
+    const c = await TextClient.connect(hub.text);
+    const answered = await keepTalking(c, clock, 'ping', '109');
     t.true(answered >= 6, `answered ${answered}`);
     t.false(c.closed);
     c.close();
@@ -82,9 +91,9 @@ test('[T-12] PING keeps a connection alive before CONNECT too', async (t) => {
 });
 
 test('[T-12] any request counts as life, not only PING', async (t) => {
-  await withHub(async ({ hub }) => {
-    const c = await connectedClient(hub.textPort, 'alice');
-    const answered = await keepTalking(c, 'USERS', '103 alice:idle');
+  await withHub(async ({ hub, clock }) => {
+    const c = await connectedClient(hub.text, 'alice');
+    const answered = await keepTalking(c, clock, 'USERS', '103 alice:idle');
     t.true(answered >= 6, `answered ${answered}`);
     t.false(c.closed);
     c.close();
@@ -92,31 +101,35 @@ test('[T-12] any request counts as life, not only PING', async (t) => {
 });
 
 test('[T-12] after the client stops pinging, the idle timeout closes it', async (t) => {
-  await withHub(async ({ hub }) => {
-    const c = await connectedClient(hub.textPort, 'alice');
+  await withHub(async ({ hub, clock }) => {
+    const c = await connectedClient(hub.text, 'alice');
     t.is(await c.request('PING'), '109');
+    clock.advance(IDLE_MS);
     t.is(await c.next(IDLE_MS * 10), null);
     t.true(c.closed);
   });
 });
 
 test('[T-12, T-10] a peer closed by the idle timeout ends the call: 107 <peer> disconnected', async (t) => {
-  await withHub(async ({ hub }) => {
-    const alice = await connectedClient(hub.textPort, 'alice', 5004);
-    const bob = await connectedClient(hub.textPort, 'bob', 6006);
+  await withHub(async ({ hub, clock }) => {
+    const alice = await connectedClient(hub.text, 'alice', 5004);
+    const bob = await connectedClient(hub.text, 'bob', 6006);
     t.is(await alice.request('CALL bob'), '104 bob');
     t.is(await bob.next(), '105 alice');
     t.is(await bob.request('ACCEPT alice'), '106 alice 127.0.0.1 5004');
     t.is(await alice.next(), '106 bob 127.0.0.1 6006');
     // Alice keeps pinging; bob falls silent. Alice's events arrive between her 109s.
     const events: string[] = [];
-    const until = Date.now() + 10 * IDLE_MS;
-    while (!events.includes('107 bob disconnected') && Date.now() < until) {
+    for (
+      let elapsed = 0;
+      !events.includes('107 bob disconnected') && elapsed < 10 * IDLE_MS;
+      elapsed += IDLE_MS / 4
+    ) {
       alice.send('PING');
       for (let line = await alice.next(); line !== '109'; line = await alice.next()) {
         events.push(line ?? '<closed>');
       }
-      await sleep(IDLE_MS / 4);
+      clock.advance(IDLE_MS / 4);
     }
     t.deepEqual(events, ['107 bob disconnected']);
     t.true(bob.closed);
@@ -126,15 +139,14 @@ test('[T-12, T-10] a peer closed by the idle timeout ends the call: 107 <peer> d
 });
 
 test('[T-12] events written to a silent client do not keep it alive', async (t) => {
-  await withHub(async ({ hub }) => {
-    const alice = await connectedClient(hub.textPort, 'alice', 5004);
-    const bob = await connectedClient(hub.textPort, 'bob', 6006);
+  await withHub(async ({ hub, clock }) => {
+    const alice = await connectedClient(hub.text, 'alice', 5004);
+    const bob = await connectedClient(hub.text, 'bob', 6006);
     // Alice rings bob over and over; bob hears 105/107 but never says a word.
     let rounds = 0;
-    const until = Date.now() + 8 * IDLE_MS;
     let answer: string | null = '104 bob';
     const heard: string[] = [];
-    while (answer === '104 bob' && Date.now() < until) {
+    for (let elapsed = 0; answer === '104 bob' && elapsed < 8 * IDLE_MS; elapsed += IDLE_MS / 8) {
       answer = await alice.request('CALL bob');
       if (answer !== '104 bob') break;
       alice.send('HANGUP bob');
@@ -146,7 +158,7 @@ test('[T-12] events written to a silent client do not keep it alive', async (t) 
       }
       if (line !== '107 bob cancelled' && line !== '404 bob no_call') heard.push(line ?? '');
       rounds++;
-      await sleep(IDLE_MS / 8);
+      clock.advance(IDLE_MS / 8);
     }
     // Bob was closed while the events kept coming, and went offline.
     t.is(answer, '404 bob offline');

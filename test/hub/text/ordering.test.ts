@@ -1,10 +1,15 @@
 /**
  * [T-11] The reply to a request is written to the sender before any event the request
- * causes is written to anyone. Both parties' sockets live in this process, so the order in
+ * causes is written to anyone. Both parties' connections live in this process, so the order in
  * which their lines arrive here is one timeline: a recorder logs each line as `who: line`.
  */
+import { EventEmitter } from 'node:events';
 import test from 'ava';
-import { startHub, type TestHub } from '../../helpers/hub.ts';
+import type { Target } from '../../helpers/dial.ts';
+import {
+  startHubInProcess as startHub,
+  type TestHubInProcess as TestHub,
+} from '../../helpers/in-process-hub.ts';
 import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 
 async function withHub(argv: string[], body: (h: TestHub) => Promise<void>): Promise<void> {
@@ -19,6 +24,7 @@ async function withHub(argv: string[], body: (h: TestHub) => Promise<void>): Pro
 /** One arrival log for several clients: each complete line and each close, in order. */
 class Timeline {
   readonly entries: string[] = [];
+  readonly #arrived = new EventEmitter();
 
   watch(who: string, c: TextClient): void {
     let buf = '';
@@ -26,18 +32,39 @@ class Timeline {
       buf += chunk.toString();
       const lines = buf.split('\n');
       buf = lines.pop() ?? '';
-      for (const line of lines) this.entries.push(`${who}: ${line.replace(/\r$/, '')}`);
+      for (const line of lines) this.#add(`${who}: ${line.replace(/\r$/, '')}`);
     });
-    c.socket.on('close', () => this.entries.push(`${who}: <closed>`));
+    c.socket.on('close', () => this.#add(`${who}: <closed>`));
   }
 
   /** Resolves once `entry` has arrived (bounded). */
   async waitFor(entry: string, ms = 2000): Promise<void> {
-    const until = Date.now() + ms;
-    while (!this.entries.includes(entry)) {
-      if (Date.now() > until) throw new Error(`never saw ${entry}: ${this.entries.join(' | ')}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    if (!(await this.until(() => this.entries.includes(entry), ms))) {
+      throw new Error(`never saw ${entry}: ${this.entries.join(' | ')}`);
     }
+  }
+
+  /** True once `ready()` holds after an arrival (or at once), false after `ms`. */
+  until(ready: () => boolean, ms: number): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!ready()) return;
+        done(true);
+      };
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#arrived.off('entry', check);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.#arrived.on('entry', check);
+    });
+  }
+
+  #add(entry: string): void {
+    this.entries.push(entry);
+    this.#arrived.emit('entry');
   }
 
   /** The entries that are among `wanted`, in arrival order. */
@@ -47,7 +74,7 @@ class Timeline {
 }
 
 /** Alice (5004), bob (6006) and carol (7007), connected, with a timeline watching all three. */
-async function three(port: number) {
+async function three(port: Target) {
   const alice = await connectedClient(port, 'alice', 5004);
   const bob = await connectedClient(port, 'bob', 6006);
   const carol = await connectedClient(port, 'carol', 7007);
@@ -64,7 +91,7 @@ async function three(port: number) {
 for (const relay of ['never', 'always']) {
   test(`[T-11] CALL (--relay ${relay}): 104 reaches the caller before 105 reaches the callee`, async (t) => {
     await withHub(['--relay', relay], async ({ hub }) => {
-      const { alice, tl, close } = await three(hub.textPort);
+      const { alice, tl, close } = await three(hub.text);
       alice.send('CALL bob');
       await tl.waitFor('bob: 105 alice');
       await tl.waitFor('alice: 104 bob');
@@ -78,15 +105,12 @@ for (const relay of ['never', 'always']) {
 
   test(`[T-11] ACCEPT (--relay ${relay}): the callee's 106 before the caller's 106`, async (t) => {
     await withHub(['--relay', relay], async ({ hub }) => {
-      const { alice, bob, tl, close } = await three(hub.textPort);
+      const { alice, bob, tl, close } = await three(hub.text);
       alice.send('CALL bob');
       await tl.waitFor('bob: 105 alice');
       bob.send('ACCEPT alice');
       const started = (who: string) => tl.entries.find((e) => e.startsWith(`${who}: 106 `));
-      const until = Date.now() + 2000;
-      while ((!started('alice') || !started('bob')) && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await tl.until(() => started('alice') !== undefined && started('bob') !== undefined, 2000);
       const a = started('alice');
       const b = started('bob');
       t.truthy(a);
@@ -107,7 +131,7 @@ const hangups: Array<[string, boolean, 'alice' | 'bob', string, string]> = [
 for (const [label, answered, who, reply, event] of hangups) {
   test(`[T-11] HANGUP (${label}): the sender's 107 before the peer's 107`, async (t) => {
     await withHub([], async ({ hub }) => {
-      const c = await three(hub.textPort);
+      const c = await three(hub.text);
       t.is(await c.alice.request('CALL bob'), '104 bob');
       t.is(await c.bob.next(), '105 alice');
       if (answered) {
@@ -125,7 +149,7 @@ for (const [label, answered, who, reply, event] of hangups) {
 
 test('[T-11] OUT: 102 to the sender before 107 <sender> disconnected to the peer', async (t) => {
   await withHub([], async ({ hub }) => {
-    const c = await three(hub.textPort);
+    const c = await three(hub.text);
     t.is(await c.alice.request('CALL bob'), '104 bob');
     t.is(await c.bob.next(), '105 alice');
     c.alice.send('OUT');
@@ -141,10 +165,10 @@ test('[T-11] OUT: 102 to the sender before 107 <sender> disconnected to the peer
 
 test('[T-11, T-8] CONNECT takeover: 101 to the new connection before the peer hears 107', async (t) => {
   await withHub([], async ({ hub }) => {
-    const c = await three(hub.textPort);
+    const c = await three(hub.text);
     t.is(await c.alice.request('CALL bob'), '104 bob');
     t.is(await c.bob.next(), '105 alice');
-    const fresh = await TextClient.connect(hub.textPort);
+    const fresh = await TextClient.connect(hub.text);
     c.tl.watch('fresh', fresh);
     fresh.send('CONNECT alice 5004');
     await c.tl.waitFor('bob: 107 alice disconnected');
@@ -163,7 +187,7 @@ test('[T-11, T-8] CONNECT takeover: 101 to the new connection before the peer he
 
 test('[T-11] a bystander hears nothing of calls between others', async (t) => {
   await withHub([], async ({ hub }) => {
-    const c = await three(hub.textPort);
+    const c = await three(hub.text);
     t.is(await c.alice.request('CALL bob'), '104 bob');
     t.is(await c.bob.next(), '105 alice');
     t.is(await c.bob.request('ACCEPT alice'), '106 alice 127.0.0.1 5004');
@@ -181,7 +205,7 @@ test('[T-11] a bystander hears nothing of calls between others', async (t) => {
 
 test('[T-11] replies keep request order on one connection while events interleave', async (t) => {
   await withHub([], async ({ hub }) => {
-    const c = await three(hub.textPort);
+    const c = await three(hub.text);
     // Bob pipelines a burst; alice's call lands among it. Bob's replies stay in order and
     // the 105 is one whole line between two of them.
     const burst = Array.from({ length: 200 }, (_, i) => `PING b${i}`);

@@ -1,9 +1,12 @@
 /**
- * [T-7] `USERS` over real TCP: every known user, sorted by name, each with its state as
+ * [T-7] `USERS`, in process: every known user, sorted by name, each with its state as
  * others see it: `idle`, `calling`, `ringing`, `in_call` or `offline`.
  */
 import test from 'ava';
-import { startHub, type TestHub } from '../../helpers/hub.ts';
+import {
+  startHubInProcess as startHub,
+  type TestHubInProcess as TestHub,
+} from '../../helpers/in-process-hub.ts';
 import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 
 async function withHub(body: (h: TestHub) => Promise<void>): Promise<void> {
@@ -17,7 +20,7 @@ async function withHub(body: (h: TestHub) => Promise<void>): Promise<void> {
 
 test('[T-7] USERS with no other user: 103 alice:idle', async (t) => {
   await withHub(async ({ hub }) => {
-    const alice = await connectedClient(hub.textPort, 'alice');
+    const alice = await connectedClient(hub.text, 'alice');
     t.is(await alice.request('USERS'), '103 alice:idle');
     t.is(await alice.request('users'), '103 alice:idle');
     t.is(await alice.request('USERS []'), '103 alice:idle');
@@ -27,12 +30,12 @@ test('[T-7] USERS with no other user: 103 alice:idle', async (t) => {
 
 test('[T-7] USERS lists every known user, online or not, sorted by name', async (t) => {
   await withHub(async ({ hub }) => {
-    const admin = await TextClient.connect(hub.textPort);
+    const admin = await TextClient.connect(hub.text);
     // Created out of order, with every character class a name may hold [T-4].
     const names = ['zed', 'a_b', 'bob', '0day', 'a-b', 'a.b', 'ab', 'a', '9', 'alice'];
     for (const n of names) t.is(await admin.request(`NEW ${n}`), `108 ${n}`);
     admin.close();
-    const alice = await connectedClient(hub.textPort, 'alice');
+    const alice = await connectedClient(hub.text, 'alice');
     const sorted = [...names].sort();
     const expected = sorted.map((n) => `${n}:${n === 'alice' ? 'idle' : 'offline'}`);
     t.is(await alice.request('USERS'), `103 ${expected.join(' ')}`);
@@ -42,7 +45,7 @@ test('[T-7] USERS lists every known user, online or not, sorted by name', async 
 
 test('[T-7] each state as others see it: idle, calling, ringing, in_call, offline', async (t) => {
   await withHub(async ({ hub }) => {
-    const port = hub.textPort;
+    const port = hub.text;
     const alice = await connectedClient(port, 'alice', 5004);
     const bob = await connectedClient(port, 'bob', 6006);
     const carol = await connectedClient(port, 'carol', 7007);
@@ -77,8 +80,8 @@ test('[T-7] each state as others see it: idle, calling, ringing, in_call, offlin
 
 test('[T-7, T-9] a relayed call shows in_call too', async (t) => {
   await withHub(async ({ hub }) => {
-    const alice = await connectedClient(hub.textPort, 'alice', 0);
-    const bob = await connectedClient(hub.textPort, 'bob', 0);
+    const alice = await connectedClient(hub.text, 'alice', 0);
+    const bob = await connectedClient(hub.text, 'bob', 0);
     t.is(await alice.request('CALL bob'), '104 bob');
     t.is(await bob.next(), '105 alice');
     t.is(await bob.request('USERS'), '103 alice:calling bob:ringing');
