@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { Text } from '../../protocol/codes.ts';
 import type { TextReply } from '../../protocol/text/codec.ts';
+import { plainIp } from '../../shared/address.ts';
 
 /** A line from the hub, by meaning [T-3]; the table under T-5 says which request gets which. */
 export type HubEvent =
@@ -79,7 +80,7 @@ export function hubEvent(reply: TextReply): HubEvent | null {
       if (!a) return null;
       const bad = mediaAddressProblem(b, c);
       if (bad) return { kind: 'bad_media', peer: a, reason: bad };
-      return { kind: 'media', peer: a, ip: plainIPv4(b), port: Number(c) };
+      return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c) };
     }
     case Text.ENDED:
       return a ? { kind: 'ended', peer: a, reason: b } : null;
@@ -98,13 +99,9 @@ export function hubEvent(reply: TextReply): HubEvent | null {
  */
 export function mediaAddressProblem(ip: string, port: string): string | null {
   if (!ip) return 'no address';
-  if (!net.isIPv4(plainIPv4(ip))) return 'address is not an IPv4 literal';
+  if (!net.isIPv4(plainIp(ip))) return 'address is not an IPv4 literal';
   if (!/^\d{1,5}$/.test(port)) return 'port is not a number';
   const n = Number(port);
   if (n < 1 || n > 65535) return 'port out of range 1-65535';
   return null;
-}
-
-function plainIPv4(ip: string): string {
-  return /^::ffff:/i.test(ip) && ip.includes('.') ? ip.slice(7) : ip;
 }
