@@ -40,7 +40,12 @@ function pi4Sysfs(t: ExecutionContext): string {
 }
 
 /** A door station on a hub address nobody answers (MQTT needs no hub). */
-async function doorStation(t: ExecutionContext, mqttUrl: string, extra: string[] = []) {
+async function doorStation(
+  t: ExecutionContext,
+  mqttUrl: string,
+  extra: string[] = [],
+  file = 'door:\n  relay: gpio:22\n  pulse_ms: 200\n',
+) {
   const hubPort = await freePort();
   const loaded = loadDeviceConfig(
     [
@@ -63,7 +68,7 @@ async function doorStation(t: ExecutionContext, mqttUrl: string, extra: string[]
       ...extra,
     ],
     {},
-    () => 'door:\n  relay: gpio:22\n  pulse_ms: 200\n',
+    () => file,
   );
   if (loaded.kind !== 'config') throw new Error(loaded.kind);
   return loaded.config;
@@ -76,13 +81,20 @@ test.serial(
     const w = await MqttWatch.connect(mosquitto.url, ['babel/#']);
     const bank = new FakeGpioBank();
     const { log, records } = captureLog();
-    const config = await doorStation(t, mosquitto.url, ['--config', 'door.yaml']);
+    // door.from: any (the old DTMF rule) is lenient: warned about once at start [S-11].
+    const config = await doorStation(
+      t,
+      mosquitto.url,
+      ['--config', 'door.yaml'],
+      'door:\n  relay: gpio:22\n  pulse_ms: 200\n  from: any\n',
+    );
     const agent = await DeviceAgent.start(config, {
       log,
       gpioFactory: bank.factory,
       sysfsRoot: pi4Sysfs(t),
     });
     try {
+      t.is(records.filter((r) => r.level === 40 && /door\.from is any/.test(r.msg)).length, 1);
       const pin = () => bank.get(512 + 22)!;
       const announced = await w.waitTopic('babel/door/device', undefined, WAIT);
       t.like(JSON.parse(announced.payload), { door: true });
