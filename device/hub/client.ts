@@ -210,7 +210,8 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     if (this.#refusal !== key) {
       this.#refusal = key;
       const fix = refusalAdvice(event, this.#o.name, this.#o.autoCreate);
-      if (fix) this.#log.warn({ code: reply.code, args: reply.args, fix }, fix);
+      if (fix)
+        this.#log.warn({ code: reply.code, args: reply.args }, `hub refused registration: ${fix}`);
       else this.#log.error({ code: reply.code, args: reply.args }, 'hub refused registration');
     } else {
       this.#log.debug({ code: reply.code, args: reply.args }, 'hub refused registration again');

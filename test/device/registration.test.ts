@@ -105,7 +105,9 @@ test('registration closed: NEW carries the secret, one warn names the fix, retri
       [`NEW door ${SECRET}`],
       'NEW always sends the secret',
     );
-    const warns = records.filter((r) => r.level === 40 && r.msg === FIX);
+    const warns = records.filter(
+      (r) => r.level === 40 && r.msg === `hub refused registration: ${FIX}`,
+    );
     t.is(warns.length, 1, 'the fix is said once per streak, not at every retry');
     t.false(c.online);
 
