@@ -46,7 +46,17 @@ export function deviceSecret(
   cwd: string = process.cwd(),
 ): DeviceSecret {
   if (config.secret !== undefined) return { secret: config.secret, source: 'config', path: null };
-  const stored = loadOrCreateSecret(resolveStateDir(config, env, cwd));
+  const dir = resolveStateDir(config, env, cwd);
+  let stored: ReturnType<typeof loadOrCreateSecret>;
+  try {
+    stored = loadOrCreateSecret(dir);
+  } catch (err) {
+    throw new Error(
+      `no secret configured, and none can be kept in the state directory ${dir} ` +
+        `(${(err as Error).message}): set secret, or state_dir to a writable directory`,
+      { cause: err },
+    );
+  }
   if (stored.created) {
     log.info(
       { path: stored.path },

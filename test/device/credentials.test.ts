@@ -87,3 +87,19 @@ test('[S-11] lenient settings: door.from any is named; the defaults are not leni
   t.is(any.length, 1);
   t.regex(any[0]!, /door\.from is any/);
 });
+
+test('[S-6] a state directory that cannot be written is a clear start error, not a lockout', (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-cred-ro-'));
+  t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
+  const file = path.join(base, 'not-a-dir');
+  fs.writeFileSync(file, 'x');
+  const { log } = captureLog();
+  const err = t.throws(() =>
+    deviceSecret(config(['--state-dir', path.join(file, 'state')]), log, {}),
+  );
+  t.regex(
+    err?.message ?? '',
+    /no secret configured, and none can be kept in the state directory .*not-a-dir\/state/,
+  );
+  t.regex(err?.message ?? '', /set secret, or state_dir to a writable directory/);
+});
