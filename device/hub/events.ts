@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { Text } from '../../protocol/codes.ts';
+import { NAME_PATTERN } from '../../protocol/names.ts';
 import type { TextReply } from '../../protocol/text/codec.ts';
 import { plainIp } from '../../shared/address.ts';
 
@@ -57,35 +58,39 @@ export function isCallEvent(e: HubEvent): e is CallEvent {
 
 /**
  * The meaning of a parsed line, or `null` for a code a device never gets or a line whose
- * arguments do not fit its code (a missing name, a port that is not a number).
+ * arguments do not fit its code (a missing or malformed name, a port that is not a
+ * number). Input from the hub is input too: a peer's name must be a valid name [T-4]
+ * (it goes back to the hub in `ACCEPT` and `HANGUP`), and a reason a short word (it is
+ * only told), so a hub cannot make a device echo or log whatever it likes.
  */
 export function hubEvent(reply: TextReply): HubEvent | null {
   const [a = '', b = '', c = ''] = reply.args;
+  const name = NAME_PATTERN.test(a);
   switch (reply.code) {
     case Text.CONNECTED:
-      return a ? { kind: 'connected', uuid: a } : null;
+      return a && a.length <= 64 ? { kind: 'connected', uuid: a } : null;
     case Text.NOT_CONNECTED:
-      return { kind: 'not_connected', name: a, reason: b };
+      return { kind: 'not_connected', name: a, reason: word(b) };
     case Text.CREATED:
       return { kind: 'created', name: a };
     case Text.CREATE_REFUSED:
-      return { kind: 'create_refused', name: a, reason: b };
+      return { kind: 'create_refused', name: a, reason: word(b) };
     case Text.PONG:
       return { kind: 'pong' };
     case Text.CALLING:
-      return a ? { kind: 'calling', target: a } : null;
+      return name ? { kind: 'calling', target: a } : null;
     case Text.RINGING:
-      return a ? { kind: 'ringing', caller: a } : null;
+      return name ? { kind: 'ringing', caller: a } : null;
     case Text.MEDIA: {
-      if (!a) return null;
+      if (!name) return null;
       const bad = mediaAddressProblem(b, c);
       if (bad) return { kind: 'bad_media', peer: a, reason: bad };
       return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c) };
     }
     case Text.ENDED:
-      return a ? { kind: 'ended', peer: a, reason: b } : null;
+      return name ? { kind: 'ended', peer: a, reason: word(b) } : null;
     case Text.CALL_REFUSED:
-      return a ? { kind: 'call_refused', name: a, reason: b } : null;
+      return name ? { kind: 'call_refused', name: a, reason: word(b) } : null;
     default:
       return null;
   }
@@ -104,4 +109,10 @@ export function mediaAddressProblem(ip: string, port: string): string | null {
   const n = Number(port);
   if (n < 1 || n > 65535) return 'port out of range 1-65535';
   return null;
+}
+
+/** A reason as the hub words them (`declined`, `bad_secret`): else `invalid`, never echoed. */
+function word(reason: string): string {
+  if (reason === '') return '';
+  return /^[a-z0-9_]{1,32}$/.test(reason) ? reason : 'invalid';
 }
