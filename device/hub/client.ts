@@ -158,11 +158,11 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.#pingDeadline = null;
     const event = hubEvent(reply);
     if (this.#phase === 'registering') this.#onRegisterReply(event, reply);
-    else if (!event) this.#log.warn({ reply }, 'unexpected reply from hub');
+    else if (!event) this.#log.warn(shown(reply), 'unexpected reply from hub');
     else if (event.kind === 'bad_media') {
       // Input from the hub is input too: refused, and the call machine hangs up.
       this.#log.warn(
-        { peer: event.peer, args: reply.args.slice(0, 4), reason: event.reason },
+        { ...shown(reply), reason: event.reason },
         'refused a media address from the hub',
       );
       if (this.#phase === 'online') this.emit('call', event);
@@ -210,11 +210,10 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     if (this.#refusal !== key) {
       this.#refusal = key;
       const fix = refusalAdvice(event, this.#o.name, this.#o.autoCreate);
-      if (fix)
-        this.#log.warn({ code: reply.code, args: reply.args }, `hub refused registration: ${fix}`);
-      else this.#log.error({ code: reply.code, args: reply.args }, 'hub refused registration');
+      if (fix) this.#log.warn(shown(reply), `hub refused registration: ${fix}`);
+      else this.#log.error(shown(reply), 'hub refused registration');
     } else {
-      this.#log.debug({ code: reply.code, args: reply.args }, 'hub refused registration again');
+      this.#log.debug(shown(reply), 'hub refused registration again');
     }
     this.#drop(`refused: ${key}`);
   }
@@ -290,4 +289,9 @@ function refusalAdvice(event: HubEvent | null, name: string, autoCreate: boolean
     );
   }
   return null;
+}
+
+/** A reply as logged: its code and at most 4 arguments of at most 64 characters each. */
+function shown(reply: TextReply): { code: number; args: string[] } {
+  return { code: reply.code, args: reply.args.slice(0, 4).map((a) => a.slice(0, 64)) };
 }
