@@ -222,8 +222,6 @@ export class DeviceAgent {
     this.#media.on('stats', (s) => this.#mqtt?.publishStats(s));
 
     this.#startOutputs(deps);
-    this.#startButtons(deps);
-    this.#startMqtt();
     this.#door = new DoorStation({
       relay: this.#relay,
       from: config.door.from,
@@ -232,6 +230,8 @@ export class DeviceAgent {
       publish: (event) => this.#mqtt?.publishDoor(event),
       say: (text) => this.#say(text),
     });
+    this.#startButtons(deps);
+    this.#startMqtt();
 
     const { host, port } = parseHubAddress(config.hub);
     this.#hub = new HubClient({
