@@ -21,12 +21,15 @@ import {
   step,
 } from './call/machine.ts';
 import { type DeviceConfig, parseHubAddress } from './config-schema.ts';
+import { deviceSecret, mqttLogin } from './credentials.ts';
+import { DoorStation } from './door.ts';
 import { HubClient } from './hub/client.ts';
 import type { Button } from './io/button.ts';
 import type { SerialFactory } from './io/button-serial.ts';
 import type { GpioFactory } from './io/gpio-base.ts';
-import { DoorRelay, GpioOutput, Led } from './io/outputs.ts';
+import { DoorRelay, FakeOutput, GpioOutput, Led, type Output } from './io/outputs.ts';
 import { createButton, parseButtonSpec } from './io/spec.ts';
+import { warnLenient } from './lenient.ts';
 import type { DtmfKey } from './media/dtmf.ts';
 import type { MediaStats } from './media/pipeline.ts';
 import { MediaSession } from './media/session.ts';
@@ -40,10 +43,14 @@ export interface AgentDeps {
   spawnFn?: SpawnFn;
   alsaModule?: AlsaModule;
   gpioFactory?: GpioFactory;
+  /** Where GPIO chips are looked up (default /sys/class/gpio); a fake tree in tests. */
+  sysfsRoot?: string;
   serialFactory?: SerialFactory;
   stdin?: Readable;
   /** Called for each human-readable life-cycle line (the demo prints them). */
   narrate?: (text: string) => void;
+  /** Where `$STATE_DIRECTORY` is read; the default is this process's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -68,7 +75,12 @@ export class DeviceAgent {
   #tones!: TonePlayer;
   #led: Led | null = null;
   #relay: DoorRelay | null = null;
+  #door!: DoorStation;
   #mqtt: DeviceMqtt | null = null;
+  /** [S-6] The secret this device logs in with (configured or generated), never logged. */
+  #secret = '';
+  /** Whether the call in progress (or being set up) was placed by this unit [S-10]. */
+  #placedHere = false;
   /** Serializes opening and closing the microphone. */
   #mic: Promise<void> = Promise.resolve();
   #micOn = false;
@@ -118,6 +130,8 @@ export class DeviceAgent {
     const before = this.#machine.state;
     const { machine, effects } = step(this.#machine, input, this.#clock.now(), this.#options);
     this.#machine = machine;
+    if (before === 'idle' && machine.state !== 'idle')
+      this.#placedHere = machine.state === 'calling';
     for (const e of effects) this.#apply(e);
     if (machine.state !== before) {
       this.#log.info({ state: machine.state, peer: machine.peer }, 'call state');
@@ -125,12 +139,9 @@ export class DeviceAgent {
     }
   }
 
-  /** Opens the door relay (MQTT `{"action":"door"}` or the peer's DTMF key). */
-  openDoor(why: string): boolean {
-    if (!this.#relay) return false;
-    const pulsed = this.#relay.pulse();
-    if (pulsed) this.#say(`door opened (${why})`);
-    return pulsed;
+  /** The door station: every attempt to open the door goes through it [S-10]. */
+  get door(): DoorStation {
+    return this.#door;
   }
 
   /** Sends the door key to the peer during a call (the flat's second button). */
@@ -159,6 +170,8 @@ export class DeviceAgent {
   async #start(deps: AgentDeps): Promise<void> {
     const config = this.#config;
     const log = this.#log;
+    this.#secret = deviceSecret(config, log, deps.env ?? process.env).secret;
+    warnLenient(config, log);
     const frameSamples = config.audio.frame_ms * 48;
     const audioDeps = {
       log: log.child({ mod: 'audio' }),
@@ -200,18 +213,23 @@ export class DeviceAgent {
     this.#components.push({ name: 'media', stop: () => this.#media.close() });
     this.#media.on('dtmf', (key) => {
       this.#log.info({ key }, 'key from the peer');
-      if (key !== config.door.key) return;
-      const peer = this.#machine.peer ?? '';
-      // Only the listed users may open the door by key (any peer when the list is empty).
-      if (config.door.from.length > 0 && !config.door.from.includes(peer)) {
-        this.#say(`ignored the door key from ${peer || 'an unknown peer'}: not in door.from`);
-        return;
-      }
-      this.openDoor(`key ${key} from ${peer}`);
+      // A unit without a relay is not a door station: its keys open nothing.
+      if (key !== config.door.key || !this.#relay) return;
+      // [S-10] only in a call this unit placed, or from a peer in door.from
+      const inCall = this.#machine.state === 'in_call';
+      this.#door.dtmf(inCall ? this.#machine.peer : null, this.#placedHere);
     });
     this.#media.on('stats', (s) => this.#mqtt?.publishStats(s));
 
     this.#startOutputs(deps);
+    this.#door = new DoorStation({
+      relay: this.#relay,
+      from: config.door.from,
+      key: config.door.key,
+      log: log.child({ mod: 'door' }),
+      publish: (event) => this.#mqtt?.publishDoor(event),
+      say: (text) => this.#say(text),
+    });
     this.#startButtons(deps);
     this.#startMqtt();
 
@@ -220,7 +238,7 @@ export class DeviceAgent {
       host,
       port,
       name: config.name,
-      secret: config.secret ?? null,
+      secret: this.#secret,
       // [T-9] the port we receive on; 0 would ask the hub to relay.
       mediaPort: this.#media.port,
       autoCreate: config.auto_create,
@@ -243,13 +261,15 @@ export class DeviceAgent {
   }
 
   #startOutputs(deps: AgentDeps): void {
-    const gpio = (spec: string) => {
+    const gpio = (spec: string): Output => {
+      if (spec === 'fake') return new FakeOutput(this.#clock);
       const [, bcm, flag] = spec.split(':');
       return new GpioOutput({
         bcm: Number(bcm),
         activeLow: flag === 'active_low',
         log: this.#log.child({ mod: 'gpio-out', spec }),
         ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
+        ...(deps.sysfsRoot ? { sysfsRoot: deps.sysfsRoot } : {}),
       });
     };
     if (this.#config.led) {
@@ -262,7 +282,8 @@ export class DeviceAgent {
       const out = gpio(this.#config.door.relay);
       this.#relay = new DoorRelay(out, this.#clock, {
         pulseMs: this.#config.door.pulse_ms,
-        log: this.#log,
+        log: this.#log.child({ mod: 'door' }),
+        onHealth: (working) => this.#mqtt?.setDoor(working),
       });
       this.#components.push({ name: 'relay', stop: () => this.#relay?.close() });
     }
@@ -277,6 +298,7 @@ export class DeviceAgent {
         longPressMs: this.#config.long_press_ms,
         panelTargets: this.#config.panel,
         ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
+        ...(deps.sysfsRoot ? { sysfsRoot: deps.sysfsRoot } : {}),
         ...(deps.serialFactory ? { serialFactory: deps.serialFactory } : {}),
         ...(deps.stdin ? { stdin: deps.stdin } : {}),
       });
@@ -304,12 +326,11 @@ export class DeviceAgent {
       url,
       baseTopic: c.base_topic,
       name: this.#config.name,
-      door: this.#relay !== null,
+      door: this.#relay?.working ?? false,
       log: this.#log.child({ mod: 'mqtt' }),
-      ...(c.username !== undefined ? { username: c.username } : {}),
-      ...(c.password !== undefined ? { password: c.password } : {}),
+      ...mqttLogin(c, this.#config.name, this.#secret),
       onCommand: (cmd) => {
-        if (cmd.action === 'door') this.openDoor('MQTT');
+        if (cmd.action === 'door') this.#door.mqtt();
         else if (cmd.action === 'call')
           this.input({ kind: 'command', action: 'call', target: cmd.target });
         else this.input({ kind: 'command', action: cmd.action });

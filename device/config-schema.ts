@@ -36,6 +36,8 @@ export const DEVICE_CONFIG_VERSION = 1;
 export const DEFAULT_DEVICE_NAME = normalizeName(os.hostname()) ?? 'device';
 
 const namePattern = NAME_PATTERN.source;
+/** An output (LED, relay): a header pin, or `fake`, the shipped in-memory output. */
+const OUTPUT_PATTERN = '^gpio:\\d{1,3}(:active_low)?$|^fake$';
 
 export const DeviceConfigSchema = Type.Object(
   {
@@ -60,8 +62,16 @@ export const DeviceConfigSchema = Type.Object(
     ),
     auto_create: Type.Boolean({
       default: true,
-      description: 'create the account on the hub if it does not exist',
+      description:
+        'create the account on the hub if it does not exist (needs registration open or a pairing window)',
     }),
+    state_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "where the device keeps its generated secret (default: systemd's $STATE_DIRECTORY, else ./data/device-<name>)",
+      }),
+    ),
     media_port: Type.Integer({
       minimum: 0,
       maximum: 65535,
@@ -124,18 +134,18 @@ export const DeviceConfigSchema = Type.Object(
     }),
     led: Type.Optional(
       Type.String({
-        pattern: '^gpio:\\d{1,3}(:active_low)?$',
-        description: 'status LED output',
-        errorMessage: 'must be gpio:BCM[:active_low]',
+        pattern: OUTPUT_PATTERN,
+        description: 'status LED output: gpio:BCM[:active_low], or fake (in memory)',
+        errorMessage: 'must be gpio:BCM[:active_low] or fake',
       }),
     ),
     door: Type.Object(
       {
         relay: Type.Optional(
           Type.String({
-            pattern: '^gpio:\\d{1,3}(:active_low)?$',
-            description: 'door-release relay output',
-            errorMessage: 'must be gpio:BCM[:active_low]',
+            pattern: OUTPUT_PATTERN,
+            description: 'door-release relay output: gpio:BCM[:active_low], or fake (in memory)',
+            errorMessage: 'must be gpio:BCM[:active_low] or fake',
           }),
         ),
         pulse_ms: Type.Integer({
@@ -149,9 +159,12 @@ export const DeviceConfigSchema = Type.Object(
           default: '#',
           description: 'DTMF key that opens the door (RFC 4733)',
         }),
-        from: Type.Array(Type.String({ pattern: namePattern }), {
+        // [S-10] a list of users, or `any` (the old rule, warned about at start [S-11]).
+        from: Type.Union([Type.Array(Type.String({ pattern: namePattern })), Type.Literal('any')], {
           default: [],
-          description: 'users whose door key opens this door (empty: any peer in a call with it)',
+          description:
+            'users whose door key opens this door in any call (besides calls this unit placed); any: every peer',
+          errorMessage: 'must be a list of user names or any',
         }),
         button: Type.Optional(
           Type.String({
@@ -243,6 +256,7 @@ export const DEVICE_FLAGS: FlagTable = [
   { flag: '--name', path: 'name', kind: 'string', arg: 'NAME' },
   { flag: '--hub', path: 'hub', kind: 'string', arg: 'HOST[:PORT]' },
   { flag: '--secret', path: 'secret', kind: 'string', arg: 'SECRET' },
+  { flag: '--state-dir', path: 'state_dir', kind: 'string', arg: 'DIR' },
   { flag: '--media-port', path: 'media_port', kind: 'number', arg: 'N' },
   { flag: '--capture', path: 'capture', kind: 'string', arg: 'SPEC' },
   { flag: '--playback', path: 'playback', kind: 'string', arg: 'SPEC' },

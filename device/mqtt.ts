@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient, connect as mqttConnect } from 'mqtt';
 import type { Logger } from 'pino';
+import { type DoorEventPayload, doorTopic } from '../protocol/mqtt/door.ts';
 import { type DeviceCommand, type DeviceStats, topicsFor } from '../protocol/mqtt/topics.ts';
 import { normalizeName } from '../protocol/names.ts';
 import type { MediaStats } from './media/pipeline.ts';
@@ -9,8 +10,12 @@ export interface DeviceMqttOptions {
   url: string;
   baseTopic: string;
   name: string;
-  /** Whether this device drives a door relay (announced, so the hub offers "Open door"). */
+  /**
+   * Whether this device drives a working door relay (announced, so the hub offers "Open
+   * door"); `setDoor` changes it while running.
+   */
   door: boolean;
+  /** [S-9] The broker login: the device's name and secret unless configured otherwise. */
   username?: string;
   password?: string;
   log: Logger;
@@ -29,10 +34,37 @@ export class DeviceMqtt {
   readonly #topics: ReturnType<typeof topicsFor>;
   #client: MqttClient | null = null;
   #stopped = false;
+  #door: boolean;
 
   constructor(opts: DeviceMqttOptions) {
     this.#o = opts;
     this.#topics = topicsFor(opts.baseTopic);
+    this.#door = opts.door;
+  }
+
+  /**
+   * [S-10] Announces whether the door can be opened: false while the relay is broken, so
+   * the hub withdraws Home Assistant's "Open door" button, true again once it works.
+   */
+  setDoor(working: boolean): void {
+    if (working === this.#door) return;
+    this.#door = working;
+    if (this.#client?.connected) this.#announce(this.#client);
+  }
+
+  /** [S-10] One door event on `<base>/<name>/door`, not retained. */
+  publishDoor(event: DoorEventPayload): void {
+    this.#client?.publish(doorTopic(this.#o.baseTopic, this.#o.name), JSON.stringify(event), {
+      qos: 1,
+    });
+  }
+
+  #announce(client: MqttClient): void {
+    client.publish(
+      this.#topics.device(this.#o.name),
+      JSON.stringify({ door: this.#door, model: 'babel-device' }),
+      { retain: true, qos: 1 },
+    );
   }
 
   /**
@@ -64,15 +96,8 @@ export class DeviceMqtt {
     });
     this.#client = client;
     client.on('connect', () => {
-      o.log.info({ url: o.url }, 'MQTT connected');
-      client.publish(
-        this.#topics.device(o.name),
-        JSON.stringify({ door: o.door, model: 'babel-device' }),
-        {
-          retain: true,
-          qos: 1,
-        },
-      );
+      o.log.info({ url: o.url, username: o.username }, 'MQTT connected');
+      this.#announce(client);
       client.subscribe(this.#topics.set(o.name), { qos: 1 });
     });
     client.on('message', (_topic, payload, packet) => {
@@ -97,7 +122,21 @@ export class DeviceMqtt {
       o.log.info({ cmd }, 'MQTT command');
       o.onCommand(cmd);
     });
-    client.on('error', (err) => o.log.debug({ err }, 'MQTT error'));
+    let refused = false;
+    client.on('error', (err) => {
+      // CONNACK 4/5: bad user name or password / not authorized [S-9]. Said once per streak.
+      const code = (err as { code?: unknown }).code;
+      if ((code === 4 || code === 5) && !refused) {
+        refused = true;
+        o.log.warn(
+          { url: o.url, username: o.username, code },
+          'MQTT broker refused the login: on the hub, this device logs in with its name and secret',
+        );
+      } else o.log.debug({ err }, 'MQTT error');
+    });
+    client.on('connect', () => {
+      refused = false;
+    });
     client.on('offline', () => o.log.debug('MQTT offline'));
   }
 

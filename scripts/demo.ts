@@ -18,6 +18,7 @@ import { DeviceAgent } from '../device/agent.ts';
 import { decodeWav } from '../device/audio/wav.ts';
 import { loadDeviceConfig } from '../device/config-schema.ts';
 import { dominantFrequency, rms } from '../device/media/tone.ts';
+import { newSecret } from '../device/secret.ts';
 import { loadHubConfig } from '../hub/config-schema.ts';
 import { Hub } from '../hub/main.ts';
 import { FakeClock } from '../shared/clock.ts';
@@ -36,7 +37,7 @@ function config<T>(loaded: { kind: string; config?: T }): T {
 }
 
 console.log('Babel Intercom demo: a hub and two simulated intercom units on this machine.\n');
-const hubConfig = config(
+const loadedHub = config(
   loadHubConfig(
     [
       '--host',
@@ -53,11 +54,21 @@ const hubConfig = config(
     {},
   ),
 );
+// [S-6] Closed, as a hub is by default: the demo provisions the accounts it uses.
+const hubConfig = { ...loadedHub, registration: 'closed' as const };
 const hub = await Hub.start(hubConfig, { log: quiet });
 console.log(
   `  hub      listens on 127.0.0.1:${hub.textPort} (text protocol) and :${hub.binaryPort} (binary);`,
 );
 console.log(`           its accounts are in ${path.join(dir, 'data')}`);
+
+// [S-6] Registration is closed on a hub by default: the demo provisions its accounts,
+// each with a secret, as `babel-hub user add` or the installer would.
+const secrets: Record<string, string> = {};
+const provision = async (name: string) => {
+  secrets[name] = newSecret();
+  await hub.accounts.createUser({ name, secret: secrets[name] });
+};
 
 const units = [
   { name: 'door', hz: 440, target: 'kitchen', what: 'the unit by the front door' },
@@ -68,6 +79,7 @@ const agents: Record<string, DeviceAgent> = {};
 const clock = new FakeClock();
 const FRAME_MS = 20;
 for (const u of units) {
+  await provision(u.name);
   const wav = path.join(dir, `${u.name}.wav`);
   const argv = [
     '--name',
@@ -82,6 +94,8 @@ for (const u of units) {
     `file:${wav}`,
     '--mqtt',
     'off',
+    '--secret',
+    secrets[u.name]!,
   ];
   if (u.target) argv.push('--target', u.target);
   agents[u.name] = await DeviceAgent.start(config(loadDeviceConfig(argv, {})), {
@@ -146,16 +160,23 @@ await until(() => kitchen.machine.state === 'idle');
 await play(300);
 
 if (values.stay) {
+  // The hub's registration is closed: the unit attached by hand and a hand-typed session
+  // get accounts of their own, and the commands below carry their secrets.
+  await provision('garage');
+  await provision('me');
   console.log(`
 Everything keeps running. Attach one more simulated unit by hand, in another terminal
-(from this checkout, after \`npm run build\`):
+(from this checkout, after \`npm run build\`); the demo made its account \`garage\`:
 
-  node dist/device/bin.js --name garage --hub 127.0.0.1:${hub.textPort} --media-port 0 \\
-      --capture tone:600 --playback file:garage.wav --button stdin --target door --mqtt off
+  node dist/device/bin.js --name garage --secret ${secrets.garage} \\
+      --hub 127.0.0.1:${hub.textPort} --media-port 0 --capture tone:600 \\
+      --playback file:garage.wav --button stdin --target door --mqtt off
 
 then type \`press\` and Enter to call the door (and again to hang up). The demo units do
 not answer by themselves: call \`kitchen\`... or talk to the hub directly with
-\`nc -C 127.0.0.1 ${hub.textPort}\` and type \`NEW me\`, \`CONNECT me\`, \`USERS\`.
+\`nc -C 127.0.0.1 ${hub.textPort}\` and type \`CONNECT me 0 ${secrets.me}\`, then \`USERS\`.
+Each further unit needs a name and an account of its own (registration is closed):
+\`node dist/hub/bin.js user add NAME --data-dir ${path.join(dir, 'data')}\` prints its secret.
 Press Ctrl-C to stop.`);
   let staying = true;
   process.once('SIGINT', () => {

@@ -27,7 +27,9 @@
 # dependency, so it is installed, used and pruned in the prefix; the checkout is left as
 # it is); install the units into /etc/systemd/system and the babel-hub / babel-device
 # commands into /usr/local/bin; write /etc/babel/hub.yaml and/or device.yaml from
-# scripts/templates/ if absent (an existing file is kept, never overwritten); systemctl
+# scripts/templates/ if absent (an existing file is kept, never overwritten); with --role
+# both, create the device's account on this hub (babel-hub user add: the hub's
+# registration is closed) and write its generated secret into the new device.yaml; systemctl
 # daemon-reload and enable --now the role's services (restart them when running).
 #
 # Safe to run again: that is how to upgrade after `git pull`. An unchanged checkout is

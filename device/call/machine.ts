@@ -135,16 +135,22 @@ function onHub(m: Machine, e: CallEvent, now: number, opts: MachineOptions): Ste
       // The call is up: send media to, and expect it from, <ip> <port> [T-9].
       const who = e.peer;
       if (m.peer !== who || (m.state !== 'calling' && m.state !== 'ringing')) return none(m);
-      const effects: Effect[] = [
+      return to(m, 'in_call', who, now, [
         { kind: 'tone', tone: 'none' },
         { kind: 'led', pattern: 'on' },
-      ];
-      if (e.port > 0) effects.push({ kind: 'media_start', ip: e.ip, port: e.port });
-      effects.push(
-        notice(e.port > 0 ? `talking with ${who}` : `talking with ${who} (no media address)`),
-      );
-      return to(m, 'in_call', who, now, effects);
+        { kind: 'media_start', ip: e.ip, port: e.port },
+        notice(`talking with ${who}`),
+      ]);
     }
+    case 'bad_media':
+      // A media address we cannot use (device/hub/events.ts): the call cannot go on, so it
+      // ends cleanly for both sides instead of sending nowhere.
+      if (m.state === 'idle' || m.peer !== e.peer) return none(m);
+      return hangupBecause(
+        m,
+        now,
+        `ended the call with ${e.peer}: bad media address (${e.reason})`,
+      );
     case 'ended':
       if (m.state === 'idle' || m.peer !== e.peer) return none(m);
       return leave(m, now, `call with ${e.peer} ${e.reason || 'ended'}`);
@@ -180,8 +186,12 @@ function accept(m: Machine): Step {
 }
 
 function hangup(m: Machine, now: number): Step {
+  return hangupBecause(m, now, `hung up on ${m.peer}`);
+}
+
+function hangupBecause(m: Machine, now: number, why: string): Step {
   const peer = m.peer!;
-  const left = leave(m, now, `hung up on ${peer}`);
+  const left = leave(m, now, why);
   return {
     machine: left.machine,
     effects: [{ kind: 'send', verb: 'HANGUP', arg: peer }, ...left.effects],

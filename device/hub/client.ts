@@ -56,7 +56,10 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   #retry: Timer | null = null;
   #ping: Timer | null = null;
   #pingDeadline: Timer | null = null;
+  /** Whether this connection has sent `NEW` (at most once per connection). */
   #created = false;
+  /** The refusal last logged, so a streak of the same one is logged once. */
+  #refusal: string | null = null;
 
   constructor(opts: HubClientOptions) {
     super();
@@ -97,6 +100,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 
   #connect(): void {
     this.#phase = 'connecting';
+    this.#created = false;
     this.#framer = new LineFramer(MAX_REPLY_BYTES);
     const connectFn = this.#o.connectFn ?? ((port, host) => net.connect(port, host));
     const socket = connectFn(this.#o.port, this.#o.host);
@@ -154,19 +158,30 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.#pingDeadline = null;
     const event = hubEvent(reply);
     if (this.#phase === 'registering') this.#onRegisterReply(event, reply);
-    else if (!event) this.#log.warn({ reply }, 'unexpected reply from hub');
-    else if (this.#phase === 'online' && isCallEvent(event)) this.emit('call', event);
+    else if (!event) this.#log.warn(shown(reply), 'unexpected reply from hub');
+    else if (event.kind === 'bad_media') {
+      // Input from the hub is input too: refused, and the call machine hangs up.
+      this.#log.warn(
+        { ...shown(reply), reason: event.reason },
+        'refused a media address from the hub',
+      );
+      if (this.#phase === 'online') this.emit('call', event);
+    } else if (this.#phase === 'online' && isCallEvent(event)) this.emit('call', event);
   }
 
   #onRegisterReply(event: HubEvent | null, reply: TextReply): void {
     if (event?.kind === 'connected') {
       this.#phase = 'online';
       this.#backoff.reset();
+      this.#refusal = null;
       this.#startPings();
       this.#log.info({ uuid: event.uuid }, 'registered with the hub');
       this.emit('online', event.uuid);
       return;
     }
+    // [S-6] Unknown to the hub: a first start, or the account was deleted while we ran.
+    // Create it (once per connection, so a hub that keeps forgetting is not asked in a
+    // loop) with the secret, which the hub requires outside open registration.
     if (
       event?.kind === 'not_connected' &&
       event.reason === 'unknown' &&
@@ -189,9 +204,18 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       return;
     }
     // Not connected (bad_secret, unknown, invalid), create refused (forbidden): nothing will
-    // change by itself, but the administrator may fix it, so keep trying at the slowest pace.
-    this.#log.error({ code: reply.code, args: reply.args }, 'hub refused registration');
-    this.#drop(`refused: ${reply.code} ${reply.args.join(' ')}`);
+    // change by itself, but the administrator may fix it, so keep trying with the backoff.
+    // Said once per streak (and at debug after), not every few seconds.
+    const key = `${reply.code} ${reply.args.join(' ')}`;
+    if (this.#refusal !== key) {
+      this.#refusal = key;
+      const fix = refusalAdvice(event, this.#o.name, this.#o.autoCreate);
+      if (fix) this.#log.warn(shown(reply), `hub refused registration: ${fix}`);
+      else this.#log.error(shown(reply), 'hub refused registration');
+    } else {
+      this.#log.debug(shown(reply), 'hub refused registration again');
+    }
+    this.#drop(`refused: ${key}`);
   }
 
   #startPings(): void {
@@ -241,4 +265,33 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.#ping = null;
     this.#pingDeadline = null;
   }
+}
+
+/** What an administrator does about a refusal that will not go away by itself. */
+function refusalAdvice(event: HubEvent | null, name: string, autoCreate: boolean): string | null {
+  if (event?.kind === 'create_refused' && event.reason === 'forbidden') {
+    // [S-6] registration closed
+    return (
+      'registration is closed on the hub: run `babel-hub pair` there, or ' +
+      `\`babel-hub user add ${name}\` and put its secret in this device's config`
+    );
+  }
+  if (event?.kind === 'not_connected' && event.reason === 'unknown' && !autoCreate) {
+    return (
+      `the hub has no account ${name} and auto_create is off: run ` +
+      `\`babel-hub user add ${name}\` there and put its secret in this device's config`
+    );
+  }
+  if (event?.kind === 'not_connected' && event.reason === 'bad_secret') {
+    return (
+      `the hub refused this device's secret: set the secret of ${name} on the hub ` +
+      `(\`babel-hub user secret ${name}\`) and put it in this device's config`
+    );
+  }
+  return null;
+}
+
+/** A reply as logged: its code and at most 4 arguments of at most 64 characters each. */
+function shown(reply: TextReply): { code: number; args: string[] } {
+  return { code: reply.code, args: reply.args.slice(0, 4).map((a) => a.slice(0, 64)) };
 }

@@ -3,8 +3,11 @@
  * reply codes (`Text.*`, protocol/codes.ts). The hub client handles the registration
  * events itself and passes the call events to the call machine; neither looks at a code.
  */
+import net from 'node:net';
 import { Text } from '../../protocol/codes.ts';
+import { NAME_PATTERN } from '../../protocol/names.ts';
 import type { TextReply } from '../../protocol/text/codec.ts';
+import { plainIp } from '../../shared/address.ts';
 
 /** A line from the hub, by meaning [T-3]; the table under T-5 says which request gets which. */
 export type HubEvent =
@@ -22,8 +25,14 @@ export type HubEvent =
   | { readonly kind: 'calling'; readonly target: string }
   /** `105 <caller>`: a call rings here. */
   | { readonly kind: 'ringing'; readonly caller: string }
-  /** `106 <peer> <ip> <port>`: the call is up; media to and from there [T-9] (port 0: none). */
+  /** `106 <peer> <ip> <port>`: the call is up; media to and from there [T-9]. */
   | { readonly kind: 'media'; readonly peer: string; readonly ip: string; readonly port: number }
+  /**
+   * A `106` for `peer` whose address cannot be used: not an IPv4 literal (never resolved:
+   * a name would cost a DNS lookup per packet), or a port outside 1-65535. The call with
+   * that peer is hung up.
+   */
+  | { readonly kind: 'bad_media'; readonly peer: string; readonly reason: string }
   /** `107 <peer> <reason>`: the call is over [T-10]. */
   | { readonly kind: 'ended'; readonly peer: string; readonly reason: string }
   /** `404 <name> <reason>`: CALL, ACCEPT, HANGUP or CALLED refused. */
@@ -32,7 +41,7 @@ export type HubEvent =
 /** The events the call machine takes (the rest concern the link itself). */
 export type CallEvent = Extract<
   HubEvent,
-  { kind: 'calling' | 'ringing' | 'media' | 'ended' | 'call_refused' }
+  { kind: 'calling' | 'ringing' | 'media' | 'bad_media' | 'ended' | 'call_refused' }
 >;
 
 /** Whether an event is for the call machine. */
@@ -41,6 +50,7 @@ export function isCallEvent(e: HubEvent): e is CallEvent {
     e.kind === 'calling' ||
     e.kind === 'ringing' ||
     e.kind === 'media' ||
+    e.kind === 'bad_media' ||
     e.kind === 'ended' ||
     e.kind === 'call_refused'
   );
@@ -48,35 +58,61 @@ export function isCallEvent(e: HubEvent): e is CallEvent {
 
 /**
  * The meaning of a parsed line, or `null` for a code a device never gets or a line whose
- * arguments do not fit its code (a missing name, a port that is not a number).
+ * arguments do not fit its code (a missing or malformed name, a port that is not a
+ * number). Input from the hub is input too: a peer's name must be a valid name [T-4]
+ * (it goes back to the hub in `ACCEPT` and `HANGUP`), and a reason a short word (it is
+ * only told), so a hub cannot make a device echo or log whatever it likes.
  */
 export function hubEvent(reply: TextReply): HubEvent | null {
   const [a = '', b = '', c = ''] = reply.args;
+  const name = NAME_PATTERN.test(a);
   switch (reply.code) {
     case Text.CONNECTED:
-      return a ? { kind: 'connected', uuid: a } : null;
+      return a && a.length <= 64 ? { kind: 'connected', uuid: a } : null;
     case Text.NOT_CONNECTED:
-      return { kind: 'not_connected', name: a, reason: b };
+      return { kind: 'not_connected', name: a, reason: word(b) };
     case Text.CREATED:
       return { kind: 'created', name: a };
     case Text.CREATE_REFUSED:
-      return { kind: 'create_refused', name: a, reason: b };
+      return { kind: 'create_refused', name: a, reason: word(b) };
     case Text.PONG:
       return { kind: 'pong' };
     case Text.CALLING:
-      return a ? { kind: 'calling', target: a } : null;
+      return name ? { kind: 'calling', target: a } : null;
     case Text.RINGING:
-      return a ? { kind: 'ringing', caller: a } : null;
+      return name ? { kind: 'ringing', caller: a } : null;
     case Text.MEDIA: {
-      const port = Number(c);
-      if (!a || !b || c === '' || !Number.isInteger(port)) return null;
-      return { kind: 'media', peer: a, ip: b, port };
+      if (!name) return null;
+      const bad = mediaAddressProblem(b, c);
+      if (bad) return { kind: 'bad_media', peer: a, reason: bad };
+      return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c) };
     }
     case Text.ENDED:
-      return a ? { kind: 'ended', peer: a, reason: b } : null;
+      return name ? { kind: 'ended', peer: a, reason: word(b) } : null;
     case Text.CALL_REFUSED:
-      return a ? { kind: 'call_refused', name: a, reason: b } : null;
+      return name ? { kind: 'call_refused', name: a, reason: word(b) } : null;
     default:
       return null;
   }
+}
+
+/**
+ * Why `<ip> <port>` of a `106` cannot be used, or null when it can [T-9]. Input from the
+ * hub is input too: the media socket is IPv4 (`udp4`), so the address must be an IPv4
+ * literal (an IPv4-mapped IPv6 one is taken as its IPv4); a host name is refused, never
+ * looked up. The port is 1-65535 in plain decimal digits.
+ */
+export function mediaAddressProblem(ip: string, port: string): string | null {
+  if (!ip) return 'no address';
+  if (!net.isIPv4(plainIp(ip))) return 'address is not an IPv4 literal';
+  if (!/^\d{1,5}$/.test(port)) return 'port is not a number';
+  const n = Number(port);
+  if (n < 1 || n > 65535) return 'port out of range 1-65535';
+  return null;
+}
+
+/** A reason as the hub words them (`declined`, `bad_secret`): else `invalid`, never echoed. */
+function word(reason: string): string {
+  if (reason === '') return '';
+  return /^[a-z0-9_]{1,32}$/.test(reason) ? reason : 'invalid';
 }

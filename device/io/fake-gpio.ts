@@ -1,6 +1,6 @@
 /**
  * An in-memory stand-in for onoff's `Gpio`, honouring the parts of its contract that we
- * use, with controls for tests and demos (`drive`, `fail`). It ships in the product so a
+ * use, with controls for tests and demos (`drive`, `fail`, `failWrites`). It ships in the product so a
  * device can run with fake GPIO on any machine.
  *
  * Contract kept from onoff 6:
@@ -26,6 +26,8 @@ export class FakeGpio implements Gpio {
   /** Logical values written, in order. */
   readonly writes: BinaryValue[] = [];
   exported = true;
+  /** Test control: thrown by every write while set (a relay board that lost power: EIO). */
+  failWrites: Error | null = null;
   #direction: Direction;
   #edge: Edge;
   #activeLow: boolean;
@@ -114,6 +116,7 @@ export class FakeGpio implements Gpio {
   writeSync(value: BinaryValue): void {
     this.#check();
     if (this.#direction !== 'out') throw errno('EPERM', 'write to an input');
+    if (this.failWrites) throw this.failWrites;
     this.writes.push(value);
     this.#physical = this.#toPhysical(value);
   }

@@ -10,7 +10,11 @@ import { type GpioFactory, onoffGpio, SYSFS_GPIO, sysfsLine } from './gpio-base.
 
 /** A binary output. Neither method throws. */
 export interface Output {
-  set(on: boolean): void;
+  /**
+   * Drives the output; true when it now holds that level, false when the write failed
+   * (the pin could not be opened or written: a fault the caller may report).
+   */
+  set(on: boolean): boolean;
   close(): void;
 }
 
@@ -39,15 +43,17 @@ export class GpioOutput implements Output {
     this.#open();
   }
 
-  set(on: boolean): void {
-    if (this.#closed) return;
+  set(on: boolean): boolean {
+    if (this.#closed) return false;
     const gpio = this.#gpio ?? this.#open();
-    if (!gpio) return;
+    if (!gpio) return false;
     try {
       gpio.writeSync(on ? 1 : 0);
+      return true;
     } catch (err) {
       this.#fail(err);
       this.#gpio = null;
+      return false;
     }
   }
 
@@ -96,16 +102,20 @@ export class FakeOutput implements Output {
   readonly transitions: Transition[] = [];
   on = false;
   closed = false;
+  /** Test control: while true every `set` fails (a relay board that is unplugged). */
+  broken = false;
   readonly #clock: Clock;
 
   constructor(clock: Clock) {
     this.#clock = clock;
   }
 
-  set(on: boolean): void {
-    if (this.closed || on === this.on) return;
+  set(on: boolean): boolean {
+    if (this.closed || this.broken) return false;
+    if (on === this.on) return true;
     this.on = on;
     this.transitions.push({ on, at: this.#clock.now() });
+    return true;
   }
 
   close(): void {
@@ -171,39 +181,71 @@ export class Led {
 /** How long the door strike is energised unless configured. */
 export const DEFAULT_DOOR_PULSE_MS = 3000;
 
-/** Pulses the door-release relay; a trigger while pulsing is ignored (no extension). */
+/** What a pulse did: `opened`; `busy` (already pulsing, not extended); `failed` (fault). */
+export type PulseResult = 'opened' | 'busy' | 'failed';
+
+export interface DoorRelayOptions {
+  pulseMs?: number;
+  log?: Logger;
+  /** Called when the relay turns out broken (false) or works again (true). */
+  onHealth?: (working: boolean) => void;
+}
+
+/**
+ * Pulses the door-release relay; a trigger while pulsing is ignored (no extension). A
+ * relay whose output cannot be driven is `failed`, never `opened` [S-10], and stays
+ * `working: false` until a later pulse succeeds.
+ */
 export class DoorRelay {
   readonly #out: Output;
   readonly #clock: Clock;
   readonly #pulseMs: number;
   readonly #log: Logger | undefined;
+  readonly #onHealth: (working: boolean) => void;
   #timer: Timer | null = null;
+  #working: boolean;
 
-  constructor(output: Output, clock: Clock, opts: { pulseMs?: number; log?: Logger } = {}) {
+  constructor(output: Output, clock: Clock, opts: DoorRelayOptions = {}) {
     this.#out = output;
     this.#clock = clock;
     this.#pulseMs = opts.pulseMs ?? DEFAULT_DOOR_PULSE_MS;
     this.#log = opts.log;
-    output.set(false);
+    this.#onHealth = opts.onHealth ?? (() => {});
+    this.#working = output.set(false);
+    if (!this.#working) this.#log?.warn('door relay unavailable at start');
   }
 
   get active(): boolean {
     return this.#timer !== null;
   }
 
-  /** Energises the relay for the pulse time; false (ignored) while already pulsing. */
-  pulse(): boolean {
+  /** False after a pulse or release failed, until a pulse works again. */
+  get working(): boolean {
+    return this.#working;
+  }
+
+  /** Energises the relay for the pulse time. */
+  pulse(): PulseResult {
     if (this.#timer) {
       this.#log?.debug('door release already active');
-      return false;
+      return 'busy';
+    }
+    if (!this.#out.set(true)) {
+      this.#out.set(false);
+      this.#health(false);
+      this.#log?.error('door relay failed: the door was not opened');
+      return 'failed';
     }
     this.#log?.info({ ms: this.#pulseMs }, 'door release');
-    this.#out.set(true);
+    this.#health(true);
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = null;
-      this.#out.set(false);
+      if (!this.#out.set(false)) {
+        this.#health(false);
+        this.#log?.error('door relay failed to release');
+      }
     }, this.#pulseMs);
-    return true;
+    return 'opened';
   }
 
   /** Releases the relay at once and closes its output. */
@@ -212,5 +254,11 @@ export class DoorRelay {
     this.#timer = null;
     this.#out.set(false);
     this.#out.close();
+  }
+
+  #health(working: boolean): void {
+    if (working === this.#working) return;
+    this.#working = working;
+    this.#onHealth(working);
   }
 }

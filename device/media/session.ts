@@ -68,6 +68,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   #statsTimer: Timer | null = null;
   #bound = false;
   #closed = false;
+  /** A send threw during this leg (logged once per leg). */
+  #sendFailed = false;
 
   constructor(opts: MediaSessionOptions) {
     super();
@@ -112,6 +114,7 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     if (!this.#bound) throw new Error('media session: open() before start()');
     this.stop();
     this.#remote = { ...remote };
+    this.#sendFailed = false;
     const p = new MediaPipeline({
       ...this.#o.pipeline,
       remote: { address: remote.ip, port: remote.port },
@@ -143,8 +146,15 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     const p = this.#pipeline;
     if (!p) return;
     const { ip, port } = this.#remote;
-    for (const datagram of p.captureFrame(pcm, this.#clock.now())) {
-      this.#socket.send(datagram, port, ip); // from the bound port [M-2]
+    try {
+      for (const datagram of p.captureFrame(pcm, this.#clock.now())) {
+        this.#socket.send(datagram, port, ip); // from the bound port [M-2]
+      }
+    } catch (err) {
+      // The address was checked (device/hub/events.ts); should a send still throw, the
+      // leg goes quiet instead of taking the device down.
+      if (!this.#sendFailed) this.#o.log.warn({ err, remote: this.#remote }, 'media send failed');
+      this.#sendFailed = true;
     }
   }
 

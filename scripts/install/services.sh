@@ -27,7 +27,7 @@ fi
 # --- 10. next steps ------------------------------------------------------------------
 
 step "Next steps"
-dev_name=${name:-$(hostname 2>/dev/null | tr '[:upper:]' '[:lower:]')}
+dev_name=${device_name:-${name:-$(hostname 2>/dev/null | tr '[:upper:]' '[:lower:]')}}
 dev_name=${dev_name:-NAME}
 if [ "$role" != hub ]; then
   cat <<EOF
@@ -38,24 +38,33 @@ EOF
 fi
 if [ "$role" = device ]; then
   cat <<EOF
-    3. On the hub, create this device's account; it prints the secret:
-         sudo -u babel babel-hub user add $dev_name --config /etc/babel/hub.yaml
-       ("already exists": the device registered itself first; then use
-         sudo -u babel babel-hub user secret $dev_name --config /etc/babel/hub.yaml)
-       and put it into /etc/babel/device.yaml here:  secret: <the secret>
+    3. The hub's registration is closed: give this device an account there, either way:
+       a) on the hub:  sudo -u babel babel-hub pair --config /etc/babel/hub.yaml
+          then, within its 10 minutes, here:  sudo systemctl restart babel-device
+          (this device creates its account $dev_name itself, with the secret it made
+          and keeps in /var/lib/babel-device/secret)
+       b) or on the hub:  sudo -u babel babel-hub user add $dev_name --config /etc/babel/hub.yaml
+          and put the secret it prints into /etc/babel/device.yaml here:  secret: <the secret>
+          ("already exists": sudo -u babel babel-hub user secret $dev_name --config /etc/babel/hub.yaml
+          makes a new one)
     4. sudo systemctl restart babel-device
        journalctl -u babel-device -f    shows "registered with the hub"
 EOF
 elif [ "$role" = both ]; then
   cat <<EOF
-    3. For each other Pi, create its account here (prints the secret to put into its
-       device.yaml):  sudo -u babel babel-hub user add door --config /etc/babel/hub.yaml
+    3. This device's account $dev_name is on this hub, its secret in /etc/babel/device.yaml.
+       For each other Pi, run its installer with --role device, then open a pairing window
+       here:  sudo -u babel babel-hub pair --config /etc/babel/hub.yaml
+       or create its account here (prints the secret to put into its device.yaml):
+         sudo -u babel babel-hub user add door --config /etc/babel/hub.yaml
     4. sudo systemctl restart babel-device
        systemctl status babel-hub babel-device
 EOF
 else
   cat <<EOF
-    1. For each device, create its account (prints the secret for its device.yaml):
+    1. For each device, open a pairing window (10 minutes in which devices create their
+       own accounts):  sudo -u babel babel-hub pair --config /etc/babel/hub.yaml
+       or create its account (prints the secret for its device.yaml):
          sudo -u babel babel-hub user add door --config /etc/babel/hub.yaml
     2. systemctl status babel-hub;  journalctl -u babel-hub -f
 EOF

@@ -151,7 +151,7 @@ test.serial(
   'embedded broker: commands place, answer and end a call, open the door; stats every 5 s; announcements',
   async (t) => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: gpio:22\n  pulse_ms: 500\n');
+    fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: fake\n  pulse_ms: 500\n');
     const config = testConfig(['--mqtt', 'embedded']);
     config.mqtt.embedded_host = '127.0.0.1';
     config.mqtt.embedded_port = 0;
@@ -232,16 +232,30 @@ test.serial(
           from,
         );
 
-        // The door, by command: the relay (no GPIO here: its failure is logged) and the line.
+        // The door, by command: the (fake) relay pulses, and the attempt is published, not
+        // retained, on babel/door/door [S-10].
         const mark = door.events.length;
+        const seen = w.seen.length;
         await w.client.publishAsync(topics.set('door'), '{"action":"door"}', { qos: 1 });
         await door.waitFor(/^door opened \(MQTT\)$/, WAIT, mark);
-        t.true(
-          door.logs.some((l) => l.msg === 'gpio output unavailable' && l.bcm === 22),
-          'no GPIO on this machine: the relay says so, and the door still narrates',
-        );
-        // The kitchen has no relay: the same command does nothing there, and the call goes on.
+        const opened = await w.waitTopic('babel/door/door', undefined, WAIT, seen);
+        t.false(opened.retain);
+        t.deepEqual(json(opened.payload), {
+          result: 'opened',
+          by: 'mqtt',
+          from: null,
+          reason: null,
+        });
+        // The kitchen has no relay: the same command opens nothing there (refused, and
+        // published), and the call goes on.
         await w.client.publishAsync(topics.set('kitchen'), '{"action":"door"}', { qos: 1 });
+        const refused = await w.waitTopic('babel/kitchen/door', undefined, WAIT, seen);
+        t.deepEqual(json(refused.payload), {
+          result: 'refused',
+          by: 'mqtt',
+          from: null,
+          reason: 'no_relay',
+        });
       });
       t.is(
         door.events.filter((e) => /door opened/.test(e)).length,

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -13,11 +15,19 @@ export class DeviceProcess {
   readonly child: ChildProcess;
   readonly events: string[] = [];
   readonly logs: Array<Record<string, unknown>> = [];
+  /** Its state directory (generated secret [S-6]): a temporary one unless `--state-dir` is given. */
+  readonly stateDir: string;
+  readonly #ownStateDir: boolean;
   #waiters: Array<() => void> = [];
   #exited: Promise<number | null>;
 
   constructor(name: string, args: string[]) {
     this.name = name;
+    const given = args.indexOf('--state-dir');
+    this.#ownStateDir = given < 0;
+    this.stateDir =
+      given >= 0 ? args[given + 1]! : fs.mkdtempSync(path.join(os.tmpdir(), 'babel-device-'));
+    if (this.#ownStateDir) args = [...args, '--state-dir', this.stateDir];
     this.child = spawn(
       process.execPath,
       [
@@ -83,6 +93,7 @@ export class DeviceProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), ms);
     const code = await this.#exited;
     clearTimeout(timer);
+    if (this.#ownStateDir) fs.rmSync(this.stateDir, { recursive: true, force: true });
     return code;
   }
 }

@@ -13,10 +13,13 @@ import path from 'node:path';
 import test from 'ava';
 import { loadDeviceConfig } from '../../device/config-schema.ts';
 import { loadHubConfig } from '../../hub/config-schema.ts';
+import { AccountStore } from '../../hub/store/accounts.ts';
+import { openDatabase } from '../../hub/store/db.ts';
 import {
   existingCommand,
   existingGroups,
   fakeCheckout,
+  HUB_SHIM,
   install,
   repo,
   script,
@@ -104,6 +107,7 @@ test('--dry-run prints every step of the plan and changes nothing', async (t) =>
     `[dry-run] install ${root}/usr/local/bin/babel-hub`,
     `kept ${root}/etc/babel/hub.yaml`,
     `[dry-run] write ${root}/etc/babel/device.yaml from scripts/templates/device.yaml, name: kitchen`,
+    `[dry-run] create the account kitchen on this hub (babel-hub user add kitchen); its secret goes into ${root}/etc/babel/device.yaml`,
     '[skip] useradd --system --user-group',
     `[skip] systemctl daemon-reload  (--root ${root})`,
     '[skip] systemctl enable --now babel-hub',
@@ -147,7 +151,7 @@ test('installs into a throwaway root; a second run keeps the configs and refresh
   t.is(first.stderr, '');
 
   // The application, without what must not be shipped.
-  t.is(fs.readFileSync(path.join(app, 'dist/hub/bin.js'), 'utf8'), '// hub v1\n');
+  t.is(fs.readFileSync(path.join(app, 'dist/hub/bin.js'), 'utf8'), HUB_SHIM);
   t.true(fs.existsSync(path.join(app, 'package.json')));
   t.true(fs.existsSync(path.join(app, 'scripts/templates/device.yaml')));
   for (const gone of ['.git', 'node_modules', 'data'])
@@ -181,6 +185,29 @@ test('installs into a throwaway root; a second run keeps the configs and refresh
     t.is(fs.statSync(at(`etc/babel/${f}`)).mode & 0o777, 0o640);
   const device = loadDeviceConfig(['--config', at('etc/babel/device.yaml')], {});
   t.like(device.kind === 'config' ? device.config : {}, { name: 'kitchen', hub: '127.0.0.1:4242' });
+
+  // [S-6] The hub's registration is closed: the installer made the device's account on
+  // this hub with a generated secret, which is in device.yaml (0640, above) and nowhere
+  // in what it printed.
+  const secret = device.kind === 'config' ? device.config.secret : undefined;
+  t.regex(secret ?? '', /^[a-z2-9]{20}$/);
+  t.regex(
+    first.stdout,
+    /\+ create the account kitchen on this hub \(babel-hub user add kitchen\); its secret goes into .*device\.yaml/,
+  );
+  t.false(first.stdout.includes(secret!), 'the secret is not printed');
+  {
+    const accounts = new AccountStore(openDatabase(at('var/lib/babel/babel.sqlite')));
+    try {
+      const user = accounts.getByName('kitchen');
+      t.truthy(user);
+      t.true(await accounts.checkSecret(user!.id, secret));
+      t.false(await accounts.checkSecret(user!.id, 'something-else'));
+    } finally {
+      accounts.close();
+    }
+  }
+  t.regex(first.stdout, /This device's account kitchen is on this hub/);
   const hub = loadHubConfig(['--config', at('etc/babel/hub.yaml')], {});
   t.like(hub.kind === 'config' ? hub.config : {}, { data_dir: '/var/lib/babel', text_port: 4242 });
   t.true(fs.statSync(at('var/lib/babel')).isDirectory());
@@ -243,6 +270,15 @@ test('a device elsewhere: --hub and --name fill in device.yaml, --prefix reaches
   );
   t.regex(unit, /^Documentation=file:\/\/\/srv\/babel\/README\.md$/m);
   t.regex(r.stdout, /sudo -u babel babel-hub user add door --config \/etc\/babel\/hub\.yaml/);
+  // [S-6] It cannot reach the hub's database: it says plainly what to do on the hub.
+  t.regex(r.stdout, /The hub's registration is closed: give this device an account there/);
+  t.regex(r.stdout, /on the hub: {2}sudo -u babel babel-hub pair --config \/etc\/babel\/hub\.yaml/);
+  t.regex(
+    r.stdout,
+    /put the secret it prints into \/etc\/babel\/device\.yaml here: {2}secret: <the secret>/,
+  );
+  t.notRegex(r.stdout, /create the account/);
+  t.like(loaded.kind === 'config' ? loaded.config : {}, { secret: undefined });
   t.deepEqual(calls(), []);
 });
 

@@ -3,6 +3,10 @@ import { type HubEvent, hubEvent, isCallEvent } from '../../../device/hub/events
 import { Text } from '../../../protocol/codes.ts';
 import { parseReply } from '../../../protocol/text/codec.ts';
 
+function bad(reason: string): HubEvent {
+  return { kind: 'bad_media', peer: 'door', reason };
+}
+
 /** Each line a device can get, and what it means; `null`: ignored as unexpected. */
 const lines: Array<[string, HubEvent | null]> = [
   [
@@ -20,10 +24,41 @@ const lines: Array<[string, HubEvent | null]> = [
   ['105 door', { kind: 'ringing', caller: 'door' }],
   ['105', null],
   ['106 door 10.0.0.3 6000', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000 }],
-  ['106 door 10.0.0.3 0', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 0 }],
-  ['106 door 10.0.0.3', null],
-  ['106 door 10.0.0.3 http', null],
-  ['106 door 10.0.0.3 50.5', null],
+  ['106 door 10.0.0.3 1', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 1 }],
+  ['106 door 10.0.0.3 65535', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 65535 }],
+  ['106 door ::ffff:10.0.0.3 6000', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000 }],
+  // Input from the hub is input too: every field of a 106 is checked before use.
+  ['106 door 10.0.0.3 0', bad('port out of range 1-65535')],
+  ['106 door 10.0.0.3 70000', bad('port out of range 1-65535')],
+  ['106 door 10.0.0.3 99999', bad('port out of range 1-65535')],
+  ['106 door 10.0.0.3 -1', bad('port is not a number')],
+  ['106 door 10.0.0.3 +6000', bad('port is not a number')],
+  ['106 door 10.0.0.3 6e3', bad('port is not a number')],
+  ['106 door 10.0.0.3 0x1770', bad('port is not a number')],
+  ['106 door 10.0.0.3 123456', bad('port is not a number')],
+  ['106 door 10.0.0.3', bad('port is not a number')],
+  ['106 door 10.0.0.3 http', bad('port is not a number')],
+  ['106 door 10.0.0.3 50.5', bad('port is not a number')],
+  ['106 door example.com 6000', bad('address is not an IPv4 literal')],
+  ['106 door localhost 6000', bad('address is not an IPv4 literal')],
+  ['106 door 10.0.0.256 6000', bad('address is not an IPv4 literal')],
+  ['106 door 10.0.0 6000', bad('address is not an IPv4 literal')],
+  ['106 door ::1 6000', bad('address is not an IPv4 literal')],
+  ['106 door', bad('no address')],
+  ['106', null],
+  // Names go back to the hub (ACCEPT, HANGUP) and into the narration: valid names only.
+  ['105 Door', null],
+  ['105 ../../etc', null],
+  [`105 ${'a'.repeat(33)}`, null],
+  ['106 -door 10.0.0.3 6000', null],
+  ['104 k\u00e4che', null],
+  ['107 door:x ended', null],
+  ['404 door;rm busy', null],
+  // Reasons are only told: a short word, else `invalid`.
+  ['107 door <script>', { kind: 'ended', peer: 'door', reason: 'invalid' }],
+  [`404 kitchen ${'x'.repeat(33)}`, { kind: 'call_refused', name: 'kitchen', reason: 'invalid' }],
+  ['401 door Bad_Secret', { kind: 'not_connected', name: 'door', reason: 'invalid' }],
+  [`101 ${'f'.repeat(65)} door`, null],
   ['107 door declined', { kind: 'ended', peer: 'door', reason: 'declined' }],
   ['107 door', { kind: 'ended', peer: 'door', reason: '' }],
   ['404 kitchen busy', { kind: 'call_refused', name: 'kitchen', reason: 'busy' }],
@@ -52,5 +87,8 @@ test('every code a device may get has a meaning, read from the one table', (t) =
 
 test('only call events go to the call machine', (t) => {
   const calls = lines.flatMap(([, e]) => (e && isCallEvent(e) ? [e.kind] : []));
-  t.deepEqual([...new Set(calls)], ['calling', 'ringing', 'media', 'ended', 'call_refused']);
+  t.deepEqual(
+    [...new Set(calls)],
+    ['calling', 'ringing', 'media', 'bad_media', 'ended', 'call_refused'],
+  );
 });

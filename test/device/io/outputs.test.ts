@@ -84,14 +84,14 @@ test('door relay: pulses for the configured time; re-triggers while pulsing are 
   const clock = new FakeClock();
   const out = new FakeOutput(clock);
   const door = new DoorRelay(out, clock, { pulseMs: 2000, log: testLog });
-  t.true(door.pulse());
+  t.is(door.pulse(), 'opened');
   t.true(door.active);
   clock.advance(1000);
-  t.false(door.pulse()); // does not extend the pulse
+  t.is(door.pulse(), 'busy'); // does not extend the pulse
   clock.advance(1000);
   t.false(door.active);
   clock.advance(500);
-  t.true(door.pulse());
+  t.is(door.pulse(), 'opened');
   clock.advance(2000);
   t.deepEqual(show(out), ['on@0', 'off@2000', 'on@2500', 'off@4500']);
 });
