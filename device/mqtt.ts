@@ -6,6 +6,10 @@ import { type DeviceCommand, type DeviceStats, topicsFor } from '../protocol/mqt
 import { normalizeName } from '../protocol/names.ts';
 import type { MediaStats } from './media/pipeline.ts';
 
+/** After a refused login, the first retry; it doubles up to the cap [S-7, S-9]. */
+const REFUSED_RETRY_MS = 30_000;
+const REFUSED_RETRY_MAX_MS = 300_000;
+
 export interface DeviceMqttOptions {
   url: string;
   baseTopic: string;
@@ -21,6 +25,9 @@ export interface DeviceMqttOptions {
   log: Logger;
   onCommand: (cmd: DeviceCommand) => void;
   connectFn?: typeof mqttConnect;
+  /** After a refused login, the first retry (ms); it doubles up to `refusedRetryMaxMs`. */
+  refusedRetryMs?: number;
+  refusedRetryMaxMs?: number;
 }
 
 /**
@@ -86,9 +93,12 @@ export class DeviceMqtt {
 
   #connect(connect: typeof mqttConnect): void {
     const o = this.#o;
+    const reconnectPeriod = 2000 + Math.floor(Math.random() * 1000);
     const client = connect(o.url, {
       clientId: `babel-device-${o.name}-${randomBytes(4).toString('hex')}`,
-      reconnectPeriod: 2000 + Math.floor(Math.random() * 1000),
+      reconnectPeriod,
+      // Without it MQTT.js gives up for good after one refused login (a changed secret).
+      reconnectOnConnackError: true,
       connectTimeout: 5000,
       queueQoSZero: false,
       ...(o.username !== undefined ? { username: o.username } : {}),
@@ -122,20 +132,30 @@ export class DeviceMqtt {
       o.log.info({ cmd }, 'MQTT command');
       o.onCommand(cmd);
     });
-    let refused = false;
+    // CONNACK 4/5: bad user name or password / not authorized [S-9]. Said once per streak,
+    // and retried slowly (30 s doubling to 5 min): a quick retry would only feed the hub's
+    // login throttle, which counts every refusal against this address [S-7].
+    let refusals = 0;
     client.on('error', (err) => {
-      // CONNACK 4/5: bad user name or password / not authorized [S-9]. Said once per streak.
       const code = (err as { code?: unknown }).code;
-      if ((code === 4 || code === 5) && !refused) {
-        refused = true;
+      if (code !== 4 && code !== 5) {
+        o.log.debug({ err }, 'MQTT error');
+        return;
+      }
+      if (refusals === 0) {
         o.log.warn(
           { url: o.url, username: o.username, code },
           'MQTT broker refused the login: on the hub, this device logs in with its name and secret',
         );
-      } else o.log.debug({ err }, 'MQTT error');
+      }
+      const first = o.refusedRetryMs ?? REFUSED_RETRY_MS;
+      const max = o.refusedRetryMaxMs ?? REFUSED_RETRY_MAX_MS;
+      client.options.reconnectPeriod = Math.min(first * 2 ** refusals, max);
+      refusals++;
     });
     client.on('connect', () => {
-      refused = false;
+      refusals = 0;
+      client.options.reconnectPeriod = reconnectPeriod;
     });
     client.on('offline', () => o.log.debug('MQTT offline'));
   }

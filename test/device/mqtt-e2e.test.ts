@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Hub } from '../../hub/main.ts';
+import { readMqttLogins } from '../../hub/mqtt/logins.ts';
 import { topicsFor } from '../../protocol/mqtt/topics.ts';
 import { DeviceProcess } from '../helpers/device.ts';
 import { startHub, tempDir, testConfig } from '../helpers/hub.ts';
@@ -158,7 +159,11 @@ test.serial(
     const hub = await Hub.start(config, { log: testLog });
     t.truthy(hub.mqttPort);
     const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
-    const w = await MqttWatch.connect(url, ['babel/#']);
+    // [S-9] The embedded broker takes no anonymous clients: watch and command as Home
+    // Assistant would, with the admin login; the devices log in with their own secrets.
+    const admin = readMqttLogins(config.data_dir)?.admin;
+    if (!admin) throw new Error('the hub made no MQTT logins');
+    const w = await MqttWatch.connect(url, ['babel/#'], admin);
     // A stale command left retained on the broker: a device must not act on it when it
     // (re)subscribes, or every reconnect would open the door again.
     await w.client.publishAsync(topics.set('door'), '{"action":"door"}', { qos: 1, retain: true });
@@ -173,7 +178,7 @@ test.serial(
       );
 
       // Announcements, retained: a late subscriber sees them.
-      const late = await MqttWatch.connect(url, [topics.anyDevice]);
+      const late = await MqttWatch.connect(url, [topics.anyDevice], admin);
       try {
         const d = await late.waitTopic(topics.device('door'), undefined, WAIT);
         const k = await late.waitTopic(topics.device('kitchen'), undefined, WAIT);

@@ -174,6 +174,8 @@ test('deviceStats: rounding of jitter and bitrate', (t) => {
 
 /** Just enough of an MQTT.js client to drive `DeviceMqtt`. */
 class FakeClient extends EventEmitter {
+  /** What DeviceMqtt tunes while running (the reconnect period after a refused login). */
+  readonly options: { reconnectPeriod?: number } = {};
   connected = false;
   ended = false;
   readonly published: Array<{ topic: string; payload: string; opts: unknown }> = [];
