@@ -203,6 +203,9 @@ install_node() {
 
 mount_all() {
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  if [ "${#extra_ca[@]}" -gt 0 ]; then
+    mkdir -p "$root/etc/ssl" && cp "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-extra-ca.crt"
+  fi
   # No service may start inside the root (mosquitto and the like, from apt).
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -233,10 +236,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The CA bundle Node.js trusts on this machine beyond its own, if any (a proxy's CA on
+# a network that inspects TLS), is trusted in the root too.
+extra_ca=()
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
+  extra_ca=(NODE_EXTRA_CA_CERTS=/etc/ssl/host-extra-ca.crt)
+fi
+
 in_root() {
   chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI=true \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    DEBIAN_FRONTEND=noninteractive "$@"
+    DEBIAN_FRONTEND=noninteractive "${extra_ca[@]}" "$@"
 }
 
 # Prefixes each line with the Unix time it was read at (the host's clock, not emulated).
@@ -247,12 +257,12 @@ stamp() { while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done; }
 # scripts one at a time in the foreground, so these are each addon's build times.
 addon_times() {
   awk '
-    function close_open(t) { if (name != "") { secs[name] += t - since; name = "" } }
+    function finish(t) { if (name != "") { secs[name] += t - since; name = "" } }
     / > [^ ]+@[^ ]+ (preinstall|install|postinstall)$/ {
-      close_open($1); name = $3; sub(/@[^@]*$/, "", name); since = $1; if (!(name in secs)) order[++n] = name; next
+      finish($1); name = $3; sub(/@[^@]*$/, "", name); since = $1; if (!(name in secs)) order[++n] = name; next
     }
-    / (added|changed) [0-9]+ packages/ { close_open($1) }
-    / setup.sh: building dist/ / { close_open($1) }
+    / (added|changed) [0-9]+ packages/ { finish($1) }
+    / setup\.sh: building dist\// { finish($1) }
     END { for (i = 1; i <= n; i++) printf "  %-28s %4d s\n", order[i], secs[order[i]] }
   ' "$1"
 }
