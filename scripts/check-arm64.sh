@@ -59,6 +59,9 @@ readonly TESTS=(
   test/device/audio/
   test/scripts/demo.test.ts
 )
+# Tests left out by title: ffmpeg's interop check needs ffmpeg, some 150 Debian packages
+# (the x86-64 CI runs it).
+readonly SKIP_TITLES=('!*ffmpeg*')
 readonly APP=/opt/babel-intercom
 
 usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -308,7 +311,10 @@ setup_in_root() {
 
 run_tests() {
   say "tests under emulation: ${TESTS[*]} (log $log_prefix.tests.log)"
-  in_root bash -c "cd $APP && npx ava --tap --timeout=10m ${TESTS[*]}" >"$log_prefix.tests.log" 2>&1
+  local match=() title
+  for title in "${SKIP_TITLES[@]}"; do match+=(--match "'$title'"); done
+  in_root bash -c "cd $APP && npx ava --tap --timeout=10m ${match[*]} ${TESTS[*]}" \
+    >"$log_prefix.tests.log" 2>&1
   passed=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$log_prefix.tests.log" | tail -n1)
   failed=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$log_prefix.tests.log" | tail -n1)
   passed=${passed:-0}
