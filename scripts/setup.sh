@@ -30,8 +30,16 @@ for arg in "$@"; do
   esac
 done
 
-# Build tools for the native addons, ALSA headers for alsa-capture, arecord/aplay.
-packages=(build-essential python3 pkg-config libasound2-dev alsa-utils)
+# Build tools for the native addons, ALSA headers for alsa-capture, libopus for our Opus
+# addon (native/opus, found with pkg-config), arecord/aplay.
+packages=(build-essential python3 pkg-config libasound2-dev libopus-dev alsa-utils)
+# Debian's own nodejs keeps Node's C headers, which node-gyp compiles the addons against,
+# in libnode-dev; NodeSource's nodejs and the official tarball carry them.
+node_bin=$(readlink -f "$(command -v node 2>/dev/null || echo /nonexistent)")
+if [ "$node_bin" = /usr/bin/node ] && [ ! -e /usr/include/node/node_api.h ] &&
+  dpkg-query -S /usr/bin/node >/dev/null 2>&1; then
+  packages+=(libnode-dev)
+fi
 if [ "$with_test" = 1 ]; then
   packages+=(mosquitto ffmpeg sox systemd)
 fi
@@ -60,6 +68,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # embedded broker want that port free, and nothing here uses the system one.
   if printf '%s\n' "${missing[@]}" | grep -qx mosquitto; then
     $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || $sudo service mosquitto stop >/dev/null 2>&1 || true
+  fi
+fi
+
+# node-gyp downloads Node's headers unless told where they are; the Node.js that runs has
+# them beside it (/usr/include/node for Debian's and NodeSource's, <prefix>/include/node
+# for the official tarball), so point every node-gyp there and build offline.
+if [ -z "${npm_config_nodedir:-}${NPM_CONFIG_NODEDIR:-}" ] &&
+  [ "$(npm config get nodedir 2>/dev/null)" = undefined ]; then
+  node_prefix=$(dirname "$(dirname "$node_bin")")
+  if [ -e "$node_prefix/include/node/node_api.h" ]; then
+    export npm_config_nodedir="$node_prefix"
+    echo "setup.sh: building native addons against the headers in $node_prefix/include/node"
   fi
 fi
 

@@ -1,46 +1,34 @@
 /**
- * Opus for one call leg [M-1]: 48 kHz mono s16le PCM, 10 or 20 ms frames, wrapping the
- * native @discordjs/opus 0.10 binding (libopus 1.3.1). What the binding does, and what
- * this wrapper does about it (each point is pinned by test/device/media/opus.test.ts):
+ * Opus for one call leg [M-1]: 48 kHz mono s16le PCM, 10 or 20 ms frames, over our own
+ * N-API addon `babel-opus` (native/opus/), which links the system's libopus (Debian
+ * `libopus-dev`; see docs/platforms.md for why not a bundled copy).
  *
- * - Its encoder is created in AUDIO application mode, and libopus refuses
- *   OPUS_SET_APPLICATION once a frame has been encoded. The constructor switches to VOIP
- *   (ctl 4000 = 2048) before anything else, then sets bitrate (4002), complexity (4010),
- *   in-band FEC (4012) and the expected loss (4014).
- * - `encode()` with a buffer that is not a whole number of 2.5 ms frames makes opus_encode
- *   fail, and the binding then aborts the whole process (a fatal N-API error, not a JS
- *   exception). `encode()` therefore accepts exactly one frame and throws otherwise.
- * - Its `decode()` always passes decode_fec = 0 and a 120 ms output buffer. Given an empty
- *   packet, libopus runs its loss concealment for the whole buffer: 5760 samples (120 ms),
- *   and the decoder state moves on by 120 ms. FEC recovery is out of reach.
- * - libopus treats a packet whose frame is 0 or 1 bytes (RFC 6716 §3.2.1; a bare TOC byte)
- *   as lost, and conceals exactly the duration its TOC byte announces. `conceal()` decodes
- *   such a one-byte packet, a TOC with the frame duration of this codec and the mode,
- *   bandwidth and channel count of the last real packet: exactly one frame of concealment,
- *   decoder state advanced by exactly one frame, fading over repeated losses as libopus
- *   intends. Before the first packet libopus returns one frame of silence.
- * - A corrupt packet throws a TypeError from the binding; `decode()` rethrows it as an
- *   `Error` naming the packet length, with the binding's error as `cause`. The decoder
- *   state is unchanged, so the caller can `conceal()` that slot instead.
+ * - The encoder is created in VOIP application mode; bitrate, complexity, in-band FEC and
+ *   the expected loss are set once here from `OpusCodecOptions`.
+ * - `encode()` takes exactly one frame of this codec and throws `RangeError` otherwise
+ *   (the addon would accept any Opus duration; one frame per packet is our RTP rule).
+ * - `decode()` returns what the packet carries: one frame for our own packets, another
+ *   duration for another sender's (the pipeline fits it to the frame). A corrupt packet
+ *   throws an `Error` naming the packet length, with the addon's error (`code`
+ *   `OPUS_INVALID_PACKET`) as `cause`; the decoder state is unchanged, so the caller can
+ *   `conceal()` that slot instead.
+ * - `conceal()` runs libopus' loss concealment for exactly one frame (a lost packet with
+ *   an explicit frame size), so the decoder's timeline moves by one frame; repeated losses
+ *   fade as libopus intends. Before the first packet it is one frame of silence.
+ * - `recover(next)` rebuilds the frame before `next` from the in-band FEC that `next`
+ *   carries (libopus conceals instead when it carries none): one frame, for a slot whose
+ *   packet is lost while the following one has already arrived.
  */
-import opus from '@discordjs/opus';
+import opus from 'babel-opus';
 
-const { OpusEncoder } = opus;
+const { Encoder, Decoder } = opus;
 
 /** The PCM sample rate of the codec (and the RTP clock of Opus, RFC 7587 §4.1). */
 export const OPUS_SAMPLE_RATE = 48000;
 const CHANNELS = 1;
 const BYTES_PER_SAMPLE = 2;
-
-/** libopus encoder ctl requests (opus_defines.h). */
-const CTL = {
-  SET_APPLICATION: 4000,
-  SET_BITRATE: 4002,
-  SET_COMPLEXITY: 4010,
-  SET_INBAND_FEC: 4012,
-  SET_PACKET_LOSS_PERC: 4014,
-} as const;
-const APPLICATION_VOIP = 2048;
+/** The longest packet duration Opus allows (RFC 6716 §3.2.5): 120 ms. */
+const MAX_PACKET_SAMPLES = (OPUS_SAMPLE_RATE * 120) / 1000;
 
 /** Options of `OpusCodec`. */
 export interface OpusCodecOptions {
@@ -56,16 +44,13 @@ export interface OpusCodecOptions {
   packetLossPercent?: number;
 }
 
-/** Encoder and decoder of one call leg; see the file comment for the binding's traps. */
+/** Encoder and decoder of one call leg; see the file comment. */
 export class OpusCodec {
-  #native: InstanceType<typeof OpusEncoder>;
+  #encoder: InstanceType<typeof Encoder>;
+  #decoder: InstanceType<typeof Decoder>;
   #frameMs: 10 | 20;
   #frameSamples: number;
   #frameBytes: number;
-  /** The one-byte packet `conceal()` decodes; its TOC follows the last real packet. */
-  #plcPacket: Buffer;
-  /** TOC byte of the last packet decoded; -1 before the first. */
-  #lastToc = -1;
 
   constructor(options: OpusCodecOptions = {}) {
     const {
@@ -84,15 +69,13 @@ export class OpusCodec {
     this.#frameMs = frameMs;
     this.#frameSamples = (OPUS_SAMPLE_RATE * frameMs) / 1000;
     this.#frameBytes = this.#frameSamples * CHANNELS * BYTES_PER_SAMPLE;
-    this.#plcPacket = Buffer.from([plcToc(undefined, frameMs)]);
 
-    this.#native = new OpusEncoder(OPUS_SAMPLE_RATE, CHANNELS);
-    // Must come first: libopus rejects an application change after the first encode.
-    this.#native.applyEncoderCTL(CTL.SET_APPLICATION, APPLICATION_VOIP);
-    this.#native.applyEncoderCTL(CTL.SET_BITRATE, bitrate);
-    this.#native.applyEncoderCTL(CTL.SET_COMPLEXITY, complexity);
-    this.#native.applyEncoderCTL(CTL.SET_INBAND_FEC, fec ? 1 : 0);
-    this.#native.applyEncoderCTL(CTL.SET_PACKET_LOSS_PERC, packetLossPercent);
+    this.#encoder = new Encoder();
+    this.#encoder.bitrate = bitrate;
+    this.#encoder.complexity = complexity;
+    this.#encoder.inbandFec = fec;
+    this.#encoder.packetLossPercent = packetLossPercent;
+    this.#decoder = new Decoder();
   }
 
   /** Frame duration in ms. */
@@ -112,7 +95,7 @@ export class OpusCodec {
 
   /** The encoder's bitrate as libopus reports it. */
   get bitrate(): number {
-    return this.#native.getBitrate();
+    return this.#encoder.bitrate;
   }
 
   /** Encodes exactly one frame of s16le mono PCM; throws `RangeError` for any other size. */
@@ -124,7 +107,7 @@ export class OpusCodec {
           `(${this.#frameSamples} samples s16le mono), got ${got}`,
       );
     }
-    return this.#native.encode(pcm);
+    return this.#encoder.encode(pcm);
   }
 
   /**
@@ -134,58 +117,31 @@ export class OpusCodec {
    */
   decode(packet: Buffer): Buffer {
     if (packet.length === 0) return this.conceal();
-    let pcm: Buffer;
     try {
-      pcm = this.#native.decode(packet);
+      return this.#decoder.decode(packet, MAX_PACKET_SAMPLES);
     } catch (err) {
       throw new Error(`opus: cannot decode a ${packet.length}-byte packet`, { cause: err });
     }
-    const toc = packet[0]!;
-    if (toc !== this.#lastToc) {
-      this.#lastToc = toc;
-      this.#plcPacket[0] = plcToc(toc, this.#frameMs);
-    }
-    return pcm;
   }
 
   /** Exactly one frame of loss concealment, for a frame slot whose packet is missing. */
   conceal(): Buffer {
-    const pcm = this.#native.decode(this.#plcPacket);
-    if (pcm.length === this.#frameBytes) return pcm;
-    // Not reached with libopus 1.3.1; kept so a binding change cannot break the timeline.
-    const out = Buffer.alloc(this.#frameBytes);
-    pcm.copy(out, 0, 0, Math.min(pcm.length, this.#frameBytes));
-    return out;
+    return this.#decoder.decode(null, this.#frameSamples);
   }
-}
 
-/**
- * A code-0 TOC byte (RFC 6716 §3.1) announcing one frame of `frameMs`, keeping the mode,
- * bandwidth and stereo flag of `lastToc` (CELT fullband mono before any packet). libopus
- * conceals with the mode of the last decoded frame; the TOC only sets the duration and the
- * channel count the concealment runs with.
- */
-export function plcToc(lastToc: number | undefined, frameMs: 10 | 20): number {
-  const idx20 = frameMs === 20 ? 1 : 0;
-  if (lastToc === undefined || lastToc < 0) return (30 + idx20) << 3;
-  const config = lastToc >> 3;
-  const stereo = lastToc & 0x04;
-  let base: number;
-  let index: number;
-  if (config < 12) {
-    // SILK-only: NB, MB, WB x 10, 20, 40, 60 ms.
-    base = config & ~3;
-    index = idx20;
-  } else if (config < 16) {
-    // Hybrid: SWB, FB x 10, 20 ms.
-    base = config & ~1;
-    index = idx20;
-  } else {
-    // CELT-only: NB, WB, SWB, FB x 2.5, 5, 10, 20 ms.
-    base = config & ~3;
-    index = 2 + idx20;
+  /**
+   * Exactly one frame for the slot before `next`, rebuilt from the in-band FEC in `next`
+   * (concealed when `next` carries none). Decode `next` itself afterwards as usual.
+   * Throws like `decode()` for a corrupt packet.
+   */
+  recover(next: Buffer): Buffer {
+    if (next.length === 0) return this.conceal();
+    try {
+      return this.#decoder.decode(next, this.#frameSamples, true);
+    } catch (err) {
+      throw new Error(`opus: cannot recover from a ${next.length}-byte packet`, { cause: err });
+    }
   }
-  return ((base + index) << 3) | stereo;
 }
 
 function checkInt(value: number, min: number, max: number, name: string): void {
