@@ -231,11 +231,7 @@ export class DeviceAgent {
       say: (text) => this.#say(text),
     });
     this.#startButtons(deps);
-    // [S-9] With its Babel name and secret as the MQTT login, the device logs in to MQTT
-    // once the hub has taken that login: a login tried before its account exists would
-    // be refused, and every refusal counts against this address in the hub's throttle [S-7].
-    const babelLogin = config.mqtt.username === undefined;
-    if (!babelLogin) this.#startMqtt();
+    this.#startMqtt();
 
     const { host, port } = parseHubAddress(config.hub);
     this.#hub = new HubClient({
@@ -250,7 +246,9 @@ export class DeviceAgent {
       log: log.child({ mod: 'hub' }),
     });
     this.#hub.on('online', () => {
-      if (babelLogin && !this.#mqtt) this.#startMqtt();
+      // [S-9] The hub has just taken this device's name and secret, which are also its
+      // MQTT login: a login refused before (its account did not exist yet) is retried now.
+      this.#mqtt?.retryRefusedLogin();
       if (config.do_not_disturb) this.#hub.send('DND', 'on');
       this.#say(`connected to the hub as ${config.name}`);
       this.input({ kind: 'online' });

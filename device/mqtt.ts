@@ -39,6 +39,9 @@ export interface DeviceMqttOptions {
 export class DeviceMqtt {
   readonly #o: DeviceMqttOptions;
   readonly #topics: ReturnType<typeof topicsFor>;
+  /** Refused logins in a row [S-9]; each waits twice as long before the next try. */
+  #refusals = 0;
+  #ordinaryReconnectMs = 2000;
   #client: MqttClient | null = null;
   #stopped = false;
   #door: boolean;
@@ -135,14 +138,14 @@ export class DeviceMqtt {
     // CONNACK 4/5: bad user name or password / not authorized [S-9]. Said once per streak,
     // and retried slowly (30 s doubling to 5 min): a quick retry would only feed the hub's
     // login throttle, which counts every refusal against this address [S-7].
-    let refusals = 0;
+    this.#refusals = 0;
     client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
       if (code !== 4 && code !== 5) {
         o.log.debug({ err }, 'MQTT error');
         return;
       }
-      if (refusals === 0) {
+      if (this.#refusals === 0) {
         o.log.warn(
           { url: o.url, username: o.username, code },
           'MQTT broker refused the login: on the hub, this device logs in with its name and secret',
@@ -150,14 +153,33 @@ export class DeviceMqtt {
       }
       const first = o.refusedRetryMs ?? REFUSED_RETRY_MS;
       const max = o.refusedRetryMaxMs ?? REFUSED_RETRY_MAX_MS;
-      client.options.reconnectPeriod = Math.min(first * 2 ** refusals, max);
-      refusals++;
+      client.options.reconnectPeriod = Math.min(first * 2 ** this.#refusals, max);
+      this.#refusals++;
     });
     client.on('connect', () => {
-      refusals = 0;
+      this.#refusals = 0;
       client.options.reconnectPeriod = reconnectPeriod;
     });
+    this.#ordinaryReconnectMs = reconnectPeriod;
     client.on('offline', () => o.log.debug('MQTT offline'));
+  }
+
+  /** Logins the broker refused in a row; 0 once one is taken. */
+  get refusedLogins(): number {
+    return this.#refusals;
+  }
+
+  /**
+   * Logs in again at once if the broker refused the last login: called when the hub has
+   * just accepted the same name and secret (an account made by `auto_create` after the
+   * first MQTT login was refused). Does nothing otherwise.
+   */
+  retryRefusedLogin(): void {
+    const client = this.#client;
+    if (!client || client.connected || this.#refusals === 0) return;
+    this.#o.log.info('retrying the MQTT login the hub has just accepted');
+    client.options.reconnectPeriod = this.#ordinaryReconnectMs;
+    client.reconnect();
   }
 
   /** Publishes a call's statistics (QoS 0, dropped while the broker is away). */

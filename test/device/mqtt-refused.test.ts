@@ -87,3 +87,19 @@ test('[S-9] refused logins are retried for good, each wait twice the one before'
     await broker.close();
   }
 });
+
+test('[S-9] once the hub accepts the same login, a refused MQTT login is tried again at once', async (t) => {
+  const broker = await fakeBroker(Buffer.from([0x20, 0x02, 0x00, 0x04]));
+  const m = device(broker.port);
+  m.start();
+  try {
+    await until('the first login', () => broker.attempts.length >= 1);
+    await until('the refusal', () => m.refusedLogins === 1);
+    m.retryRefusedLogin();
+    await until('a second login, long before the 30 s backoff', () => broker.attempts.length >= 2);
+    t.true((broker.attempts[1] ?? 0) - (broker.attempts[0] ?? 0) < 20_000);
+  } finally {
+    m.stop();
+    await broker.close();
+  }
+});
