@@ -2,7 +2,8 @@
 # Checks that a checkout installs and passes the platform-sensitive part of its tests on
 # the Debian releases Raspberry Pi OS is built on, arm64 or armhf, in an emulated root
 # (debootstrap + qemu-user-static) on an x86-64 Debian machine. Run as root. Not part of
-# .ci/run: a cold run takes 20-40 minutes on two cores (docs/platforms.md).
+# .ci/run: a cold run took 20 minutes (bookworm) to 45 minutes (trixie) on two cores
+# (docs/platforms.md).
 #
 #   sudo bash scripts/check-arm64.sh                          Debian 13 trixie, arm64
 #   sudo bash scripts/check-arm64.sh --os bookworm --arch armhf
@@ -13,9 +14,10 @@
 #   --fresh                bootstrap the root again even when a cached one is there
 #   --release-flags        compile the addons with their own optimization (-O3) as on a
 #                          Pi; by default CFLAGS/CXXFLAGS=-O1 are added, which cuts
-#                          better-sqlite3's SQLite from 35 to about 10 minutes under
-#                          emulation (compile errors such as GCC 14's implicit
-#                          declarations do not depend on the optimization level)
+#                          better-sqlite3's SQLite from 35 to 20 minutes under
+#                          emulation on trixie (6 on bookworm; compile errors such as
+#                          GCC 14's implicit declarations do not depend on the
+#                          optimization level)
 #   --skip-setup           run only the tests, on the install an earlier run made of
 #                          this same commit (setup=reused in the result line)
 #   -h, --help             print this help
