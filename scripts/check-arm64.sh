@@ -207,6 +207,14 @@ install_node() {
     say "Node.js from $(basename "$tgz") into /usr/local"
     tar -xzf "$tgz" -C "$root/usr/local" --strip-components=1 package/bin/node package/include
   fi
+  if [ "$os" = bookworm ] && [ "$arch" = armhf ] &&
+    ! compgen -G "$root/usr/lib/*/libatomic.so.1" >/dev/null; then
+    # The official armv7l binary links libatomic, which Raspberry Pi OS has and a minbase
+    # root does not.
+    say "libatomic1 for the armv7l Node.js binary"
+    in_root bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends libatomic1' \
+      >/dev/null || return 1
+  fi
   if [ ! -e "$root/usr/local/bin/npm" ]; then
     # Debian's npm package brings some 400 packages; npm's own tarball carries its deps.
     tgz=$(packed npm@10 npm) || return 1
@@ -333,8 +341,8 @@ run_tests() {
 main() {
   host_tools || die "cannot set up qemu-$qemu emulation on this machine"
   bootstrap_root || die "debootstrap failed (see $log_prefix.bootstrap.log)"
-  install_node || die "cannot put Node.js and npm into the root"
   mount_all || die "cannot mount /proc, /sys and /dev in the root"
+  install_node || die "cannot put Node.js and npm into the root"
   say "in the root: Node.js $(in_root node --version), npm $(in_root npm --version), $(in_root uname -m)"
   commit=$(git -C "$REPO" rev-parse --short HEAD)
   if [ "$skip_setup" = 1 ]; then
