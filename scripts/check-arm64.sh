@@ -2,7 +2,8 @@
 # Checks that a checkout installs and passes the platform-sensitive part of its tests on
 # the Debian releases Raspberry Pi OS is built on, arm64 or armhf, in an emulated root
 # (debootstrap + qemu-user-static) on an x86-64 Debian machine. Run as root. Not part of
-# .ci/run: a cold run takes 20-40 minutes on two cores (docs/platforms.md).
+# .ci/run: a cold run took 20 minutes (bookworm) to 45 minutes (trixie) on two cores
+# (docs/platforms.md).
 #
 #   sudo bash scripts/check-arm64.sh                          Debian 13 trixie, arm64
 #   sudo bash scripts/check-arm64.sh --os bookworm --arch armhf
@@ -13,9 +14,10 @@
 #   --fresh                bootstrap the root again even when a cached one is there
 #   --release-flags        compile the addons with their own optimization (-O3) as on a
 #                          Pi; by default CFLAGS/CXXFLAGS=-O1 are added, which cuts
-#                          better-sqlite3's SQLite from 35 to about 10 minutes under
-#                          emulation (compile errors such as GCC 14's implicit
-#                          declarations do not depend on the optimization level)
+#                          better-sqlite3's SQLite from 35 to 20 minutes under
+#                          emulation on trixie (6 on bookworm; compile errors such as
+#                          GCC 14's implicit declarations do not depend on the
+#                          optimization level)
 #   --skip-setup           run only the tests, on the install an earlier run made of
 #                          this same commit (setup=reused in the result line)
 #   -h, --help             print this help
@@ -206,6 +208,14 @@ install_node() {
     say "Node.js from $(basename "$tgz") into /usr/local"
     tar -xzf "$tgz" -C "$root/usr/local" --strip-components=1 package/bin/node package/include
   fi
+  if [ "$os" = bookworm ] && [ "$arch" = armhf ] &&
+    ! compgen -G "$root/usr/lib/*/libatomic.so.1" >/dev/null; then
+    # The official armv7l binary links libatomic, which Raspberry Pi OS has and a minbase
+    # root does not.
+    say "libatomic1 for the armv7l Node.js binary"
+    in_root bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends libatomic1' \
+      >/dev/null || return 1
+  fi
   if [ ! -e "$root/usr/local/bin/npm" ]; then
     # Debian's npm package brings some 400 packages; npm's own tarball carries its deps.
     tgz=$(packed npm@10 npm) || return 1
@@ -332,8 +342,8 @@ run_tests() {
 main() {
   host_tools || die "cannot set up qemu-$qemu emulation on this machine"
   bootstrap_root || die "debootstrap failed (see $log_prefix.bootstrap.log)"
-  install_node || die "cannot put Node.js and npm into the root"
   mount_all || die "cannot mount /proc, /sys and /dev in the root"
+  install_node || die "cannot put Node.js and npm into the root"
   say "in the root: Node.js $(in_root node --version), npm $(in_root npm --version), $(in_root uname -m)"
   commit=$(git -C "$REPO" rev-parse --short HEAD)
   if [ "$skip_setup" = 1 ]; then
