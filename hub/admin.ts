@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { normalizeName } from '../protocol/names.ts';
-import { ConfigError } from '../shared/config/errors.ts';
-import { loadHubConfig } from './config-schema.ts';
 import { AccountError, AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
+import { subcommandConfig } from './subcommand-config.ts';
 
 const ADMIN_USAGE = `usage: babel-hub user <command> [--config FILE] [--data-dir DIR]
   user add NAME [SECRET]      create an account; without SECRET one is generated and printed
@@ -48,21 +47,10 @@ export async function runAdmin(
     io.err(ADMIN_USAGE);
     return command === 'help' ? 0 : 2;
   }
-  let dataDir: string;
-  try {
-    const loaded = loadHubConfig(flags, env);
-    if (loaded.kind !== 'config') {
-      io.err(ADMIN_USAGE);
-      return 2;
-    }
-    dataDir = loaded.config.data_dir;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) io.err(`${p}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const loaded = subcommandConfig(flags, env, io.err);
+  if (loaded.kind === 'help') io.err(ADMIN_USAGE);
+  if (loaded.kind !== 'config') return 2;
+  const dataDir = loaded.config.data_dir;
   const needsName = command !== 'list';
   const name = rawName === undefined ? null : normalizeName(rawName);
   if (needsName && !name) {

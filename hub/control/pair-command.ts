@@ -3,8 +3,7 @@
  * minutes (default 10), through its control socket. Exit codes: 0 open, 1 the hub is not
  * running or refused, 2 usage or config error.
  */
-import { ConfigError } from '../../shared/config/errors.ts';
-import { loadHubConfig } from '../config-schema.ts';
+import { subcommandConfig } from '../subcommand-config.ts';
 import { controlRequest, HubNotRunningError } from './client.ts';
 
 const PAIR_USAGE = `usage: babel-hub pair [--minutes N] [--config FILE] [--data-dir DIR]
@@ -56,21 +55,10 @@ export async function runPair(argv: string[], env: NodeJS.ProcessEnv, io: PairIo
       return 2;
     }
   }
-  let dataDir: string;
-  try {
-    const loaded = loadHubConfig(configFlags, env);
-    if (loaded.kind !== 'config') {
-      io.err(PAIR_USAGE);
-      return 2;
-    }
-    dataDir = loaded.config.data_dir;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) io.err(`${p}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const loaded = subcommandConfig(configFlags, env, io.err);
+  if (loaded.kind === 'help') io.err(PAIR_USAGE);
+  if (loaded.kind !== 'config') return 2;
+  const dataDir = loaded.config.data_dir;
   try {
     const reply = await controlRequest(dataDir, { cmd: 'pair', minutes });
     if (reply.ok !== true) {

@@ -5,8 +5,7 @@
  * never ran is said to be so. Finds the data directory as `babel-hub user ...` does.
  */
 import os from 'node:os';
-import { ConfigError } from '../../shared/config/errors.ts';
-import { type HubConfig, loadHubConfig } from '../config-schema.ts';
+import { subcommandConfig } from '../subcommand-config.ts';
 import { readMqttLogins } from './logins.ts';
 
 const USAGE = `usage: babel-hub mqtt-login [--config FILE] [--data-dir DIR]
@@ -22,22 +21,12 @@ export interface MqttLoginIo {
 
 /** Exit codes: 0 printed, 1 nothing to print (no logins yet, other broker), 2 usage or config. */
 export function runMqttLogin(argv: string[], env: NodeJS.ProcessEnv, io: MqttLoginIo): number {
-  let config: HubConfig;
-  try {
-    const loaded = loadHubConfig(argv, env);
-    if (loaded.kind !== 'config') {
-      io.err(USAGE); // --help, --version
-      return 0;
-    }
-    config = loaded.config;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) io.err(`${p}\n`);
-      io.err(USAGE);
-      return 2;
-    }
-    throw err;
+  const loaded = subcommandConfig(argv, env, io.err);
+  if (loaded.kind !== 'config') {
+    io.err(USAGE);
+    return loaded.kind === 'help' ? 0 : 2; // --help, --version: not an error
   }
+  const { config } = loaded;
   const { mqtt } = config;
   if (mqtt.url !== 'embedded') {
     io.err(

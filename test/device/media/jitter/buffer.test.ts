@@ -4,17 +4,7 @@ import {
   type JitterBufferOptions,
   type JitterStats,
 } from '../../../../device/media/jitter/buffer.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../helpers/prng.ts';
 
 const F = 20; // ms per frame
 const SAMPLES = 960; // RTP timestamp step per frame
