@@ -186,7 +186,11 @@ export class CallCore {
 
     if (relayed && this.#opts.relay) {
       try {
-        call.relay = await this.#opts.relay.allocate(info.id, caller.spec.media, callee.spec.media);
+        call.relay = await this.#opts.relay.allocate(
+          info.id,
+          { device: caller.spec.media, srtp: null },
+          { device: callee.spec.media, srtp: null },
+        );
       } catch (err) {
         this.#opts.log.error({ err, call: info.id }, 'relay allocation failed');
         this.#drop(call);

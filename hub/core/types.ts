@@ -70,6 +70,24 @@ export interface CallEvent {
   readonly durationMs: number;
 }
 
+/** [S-4] One party's SRTP master keys: base64 of 30 bytes each, the SDES `inline:` form. */
+export interface SrtpKeys {
+  /** Protects what this party sends. */
+  readonly send: string;
+  /** Protects what this party receives. */
+  readonly recv: string;
+}
+
+/**
+ * One leg of a relayed call: its device's address (port 0 = not declared) and, on an
+ * SRTP leg [S-4], that device's keys (`srtp.send` protects what the relay receives from
+ * it, `srtp.recv` what the relay sends to it); null on a plain RTP leg.
+ */
+export interface RelayLeg {
+  readonly device: Endpoint;
+  readonly srtp: SrtpKeys | null;
+}
+
 /** Ports the relay opened for one call: leg A faces the caller, leg B the callee [M-4]. */
 export interface RelayAllocation {
   readonly portA: number;
@@ -79,8 +97,8 @@ export interface RelayAllocation {
 
 /** The media relay as the core sees it. */
 export interface RelayAllocator {
-  /** Opens a relay for a call between `a` (caller) and `b` (callee); port 0 = not declared. */
-  allocate(callId: string, a: Endpoint, b: Endpoint): Promise<RelayAllocation>;
+  /** Opens a relay for a call between leg `a` (caller) and leg `b` (callee). */
+  allocate(callId: string, a: RelayLeg, b: RelayLeg): Promise<RelayAllocation>;
 }
 
 export type RelayMode = 'auto' | 'always' | 'never';

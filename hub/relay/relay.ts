@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
-import type { Endpoint, RelayAllocation, RelayAllocator } from '../core/types.ts';
+import type { Endpoint, RelayAllocation, RelayAllocator, RelayLeg } from '../core/types.ts';
 
 /** Counters for one relay, summed over all its calls. */
 export interface RelayStats {
@@ -57,11 +57,11 @@ export class UdpRelay implements RelayAllocator {
     return this.#stats;
   }
 
-  async allocate(callId: string, a: Endpoint, b: Endpoint): Promise<RelayAllocation> {
-    const legA = await this.#openLeg(a);
+  async allocate(callId: string, a: RelayLeg, b: RelayLeg): Promise<RelayAllocation> {
+    const legA = await this.#openLeg(a.device);
     let legB: Leg;
     try {
-      legB = await this.#openLeg(b);
+      legB = await this.#openLeg(b.device);
     } catch (err) {
       this.#closeLeg(legA);
       throw err;

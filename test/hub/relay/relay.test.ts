@@ -59,8 +59,8 @@ test('[M-4] forwards both ways between latched legs, symmetric ports', async (t)
   // Alice declared no port (relay must latch her); bob declared his.
   const alloc = await relay.allocate(
     'c1',
-    { ip: '127.0.0.1', port: 0 },
-    { ip: '127.0.0.1', port: bob.address().port },
+    { device: { ip: '127.0.0.1', port: 0 }, srtp: null },
+    { device: { ip: '127.0.0.1', port: bob.address().port }, srtp: null },
   );
   alice.send(rtp(1), alloc.portA, '127.0.0.1');
   const atBob = await nextMessage(bob);
@@ -86,8 +86,8 @@ test('[M-2, M-4] drops non-RTP, wrong source IP and a second port after latching
   const device2 = await udp('127.0.0.2'); // the rightful device of c3's leg A
   const alloc = await relay.allocate(
     'c2',
-    { ip: '127.0.0.1', port: 0 },
-    { ip: '127.0.0.1', port: bob.address().port },
+    { device: { ip: '127.0.0.1', port: 0 }, srtp: null },
+    { device: { ip: '127.0.0.1', port: bob.address().port }, srtp: null },
   );
   alice.send(Buffer.from('hello, not rtp'), alloc.portA, '127.0.0.1');
   alice.send(rtp(7), alloc.portA, '127.0.0.1'); // latches alice's port
@@ -98,8 +98,8 @@ test('[M-2, M-4] drops non-RTP, wrong source IP and a second port after latching
   // A leg whose device IP differs from the sender's never accepts it.
   const other = await relay.allocate(
     'c3',
-    { ip: '127.0.0.2', port: 0 },
-    { ip: '127.0.0.1', port: bob.address().port },
+    { device: { ip: '127.0.0.2', port: 0 }, srtp: null },
+    { device: { ip: '127.0.0.1', port: bob.address().port }, srtp: null },
   );
   alice.send(rtp(9), other.portA, '127.0.0.1');
   device2.send(rtp(11), other.portA, '127.0.0.1');
@@ -119,8 +119,8 @@ test('packets before the other leg is known are counted, not sent', async (t) =>
   const bob = await udp();
   const alloc = await relay.allocate(
     'c4',
-    { ip: '127.0.0.1', port: 0 },
-    { ip: '127.0.0.1', port: 0 },
+    { device: { ip: '127.0.0.1', port: 0 }, srtp: null },
+    { device: { ip: '127.0.0.1', port: 0 }, srtp: null },
   );
   const heard = firstMessage([alice, bob]);
   alice.send(rtp(1), alloc.portA, '127.0.0.1');
