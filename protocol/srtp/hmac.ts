@@ -51,8 +51,8 @@ export class HmacSha1 {
       this.#inner.copy(grown, 0, 0, SHA1_BLOCK);
       this.#inner = grown;
     }
-    data.copy(this.#inner, SHA1_BLOCK);
-    hash('sha1', this.#inner.subarray(0, need), 'buffer').copy(this.#outer, SHA1_BLOCK);
+    this.#inner.set(data, SHA1_BLOCK);
+    this.#outer.set(hash('sha1', this.#inner.subarray(0, need), 'buffer'), SHA1_BLOCK);
     return hash('sha1', this.#outer, 'buffer');
   }
 }
