@@ -12,7 +12,7 @@ import {
   SrtpReceiver,
   SrtpSender,
 } from '../../../protocol/srtp/index.ts';
-import { testLog } from '../../helpers/log.ts';
+import { capturingLog, testLog } from '../../helpers/log.ts';
 import { settled } from '../../helpers/media-session.ts';
 import { messages, nextMessage, rtp, udp } from './udp.ts';
 
@@ -52,6 +52,7 @@ test('[S-4] SRTP <-> SRTP: the bytes go as they are, and each side authenticates
     { device: { ip: HOST, port: 0 }, srtp: keys.caller },
     { device: { ip: HOST, port: bob.socket.address().port }, srtp: keys.callee },
   );
+  t.teardown(alloc.release);
   const sent = alice.tx!.protect(rtp(1));
   alice.socket.send(sent, alloc.portA, HOST);
   const atBob = await nextMessage(bob.socket);
@@ -62,7 +63,6 @@ test('[S-4] SRTP <-> SRTP: the bytes go as they are, and each side authenticates
   t.is(atAlice?.port, alloc.portA);
   t.deepEqual(alice.rx!.unprotect(atAlice!.msg), rtp(2));
   t.like(relay.stats, { forwarded: 2, translated: 0, srtpAuthFailed: 0 });
-  alloc.release();
 });
 
 test('[S-4, M-4] a spoofer on the device IP that sends first captures nothing', async (t) => {
@@ -79,6 +79,7 @@ test('[S-4, M-4] a spoofer on the device IP that sends first captures nothing', 
     { device: { ip: HOST, port: 0 }, srtp: keys.caller },
     { device: { ip: HOST, port: bob.socket.address().port }, srtp: keys.callee },
   );
+  t.teardown(alloc.release);
   const atBob = messages(bob.socket, 20);
   for (let i = 0; i < 10; i++) spoofer.send(1000 + i, alloc.portA); // SRTP, a wrong key
   for (let i = 10; i < 20; i++) {
@@ -105,7 +106,6 @@ test('[S-4, M-4] a spoofer on the device IP that sends first captures nothing', 
   alice.send(20, alloc.portA);
   t.deepEqual(bob.rx!.unprotect((await next)!.msg), rtp(20));
   t.deepEqual(bob.rx!.stats, { ok: 21, auth: 0, replay: 0, malformed: 0 });
-  alloc.release();
 });
 
 test('[M-4] for contrast: a plain leg is still captured by whoever sends first', async (t) => {
@@ -120,6 +120,7 @@ test('[M-4] for contrast: a plain leg is still captured by whoever sends first',
     { device: { ip: HOST, port: 0 }, srtp: null },
     { device: { ip: HOST, port: bob.socket.address().port }, srtp: null },
   );
+  t.teardown(alloc.release);
   const atBob = messages(bob.socket, 2);
   spoofer.send(1000, alloc.portA);
   await settled(() => relay.stats.forwarded === 1);
@@ -129,7 +130,6 @@ test('[M-4] for contrast: a plain leg is still captured by whoever sends first',
     (await atBob).map((m) => m.readUInt16BE(2)),
     [1000, 1001],
   );
-  alloc.release();
 });
 
 test('[S-4] SRTP <-> plain: the relay decrypts towards the plain leg and protects towards the SRTP leg', async (t) => {
@@ -142,6 +142,7 @@ test('[S-4] SRTP <-> plain: the relay decrypts towards the plain leg and protect
     { device: { ip: HOST, port: 0 }, srtp: keys.caller },
     { device: { ip: HOST, port: 0 }, srtp: null },
   );
+  t.teardown(alloc.release);
   // Bob speaks first (his leg latches; alice's has no port yet: counted, not sent).
   bob.send(65530, alloc.portB);
   await settled(() => relay.stats.noPeer === 1);
@@ -166,7 +167,6 @@ test('[S-4] SRTP <-> plain: the relay decrypts towards the plain leg and protect
   );
   t.deepEqual(alice.rx!.stats, { ok: 12, auth: 0, replay: 0, malformed: 0 });
   t.like(relay.stats, { forwarded: 15, translated: 15 });
-  alloc.release();
 });
 
 test('[S-4] plain RTP the relay cannot protect, and SRTP that is not RTP, count as invalid', async (t) => {
@@ -179,6 +179,7 @@ test('[S-4] plain RTP the relay cannot protect, and SRTP that is not RTP, count 
     { device: { ip: HOST, port: alice.socket.address().port }, srtp: keys.caller },
     { device: { ip: HOST, port: bob.socket.address().port }, srtp: null },
   );
+  t.teardown(alloc.release);
   const toAlice = nextMessage(alice.socket);
   const csrcsPastEnd = rtp(1);
   csrcsPastEnd[0] = 0x8f; // 15 CSRCs in an 8-byte payload
@@ -192,7 +193,6 @@ test('[S-4] plain RTP the relay cannot protect, and SRTP that is not RTP, count 
   alice.send(4, alloc.portA);
   t.deepEqual((await toBob)?.msg, rtp(4));
   t.like(relay.stats, { invalid: 3, forwarded: 2, translated: 2, srtpAuthFailed: 0 });
-  alloc.release();
 });
 
 test('[S-4] a malformed key rejects the allocation before any socket opens', async (t) => {
@@ -210,4 +210,31 @@ test('[S-4] a malformed key rejects the allocation before any socket opens', asy
     { instanceOf: SrtpKeyError },
   );
   t.is(relay.stats.openLegs, 0);
+});
+
+test('[S-4] no key appears in the relay log, even at trace', async (t) => {
+  const { log, text } = capturingLog('trace');
+  const relay = new UdpRelay({ bindHost: HOST, log });
+  const keys = callKeys();
+  const alice = await device(t, keys.caller);
+  const bob = await device(t, null);
+  const alloc = await relay.allocate(
+    'c7',
+    { device: { ip: HOST, port: 0 }, srtp: keys.caller },
+    { device: { ip: HOST, port: 0 }, srtp: null },
+  );
+  t.teardown(alloc.release);
+  const forged = alice.tx!.protect(rtp(1));
+  forged[20]! ^= 1;
+  alice.socket.send(forged, alloc.portA, HOST);
+  bob.send(2, alloc.portB); // latches bob; alice's leg has no port yet
+  await settled(() => relay.stats.noPeer === 1 && relay.stats.srtpAuthFailed === 1);
+  const toBob = nextMessage(bob.socket);
+  alice.send(3, alloc.portA);
+  t.deepEqual((await toBob)?.msg, rtp(3));
+  t.regex(text(), /relay leg latched/, 'the scan reads a log that was written');
+  for (const key of [keys.caller.send, keys.caller.recv]) {
+    t.false(text().includes(key), 'base64 key');
+    t.false(text().includes(Buffer.from(key, 'base64').toString('hex')), 'hex key');
+  }
 });
