@@ -25,8 +25,17 @@ export type HubEvent =
   | { readonly kind: 'calling'; readonly target: string }
   /** `105 <caller>`: a call rings here. */
   | { readonly kind: 'ringing'; readonly caller: string }
-  /** `106 <peer> <ip> <port>`: the call is up; media to and from there [T-9]. */
-  | { readonly kind: 'media'; readonly peer: string; readonly ip: string; readonly port: number }
+  /**
+   * `106 <peer> <ip> <port> [AES_CM_128_HMAC_SHA1_80 <send> <recv>]`: the call is up;
+   * media to and from there [T-9], in SRTP with those keys when they are given [S-4].
+   */
+  | {
+      readonly kind: 'media';
+      readonly peer: string;
+      readonly ip: string;
+      readonly port: number;
+      readonly srtp: SrtpKeys | null;
+    }
   /**
    * A `106` for `peer` whose address cannot be used: not an IPv4 literal (never resolved:
    * a name would cost a DNS lookup per packet), or a port outside 1-65535. The call with
@@ -37,6 +46,20 @@ export type HubEvent =
   | { readonly kind: 'ended'; readonly peer: string; readonly reason: string }
   /** `404 <name> <reason>`: CALL, ACCEPT, HANGUP or CALLED refused. */
   | { readonly kind: 'call_refused'; readonly name: string; readonly reason: string };
+
+/**
+ * [S-4] A call leg's SRTP master keys, each the base64 of 16 key + 14 salt bytes (SDES
+ * `inline:`): `send` protects what this device sends, `recv` what it receives. Secret:
+ * never logged.
+ */
+export interface SrtpKeys {
+  readonly suite: typeof SRTP_SUITE;
+  readonly send: string;
+  readonly recv: string;
+}
+
+/** [S-4] The one suite a hub offers. */
+export const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
 
 /** The events the call machine takes (the rest concern the link itself). */
 export type CallEvent = Extract<
@@ -83,9 +106,11 @@ export function hubEvent(reply: TextReply): HubEvent | null {
       return name ? { kind: 'ringing', caller: a } : null;
     case Text.MEDIA: {
       if (!name) return null;
-      const bad = mediaAddressProblem(b, c);
+      const bad = mediaAddressProblem(b, c) ?? srtpProblem(reply.args.slice(3));
       if (bad) return { kind: 'bad_media', peer: a, reason: bad };
-      return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c) };
+      const [suite, send, recv] = reply.args.slice(3);
+      const srtp = suite === SRTP_SUITE ? { suite: SRTP_SUITE, send: send!, recv: recv! } : null;
+      return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c), srtp };
     }
     case Text.ENDED:
       return name ? { kind: 'ended', peer: a, reason: word(b) } : null;
@@ -109,6 +134,25 @@ export function mediaAddressProblem(ip: string, port: string): string | null {
   const n = Number(port);
   if (n < 1 || n > 65535) return 'port out of range 1-65535';
   return null;
+}
+
+/**
+ * Why the arguments after `<port>` of a `106` cannot be used, or null when they can
+ * [S-4]: none (plain RTP), or the suite and two keys, each exactly the base64 of 30
+ * bytes. The words never echo a key.
+ */
+export function srtpProblem(extra: readonly string[]): string | null {
+  if (extra.length === 0) return null;
+  if (extra[0] !== SRTP_SUITE) return 'unsupported SRTP suite';
+  if (extra.length !== 3) return 'SRTP keys missing or extra arguments';
+  for (const key of extra.slice(1)) if (!isMasterKey(key)) return 'bad SRTP key';
+  if (extra[1] === extra[2]) return 'the same SRTP key both ways';
+  return null;
+}
+
+/** Base64 of exactly 30 bytes (16-byte key, 14-byte salt): 40 characters, no padding. */
+function isMasterKey(b64: string): boolean {
+  return /^[A-Za-z0-9+/]{40}$/.test(b64);
 }
 
 /** A reason as the hub words them (`declined`, `bad_secret`): else `invalid`, never echoed. */
