@@ -347,7 +347,7 @@ export class DeviceAgent {
         this.#hub.send(e.verb, e.arg);
         return;
       case 'media_start':
-        this.#media.start({ ip: e.ip, port: e.port });
+        this.#media.start({ ip: e.ip, port: e.port }, e.srtp); // [S-4]
         return;
       case 'media_stop': {
         const stats = this.#media.stop();

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { Text } from '../../protocol/codes.ts';
 import { NAME_PATTERN } from '../../protocol/names.ts';
+import { parseMasterKey, SRTP_SUITE, SrtpKeyError } from '../../protocol/srtp/index.ts';
 import type { TextReply } from '../../protocol/text/codec.ts';
 import { plainIp } from '../../shared/address.ts';
 
@@ -58,9 +59,6 @@ export interface SrtpKeys {
   readonly recv: string;
 }
 
-/** [S-4] The one suite a hub offers. */
-export const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80' as const;
-
 /** The events the call machine takes (the rest concern the link itself). */
 export type CallEvent = Extract<
   HubEvent,
@@ -109,7 +107,8 @@ export function hubEvent(reply: TextReply): HubEvent | null {
       const bad = mediaAddressProblem(b, c) ?? srtpProblem(reply.args.slice(3));
       if (bad) return { kind: 'bad_media', peer: a, reason: bad };
       const [suite, send, recv] = reply.args.slice(3);
-      const srtp = suite === SRTP_SUITE ? { suite: SRTP_SUITE, send: send!, recv: recv! } : null;
+      const srtp: SrtpKeys | null =
+        suite === SRTP_SUITE ? { suite: SRTP_SUITE, send: send!, recv: recv! } : null;
       return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c), srtp };
     }
     case Text.ENDED:
@@ -152,7 +151,13 @@ export function srtpProblem(extra: readonly string[]): string | null {
 
 /** Base64 of exactly 30 bytes (16-byte key, 14-byte salt): 40 characters, no padding. */
 function isMasterKey(b64: string): boolean {
-  return /^[A-Za-z0-9+/]{40}$/.test(b64);
+  try {
+    parseMasterKey(b64);
+    return true;
+  } catch (err) {
+    if (err instanceof SrtpKeyError) return false;
+    throw err;
+  }
 }
 
 /** A reason as the hub words them (`declined`, `bad_secret`): else `invalid`, never echoed. */
