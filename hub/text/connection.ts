@@ -12,7 +12,15 @@ import {
 import { type FramerEvent, LineFramer } from '../../protocol/text/framer.ts';
 import type { HubContext } from '../context.ts';
 import { CallError, type Session } from '../core/call-core.ts';
-import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
+import { SRTP_SUITE } from '../core/srtp-keys.ts';
+import type {
+  CallInfo,
+  Endpoint,
+  EndReason,
+  SessionSink,
+  SrtpKeys,
+  UserRef,
+} from '../core/types.ts';
 import { type Handle, type PeerAddress, peerLabel } from '../net/address.ts';
 import { guardStream } from '../net/guard.ts';
 import { type LoginWatch, watchLogin } from '../net/prelogin.ts';
@@ -87,8 +95,18 @@ export class TextConnection implements SessionSink {
     this.#send(Text.RINGING, call.caller.name);
   }
 
-  callStarted(_call: CallInfo, peer: UserRef, media: Endpoint): void {
-    this.#send(Text.MEDIA, peer.name, media.ip, media.port);
+  callStarted(_call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
+    this.#media(peer, media, srtp);
+  }
+
+  /**
+   * `106 <peer> <ip> <port>`, the seed's form on a plaintext leg; on a TLS leg followed by
+   * `AES_CM_128_HMAC_SHA1_80 <send> <recv>` [S-4] (an extension).
+   */
+  #media(peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
+    if (srtp)
+      this.#send(Text.MEDIA, peer.name, media.ip, media.port, SRTP_SUITE, srtp.send, srtp.recv);
+    else this.#send(Text.MEDIA, peer.name, media.ip, media.port);
   }
 
   callEnded(_call: CallInfo, peer: UserRef, reason: EndReason): void {
@@ -246,6 +264,7 @@ export class TextConnection implements SessionSink {
         dialect: 'text',
         media: { ip: this.#peer.address, port },
         localIp: this.#peer.localAddress,
+        secure: this.#peer.secure,
         sink: this,
       },
       () => this.#send(Text.CONNECTED, user.id, user.name),
@@ -289,8 +308,8 @@ export class TextConnection implements SessionSink {
   #accept(rawCaller: string): void {
     const caller = normalizeName(rawCaller) ?? echo(asciiLower(rawCaller));
     try {
-      this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media) =>
-        this.#send(Text.MEDIA, peer.name, media.ip, media.port),
+      this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media, srtp) =>
+        this.#media(peer, media, srtp),
       );
     } catch (err) {
       if (!(err instanceof CallError)) throw err;

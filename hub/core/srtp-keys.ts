@@ -1,0 +1,35 @@
+/**
+ * [S-4] The SRTP master keys of one call: one per direction, drawn fresh for every call,
+ * each handed only to the parties whose signaling runs over TLS.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SrtpKeys } from './types.ts';
+
+/** [S-4] The one SRTP suite, as 106 and `call_started` name it. */
+export const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80';
+
+/** A fresh master key: 16-byte key + 14-byte salt, base64 (SDES `inline:`) [S-4]. */
+export function drawMasterKey(): string {
+  return randomBytes(30).toString('base64');
+}
+
+/** The call's two keys: `forward` protects caller to callee, `back` callee to caller. */
+export interface CallKeys {
+  readonly forward: string;
+  readonly back: string;
+}
+
+export function drawCallKeys(draw: () => string = drawMasterKey): CallKeys {
+  return { forward: draw(), back: draw() };
+}
+
+/**
+ * One party's view: what it sends is protected with its direction's key, what it receives
+ * with the other's. The relay forwards between two secure legs as they are (the same
+ * keys end to end) and translates to and from a plain leg.
+ */
+export function keysOf(keys: CallKeys, side: 'caller' | 'callee'): SrtpKeys {
+  return side === 'caller'
+    ? { send: keys.forward, recv: keys.back }
+    : { send: keys.back, recv: keys.forward };
+}
