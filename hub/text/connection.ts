@@ -104,9 +104,10 @@ export class TextConnection implements SessionSink {
    * `AES_CM_128_HMAC_SHA1_80 <send> <recv>` [S-4] (an extension).
    */
   #media(peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
-    if (srtp)
-      this.#send(Text.MEDIA, peer.name, media.ip, media.port, SRTP_SUITE, srtp.send, srtp.recv);
-    else this.#send(Text.MEDIA, peer.name, media.ip, media.port);
+    const seed = [peer.name, media.ip, media.port];
+    if (!srtp) this.#send(Text.MEDIA, ...seed);
+    // Keys never reach the log, even at trace.
+    else this.#emit(Text.MEDIA, [...seed, SRTP_SUITE, srtp.send, srtp.recv], [...seed, SRTP_SUITE]);
   }
 
   callEnded(_call: CallInfo, peer: UserRef, reason: EndReason): void {
@@ -349,7 +350,12 @@ export class TextConnection implements SessionSink {
   // --- output and teardown ------------------------------------------------------------------
 
   #send(code: number, ...args: Array<string | number>): void {
-    if (this.#log.isLevelEnabled('trace')) this.#log.trace({ code, args }, 'send');
+    this.#emit(code, args, args);
+  }
+
+  /** Writes a reply; `logged` is what a trace log shows of its arguments. */
+  #emit(code: number, args: Array<string | number>, logged: Array<string | number>): void {
+    if (this.#log.isLevelEnabled('trace')) this.#log.trace({ code, args: logged }, 'send');
     this.#write(formatLine(code, ...args));
   }
 
