@@ -58,6 +58,7 @@ export class Hub {
   readonly mqttPort: number | null;
   readonly #log: Logger;
   readonly #components: Component[];
+  readonly #cap: ConnectionCap;
   #stopped = false;
 
   private constructor(parts: {
@@ -73,6 +74,7 @@ export class Hub {
     mqttPort: number | null;
     log: Logger;
     components: Component[];
+    cap: ConnectionCap;
   }) {
     this.core = parts.core;
     this.accounts = parts.accounts;
@@ -86,6 +88,12 @@ export class Hub {
     this.mqttPort = parts.mqttPort;
     this.#log = parts.log;
     this.#components = parts.components;
+    this.#cap = parts.cap;
+  }
+
+  /** Connections open now, every listener together (TLS ones counted once accepted). */
+  get connections(): number {
+    return this.#cap.open;
   }
 
   static async start(config: HubConfig, deps: HubDeps): Promise<Hub> {
@@ -257,6 +265,7 @@ export class Hub {
         mqttPort,
         log,
         components,
+        cap,
       });
     } catch (err) {
       await stopAll();
