@@ -5,9 +5,9 @@ import { encodeResponse, type RequestFrame, RequestParser } from '../../protocol
 import { Status } from '../../protocol/codes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { normalizeName } from '../../protocol/names.ts';
+import { SRTP_SUITE } from '../../protocol/srtp/index.ts';
 import type { HubContext } from '../context.ts';
 import type { Session } from '../core/call-core.ts';
-import { SRTP_SUITE } from '../core/srtp-keys.ts';
 import type {
   CallInfo,
   Endpoint,

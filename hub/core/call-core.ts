@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EndReason } from '../../protocol/codes.ts';
+import { newMasterKey } from '../../protocol/srtp/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import {
   type Call,
@@ -11,7 +12,7 @@ import {
   type Session,
   stateIn,
 } from './call.ts';
-import { type CallKeys, drawCallKeys, drawMasterKey, keysOf } from './srtp-keys.ts';
+import { type CallKeys, drawCallKeys, keysOf } from './srtp-keys.ts';
 import type {
   CallEvent,
   CallFailure,
@@ -179,7 +180,7 @@ export class CallCore {
     // [S-4] fresh keys for every call, only when a party can be given them over TLS
     const keys: CallKeys | null =
       caller.spec.secure || callee.spec.secure
-        ? drawCallKeys(this.#opts.newKey ?? drawMasterKey)
+        ? drawCallKeys(this.#opts.newKey ?? newMasterKey)
         : null;
     const call: Call = {
       info,

@@ -2,16 +2,8 @@
  * [S-4] The SRTP master keys of one call: one per direction, drawn fresh for every call,
  * each handed only to the parties whose signaling runs over TLS.
  */
-import { randomBytes } from 'node:crypto';
+import { newMasterKey } from '../../protocol/srtp/index.ts';
 import type { SrtpKeys } from './types.ts';
-
-/** [S-4] The one SRTP suite, as 106 and `call_started` name it. */
-export const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80';
-
-/** A fresh master key: 16-byte key + 14-byte salt, base64 (SDES `inline:`) [S-4]. */
-export function drawMasterKey(): string {
-  return randomBytes(30).toString('base64');
-}
 
 /** The call's two keys: `forward` protects caller to callee, `back` callee to caller. */
 export interface CallKeys {
@@ -19,7 +11,8 @@ export interface CallKeys {
   readonly back: string;
 }
 
-export function drawCallKeys(draw: () => string = drawMasterKey): CallKeys {
+/** `draw` makes one master key: 16-byte key + 14-byte salt, base64 (SDES `inline:`). */
+export function drawCallKeys(draw: () => string = newMasterKey): CallKeys {
   return { forward: draw(), back: draw() };
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Text } from '../../protocol/codes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { asciiLower, normalizeName } from '../../protocol/names.ts';
+import { SRTP_SUITE } from '../../protocol/srtp/index.ts';
 import {
   BadArgumentsError,
   formatLine,
@@ -12,7 +13,6 @@ import {
 import { type FramerEvent, LineFramer } from '../../protocol/text/framer.ts';
 import type { HubContext } from '../context.ts';
 import { CallError, type Session } from '../core/call-core.ts';
-import { SRTP_SUITE } from '../core/srtp-keys.ts';
 import type {
   CallInfo,
   Endpoint,
