@@ -3,6 +3,7 @@
  * them. Only the core mutates these records; adapters hold a `Session` as an opaque handle.
  */
 import type { Timer } from '../../shared/clock.ts';
+import type { CallKeys } from './srtp-keys.ts';
 import type { CallInfo, RelayAllocation, SessionSpec, UserRef, UserState } from './types.ts';
 
 /** A user's live connection, as the core tracks it. Adapters hold it as an opaque handle. */
@@ -26,6 +27,8 @@ export interface Call {
   phase: 'setup' | 'ringing' | 'active' | 'over';
   ringTimer: Timer | null;
   relay: RelayAllocation | null;
+  /** [S-4] The call's SRTP keys; null when neither party is secure. */
+  readonly keys: CallKeys | null;
   answeredAt: number;
 }
 

@@ -50,6 +50,10 @@ export function testConfig(
       '0',
       '--binary-port',
       '0',
+      '--text-tls-port',
+      '0',
+      '--binary-tls-port',
+      '0',
       '--mqtt',
       'off',
       '--data-dir',
@@ -103,6 +107,9 @@ export async function spawnHubProcess(
       '127.0.0.1',
       '--binary-port',
       '0',
+      // [S-1] free TLS ports unless the test fixes them
+      ...(args.includes('--text-tls-port') ? [] : ['--text-tls-port', '0']),
+      ...(args.includes('--binary-tls-port') ? [] : ['--binary-tls-port', '0']),
       '--mqtt',
       'off',
       '--data-dir',
@@ -115,15 +122,31 @@ export async function spawnHubProcess(
   /** Every line the hub logged (JSON, one record a line). */
   const lines: string[] = [];
   const lineWaiters = new Set<(line: string) => void>();
-  const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
+  const ports = await new Promise<{
+    textPort: number;
+    binaryPort: number;
+    textTlsPort: number;
+    binaryTlsPort: number;
+  }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       for (const w of lineWaiters) w(line);
       try {
-        const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
-        if (rec.msg === 'hub listening' && rec.textPort && rec.binaryPort) {
-          resolve({ textPort: rec.textPort, binaryPort: rec.binaryPort });
+        const rec = JSON.parse(line) as {
+          msg?: string;
+          textPort?: number;
+          binaryPort?: number;
+          textTlsPort?: number;
+          binaryTlsPort?: number;
+        };
+        if (rec.msg === 'hub listening' && rec.textTlsPort && rec.binaryTlsPort) {
+          resolve({
+            textPort: rec.textPort ?? 0,
+            binaryPort: rec.binaryPort ?? 0,
+            textTlsPort: rec.textTlsPort,
+            binaryTlsPort: rec.binaryTlsPort,
+          });
         }
       } catch {
         // not JSON
