@@ -385,6 +385,9 @@ function summary(s: MediaStats) {
   return {
     received: s.received,
     lost: s.lost,
+    srtp: s.srtp,
+    srtpAuthFailed: s.srtpAuthFailed,
+    srtpReplayed: s.srtpReplayed,
     late: s.late,
     concealed: s.concealed,
     jitterMs: Math.round(s.jitterMs * 10) / 10,
