@@ -136,7 +136,10 @@ export class Listener {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sockets.values()) s.end();
     const linger: Timer = this.#clock.setTimeout(() => {
-      for (const s of this.#sockets.keys()) s.destroy();
+      for (const [raw, served] of this.#sockets) {
+        served.destroy();
+        raw.destroy();
+      }
     }, graceMs);
     await closed;
     linger.cancel();

@@ -192,3 +192,33 @@ test('[S-8] the pre-login cap per address counts TLS connections', async (t) => 
   t.is(hub.access.gate.pending, 0);
   first.destroy();
 });
+
+test('[S-8] max_connections counts TLS connections: past it one is closed at accept', async (t) => {
+  const hub = await hubFor(t, [], { env: { ...SEED_ENV, BABEL_HUB_MAX_CONNECTIONS: '1' } });
+  const first = await tlsConnect(hub.textTlsPort);
+  await until(() => hub.connections === 1);
+  const second = net.connect({ port: hub.binaryTlsPort, host: '127.0.0.1' });
+  second.on('error', () => {});
+  await once(second, 'close');
+  t.is(hub.connections, 1);
+  first.destroy();
+  await until(() => hub.connections === 0);
+});
+
+test('[S-1] shutdown over TLS: a call ends `107 <peer> ended` for both, then the hub closes', async (t) => {
+  const config = testConfig([], tempDir(), SEED_ENV);
+  const hub = await Hub.start(config, { log: testLog });
+  const target = { tlsPort: hub.textTlsPort };
+  const alice = await connectedClient(target, 'alice', 5004);
+  const bob = await connectedClient(target, 'bob', 6006);
+  t.is(await alice.request('CALL bob'), '104 bob');
+  t.is(await bob.next(), '105 alice');
+  t.regex((await bob.request('ACCEPT alice')) ?? '', /^106 alice /);
+  t.regex((await alice.next()) ?? '', /^106 bob /);
+  await hub.stop();
+  t.is(await alice.next(), '107 bob ended');
+  t.is(await bob.next(), '107 alice ended');
+  await Promise.all([alice.waitClosed(), bob.waitClosed()]);
+  await until(() => hub.connections === 0);
+  t.is(hub.connections, 0);
+});
