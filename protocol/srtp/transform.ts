@@ -22,6 +22,8 @@ import { estimateRoc, ReplayWindow, SEQ_MOD } from './replay.ts';
 
 /** The 80-bit tag of AES_CM_128_HMAC_SHA1_80 (RFC 4568 §6.2.1). */
 export const SRTP_TAG_BYTES = 10;
+/** The rollover counter as the MAC covers it (§4.2). */
+const ROC_BYTES = 4;
 /** SSRCs tracked per sender or receiver; beyond this the oldest is forgotten. */
 const MAX_STREAMS = 16;
 
@@ -35,7 +37,6 @@ class SessionCrypto {
   /** A Buffer, not a KeyObject: Node's HMAC starts faster from one (measured). */
   readonly #authKey: Buffer;
   readonly #iv = Buffer.alloc(16);
-  readonly #roc = Buffer.alloc(4);
 
   constructor(masterKeyB64: string) {
     const keys = deriveSessionKeys(parseMasterKey(masterKeyB64));
@@ -69,12 +70,15 @@ class SessionCrypto {
     for (let i = from, k = 0; i < end; i++, k++) dst[i] = src[i]! ^ ks[k]!;
   }
 
-  /** The full HMAC-SHA1 of `buf[0..end) || ROC` (§4.2); the tag is its first 10 bytes. */
+  /**
+   * The full HMAC-SHA1 of `buf[0..end) || ROC` (§4.2); the tag is its first 10 bytes.
+   * Writes the ROC into `buf[end..end+4)`, which must be scratch space (where the tag
+   * goes), so the MAC takes one contiguous update.
+   */
   mac(buf: Buffer, end: number, roc: number): Buffer {
-    this.#roc.writeUInt32BE(roc >>> 0, 0);
+    buf.writeUInt32BE(roc >>> 0, end);
     return createHmac('sha1', this.#authKey)
-      .update(buf.subarray(0, end))
-      .update(this.#roc)
+      .update(buf.subarray(0, end + ROC_BYTES))
       .digest();
   }
 }
@@ -191,14 +195,17 @@ export class SrtpReceiver {
       this.#stats.replay++;
       return 'replay';
     }
-    const mac = this.#crypto.mac(srtp, end, roc);
+    // The packet is copied first, with room for the ROC after it, so the MAC is one update
+    // and decryption happens in place; the input buffer is never written to.
+    const copy = Buffer.allocUnsafe(end + ROC_BYTES);
+    srtp.copy(copy, 0, 0, end);
+    const mac = this.#crypto.mac(copy, end, roc);
     if (!timingSafeEqual(mac.subarray(0, SRTP_TAG_BYTES), srtp.subarray(end))) {
       this.#stats.auth++;
       return 'auth';
     }
-    const out = Buffer.allocUnsafe(end);
-    srtp.copy(out, 0, 0, header);
-    this.#crypto.crypt(srtp, out, header, end, ssrc, roc, seq);
+    this.#crypto.crypt(copy, copy, header, end, ssrc, roc, seq);
+    const out = copy.subarray(0, end);
     const stream = s ?? remember(this.#streams, ssrc, { roc, seq, window: new ReplayWindow() });
     advance(stream, roc, seq);
     stream.window.accept(index);
