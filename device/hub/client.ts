@@ -180,9 +180,12 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       const key = `tls ${code}`;
       if (this.#refusal !== key) {
         this.#refusal = key;
+        const plain = this.#o.port === 4242;
         this.#log.warn(
           { err, hub: `${this.#o.host}:${this.#o.port}` },
-          "TLS handshake with the hub failed: is this the hub's TLS port (4342)? A hub without TLS needs tcp://HOST in hub",
+          plain
+            ? 'TLS handshake with the hub failed: 4242 is its plaintext port (loopback only); set hub to HOST for TLS on 4342, or tcp://HOST:4242 for a hub without TLS'
+            : "TLS handshake with the hub failed: is this the hub's TLS port (4342)? A hub without TLS needs tcp://HOST in hub",
         );
         return;
       }

@@ -170,6 +170,16 @@ for kind in hub device; do
     if [ "$kind" = device ] && { [ -n "$hub" ] || [ -n "$name" ]; }; then
       note "  --hub and --name only fill in a new file: edit $file to change them"
     fi
+    # [S-3] An older device.yaml may name a remote hub's plaintext port, which since TLS
+    # listens on the hub's loopback only: say how to move it to TLS.
+    kept_hub=""
+    [ "$kind" != device ] || kept_hub=$(sed -n "s/^hub: *['\"]\{0,1\}\([^'\" ]*\).*/\1/p" "$file" | head -n 1)
+    kept_host=""
+    if [[ "$kept_hub" =~ ^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:]+\]):4242$ ]]; then kept_host=${BASH_REMATCH[1]}; fi
+    if [ -n "$kept_host" ] && ! [[ "$kept_host" =~ ^(127\.[0-9.]+|\[::1\]|localhost)$ ]]; then
+      printf '%s: WARNING: %s has hub: %s, the hub'"'"'s plaintext port, which now listens on the hub'"'"'s loopback only.\n' "$PROGRAM" "$file" "$kept_hub" >&2
+      printf '  Set  hub: %s  there (TLS, port 4342) and pin the hub: hub_fingerprint: <what babel-hub fingerprint prints on the hub>\n' "$kept_host" >&2
+    fi
   else
     desc="write $file from scripts/templates/$kind.yaml"
     if [ "$kind" = device ]; then

@@ -51,8 +51,6 @@ export interface TlsFront {
   readonly received: Buffer[];
   /** Handshakes completed, and TCP connections accepted. */
   readonly counts: { handshakes: number; connections: number };
-  /** Resolves when `handshakes` reaches `n`. */
-  handshakes(n: number): Promise<void>;
   /** Uses another certificate from the next connection on (a regenerated hub identity). */
   setCert(cert: TestCert): void;
   close(): Promise<void>;
@@ -68,7 +66,6 @@ export async function tlsFront(
 ): Promise<TlsFront> {
   const received: Buffer[] = [];
   const counts = { handshakes: 0, connections: 0 };
-  const waiters: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
   const server = tls.createServer({ key: cert.key, cert: cert.cert, minVersion: 'TLSv1.2' });
   server.on('connection', (s: net.Socket) => {
@@ -79,7 +76,6 @@ export async function tlsFront(
   server.on('tlsClientError', () => {});
   server.on('secureConnection', (s) => {
     counts.handshakes++;
-    for (const w of waiters.splice(0)) w();
     s.on('error', () => {});
     let upstream: net.Socket | null = null;
     if (opts.target !== undefined) {
@@ -108,9 +104,6 @@ export async function tlsFront(
     port: (server.address() as net.AddressInfo).port,
     received,
     counts,
-    async handshakes(n) {
-      while (counts.handshakes < n) await new Promise<void>((r) => waiters.push(r));
-    },
     setCert(next) {
       server.setSecureContext({ key: next.key, cert: next.cert });
     },

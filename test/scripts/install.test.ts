@@ -553,3 +553,30 @@ test('[S-3] a plaintext hub elsewhere (tcp://) is warned about; a loopback one i
     t.notRegex(r.stdout, /read the hub's certificate/);
   }
 });
+
+test('[S-3] a kept device.yaml naming a remote hub:4242 gets the way to TLS', async (t) => {
+  const dir = tempDir(t, 'kept');
+  const { env } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(path.join(root, 'etc/babel'), { recursive: true });
+  const file = path.join(root, 'etc/babel/device.yaml');
+  fs.writeFileSync(file, "version: 1\nhub: 'kitchen.local:4242'\n");
+  const r = await install(
+    src,
+    ['--role', 'device', '--hub', 'kitchen.local', '--root', root, '--skip-build'],
+    env,
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /has hub: kitchen\.local:4242, the hub's plaintext port/);
+  t.regex(r.stderr, /Set {2}hub: kitchen\.local {2}there \(TLS, port 4342\)/);
+  t.is(fs.readFileSync(file, 'utf8'), "version: 1\nhub: 'kitchen.local:4242'\n", 'kept as it is');
+  // A loopback hub is fine as it is.
+  fs.writeFileSync(file, 'version: 1\nhub: 127.0.0.1:4242\n');
+  const again = await install(
+    src,
+    ['--role', 'device', '--hub', 'kitchen.local', '--root', root, '--skip-build'],
+    env,
+  );
+  t.notRegex(again.stderr, /plaintext port/);
+});
