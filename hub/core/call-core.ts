@@ -9,10 +9,11 @@ import {
   type LiveSession,
   matches,
   otherSide,
+  relayByMode,
   type Session,
   stateIn,
 } from './call.ts';
-import { type CallKeys, drawCallKeys, keysOf } from './srtp-keys.ts';
+import { type CallKeys, drawCallKeys, srtpOf } from './srtp-keys.ts';
 import type {
   CallEvent,
   CallFailure,
@@ -321,15 +322,7 @@ export class CallCore {
       }
       return true;
     }
-    switch (this.#opts.relayMode) {
-      case 'always':
-        return true;
-      case 'never':
-        return false;
-      default:
-        // [T-9] port 0 or absent means the hub must relay.
-        return a.media.port === 0 || b.media.port === 0;
-    }
+    return relayByMode(this.#opts.relayMode, a.media, b.media);
   }
 
   /** [T-9] Where `side` sends its media and from where it will receive it. */
@@ -399,12 +392,6 @@ export class CallCore {
     const event: CallEvent = { event: kind, call: call.info, reason, durationMs };
     for (const l of this.#listeners) l.call?.(event);
   }
-}
-
-/** [S-4] A party's SRTP keys in this call; null on a plain leg. */
-function srtpOf(call: Call, side: LiveSession): SrtpKeys | null {
-  if (!call.keys || !side.spec.secure) return null;
-  return keysOf(call.keys, side === call.caller ? 'caller' : 'callee');
 }
 
 function noop(): void {}

@@ -3,6 +3,7 @@
  * each handed only to the parties whose signaling runs over TLS.
  */
 import { newMasterKey } from '../../protocol/srtp/index.ts';
+import type { Call, LiveSession } from './call.ts';
 import type { SrtpKeys } from './types.ts';
 
 /** The call's two keys: `forward` protects caller to callee, `back` callee to caller. */
@@ -25,4 +26,10 @@ export function keysOf(keys: CallKeys, side: 'caller' | 'callee'): SrtpKeys {
   return side === 'caller'
     ? { send: keys.forward, recv: keys.back }
     : { send: keys.back, recv: keys.forward };
+}
+
+/** A party's SRTP keys in `call`: its view of the call's keys, null on a plain leg. */
+export function srtpOf(call: Call, side: LiveSession): SrtpKeys | null {
+  if (!call.keys || !side.spec.secure) return null;
+  return keysOf(call.keys, side === call.caller ? 'caller' : 'callee');
 }

@@ -5,6 +5,7 @@ import type { HubConfig } from '../../hub/config-schema.ts';
 import { loadHubConfig } from '../../hub/config-schema.ts';
 import type { ConnectionLimits } from '../../hub/context.ts';
 import { Hub } from '../../hub/main.ts';
+import { loadIdentity, TLS_DIR } from '../../hub/tls/identity.ts';
 import { testLog } from './log.ts';
 
 export interface TestHub {
@@ -12,6 +13,24 @@ export interface TestHub {
   config: HubConfig;
   dataDir: string;
   stop(): Promise<void>;
+}
+
+let sharedIdentity: Promise<string> | null = null;
+
+/**
+ * Gives `dataDir` a TLS identity [S-2] copied from one made once per test process, so
+ * that each test hub does not run openssl. Tests of the identity itself start without.
+ */
+export async function seedIdentity(dataDir: string): Promise<void> {
+  sharedIdentity ??= (async () => {
+    const dir = tempDir('babel-identity-');
+    await loadIdentity({ data_dir: dir, tls: {} });
+    return path.join(dir, TLS_DIR);
+  })();
+  const from = await sharedIdentity;
+  const to = path.join(dataDir, TLS_DIR);
+  if (fs.existsSync(to)) return;
+  fs.cpSync(from, to, { recursive: true });
 }
 
 /** A temporary data directory, removed by the caller (or left for the OS in /tmp). */
@@ -74,6 +93,7 @@ export async function startHub(
   env: NodeJS.ProcessEnv = SEED_ENV,
 ): Promise<TestHub> {
   const config = testConfig(argv, dataDir, env);
+  await seedIdentity(config.data_dir);
   const hub = await Hub.start(config, { log: testLog, limits });
   return {
     hub,

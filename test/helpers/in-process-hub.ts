@@ -16,7 +16,7 @@ import { textHandler } from '../../hub/text/connection.ts';
 import { type HubIdentity, loadIdentity } from '../../hub/tls/identity.ts';
 import { FakeClock } from '../../shared/clock.ts';
 import { duplexPair } from './duplex-pair.ts';
-import { SEED_ENV, tempDir, testConfig } from './hub.ts';
+import { SEED_ENV, seedIdentity, tempDir, testConfig } from './hub.ts';
 import { testLog } from './log.ts';
 
 /**
@@ -88,6 +88,7 @@ export async function startHubInProcess(
     relay,
   });
   const ctx = buildContext({ config, core, accounts, clock, log, limits });
+  await seedIdentity(config.data_dir);
   const identity = await loadIdentity(config);
   const context = serverContext(identity);
   const open = new Set<Duplex>();
