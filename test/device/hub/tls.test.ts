@@ -9,6 +9,7 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import test from 'ava';
 import { HubClient, type HubClientOptions } from '../../../device/hub/client.ts';
 import type { CallEvent } from '../../../device/hub/events.ts';
+import { hubClientFor } from '../../../device/hub/link.ts';
 import { FINGERPRINT_FILE, HubTrust } from '../../../device/hub/trust.ts';
 import { Backoff } from '../../../shared/backoff.ts';
 import { FakeClock } from '../../../shared/clock.ts';
@@ -203,4 +204,35 @@ test('[S-3] a TLS handshake with a plaintext port fails with advice, and is retr
     c.stop();
     await stop();
   }
+});
+
+test('[S-3] the agent link from config: tls:// without a pin records the hub in $STATE_DIRECTORY; 127.0.0.1 stays plaintext', async (t) => {
+  const front = await tlsFront(CERT, {
+    onLine: (line, s) => {
+      if (line.startsWith('CONNECT')) s.write('101 0b5c2f3e-8a4e-4f7e-9d55-3c1f0d6a2b11 door\r\n');
+    },
+  });
+  const stateDir = tempDir();
+  const deps = { secret: 's3cret', mediaPort: 5004, clock: new FakeClock(), log: testLog };
+  const config = { name: 'door', auto_create: true };
+  const c = hubClientFor(
+    { ...config, hub: `tls://127.0.0.1:${front.port}` },
+    { ...deps, env: { STATE_DIRECTORY: stateDir } },
+  );
+  try {
+    c.start();
+    await once(c, 'online');
+    t.true(c.secure);
+    t.is(fs.readFileSync(`${stateDir}/${FINGERPRINT_FILE}`, 'utf8'), `${CERT.fingerprint}\n`);
+  } finally {
+    c.stop();
+    await front.close();
+  }
+  const plain = hubClientFor({ ...config, hub: '127.0.0.1:4242' }, { ...deps, env: {} });
+  t.false(plain.secure);
+  const forced = hubClientFor(
+    { ...config, hub: 'tcp://hub.local', hub_fingerprint: CERT.fingerprint },
+    { ...deps, env: {} },
+  );
+  t.false(forced.secure);
 });
