@@ -20,10 +20,12 @@ import {
   type MachineOptions,
   step,
 } from './call/machine.ts';
-import { type DeviceConfig, parseHubAddress } from './config-schema.ts';
+import type { DeviceConfig } from './config-schema.ts';
 import { deviceSecret, mqttLogin } from './credentials.ts';
 import { DoorStation } from './door.ts';
-import { HubClient } from './hub/client.ts';
+import type { HubClient } from './hub/client.ts';
+import { hubClientFor } from './hub/link.ts';
+import { brokerUrlFor } from './hub-address.ts';
 import type { Button } from './io/button.ts';
 import type { SerialFactory } from './io/button-serial.ts';
 import type { GpioFactory } from './io/gpio-base.ts';
@@ -233,17 +235,13 @@ export class DeviceAgent {
     this.#startButtons(deps);
     this.#startMqtt();
 
-    const { host, port } = parseHubAddress(config.hub);
-    this.#hub = new HubClient({
-      host,
-      port,
-      name: config.name,
+    this.#hub = hubClientFor(config, {
       secret: this.#secret,
       // [T-9] the port we receive on; 0 would ask the hub to relay.
       mediaPort: this.#media.port,
-      autoCreate: config.auto_create,
       clock: this.#clock,
       log: log.child({ mod: 'hub' }),
+      env: deps.env ?? process.env,
     });
     this.#hub.on('online', () => {
       // [S-9] The hub has just taken this device's name and secret, which are also its
@@ -324,7 +322,7 @@ export class DeviceAgent {
   #startMqtt(): void {
     const c = this.#config.mqtt;
     if (c.url === 'off') return;
-    const url = c.url === 'auto' ? `mqtt://${parseHubAddress(this.#config.hub).host}:1883` : c.url;
+    const url = c.url === 'auto' ? brokerUrlFor(this.#config.hub) : c.url;
     this.#mqtt = new DeviceMqtt({
       url,
       baseTopic: c.base_topic,
@@ -349,7 +347,7 @@ export class DeviceAgent {
         this.#hub.send(e.verb, e.arg);
         return;
       case 'media_start':
-        this.#media.start({ ip: e.ip, port: e.port });
+        this.#media.start({ ip: e.ip, port: e.port }, e.srtp); // [S-4]
         return;
       case 'media_stop': {
         const stats = this.#media.stop();
@@ -387,6 +385,9 @@ function summary(s: MediaStats) {
   return {
     received: s.received,
     lost: s.lost,
+    srtp: s.srtp,
+    srtpAuthFailed: s.srtpAuthFailed,
+    srtpReplayed: s.srtpReplayed,
     late: s.late,
     concealed: s.concealed,
     jitterMs: Math.round(s.jitterMs * 10) / 10,

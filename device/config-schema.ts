@@ -5,7 +5,8 @@
  * ```yaml
  * version: 1
  * name: door
- * hub: hub.local:4242
+ * hub: hub.local            # TLS to 4342 [S-3]; tcp://HOST or a loopback HOST: plaintext 4242
+ * hub_fingerprint: sha256:0f1e...  # optional pin; else trust on first use
  * secret: change-me
  * capture: alsa:plughw:CARD=Device,DEV=0
  * playback: aplay:plughw:CARD=Device,DEV=0
@@ -21,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import { NAME_PATTERN, normalizeName } from '../protocol/names.ts';
+import { ConfigError } from '../shared/config/errors.ts';
 import {
   type ConfigSpec,
   type FlagTable,
@@ -29,6 +31,7 @@ import {
   oneOf,
 } from '../shared/config/load.ts';
 import { LOG_LEVELS } from '../shared/log.ts';
+import { HUB_ADDRESS_FORMS, hubAddressProblem } from './hub-address.ts';
 
 export const DEVICE_CONFIG_VERSION = 1;
 
@@ -36,6 +39,10 @@ export const DEVICE_CONFIG_VERSION = 1;
 export const DEFAULT_DEVICE_NAME = normalizeName(os.hostname()) ?? 'device';
 
 const namePattern = NAME_PATTERN.source;
+/** The forms of device/hub-address.ts; the port range is checked after (`hubAddressProblem`). */
+const HUB_PATTERN = '^((tls|tcp)://)?(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9._-]+)(:\\d{1,5})?$';
+/** `sha256:` and 64 hex digits, or the same as colon-separated pairs (`openssl x509 -fingerprint`). */
+const FINGERPRINT_PATTERN = '^sha256:([0-9a-fA-F]{64}|([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2})$';
 /** An output (LED, relay): a header pin, or `fake`, the shipped in-memory output. */
 const OUTPUT_PATTERN = '^gpio:\\d{1,3}(:active_low)?$|^fake$';
 
@@ -52,11 +59,21 @@ export const DeviceConfigSchema = Type.Object(
       errorMessage: 'must be 1-32 of a-z 0-9 . _ - starting with a letter or digit',
     }),
     hub: Type.String({
-      pattern: '^[^\\s:]+(:\\d{1,5})?$|^\\[[0-9a-fA-F:]+\\](:\\d{1,5})?$',
+      pattern: HUB_PATTERN,
       default: '127.0.0.1:4242',
-      description: 'the hub, HOST or HOST:PORT (text dialect, default port 4242)',
-      errorMessage: 'must be HOST or HOST:PORT',
+      description:
+        'the hub: HOST[:PORT] (TLS, port 4342; plaintext 4242 for a loopback HOST), tls://HOST[:PORT] or tcp://HOST[:PORT]',
+      errorMessage: HUB_ADDRESS_FORMS,
     }),
+    // [S-3] the hub's certificate pin; without it the first TLS connection records one.
+    hub_fingerprint: Type.Optional(
+      Type.String({
+        pattern: FINGERPRINT_PATTERN,
+        description:
+          "the hub's certificate, as `babel-hub fingerprint` prints it on the hub (sha256:HEX); unset: trust on first use",
+        errorMessage: 'must be sha256: and 64 hex digits, as `babel-hub fingerprint` prints it',
+      }),
+    ),
     secret: Type.Optional(
       Type.String({ minLength: 1, description: "the secret of this device's account" }),
     ),
@@ -254,7 +271,8 @@ export type DeviceConfig = Static<typeof DeviceConfigSchema>;
 /** `babel-device` flags, as in docs/interfaces. */
 export const DEVICE_FLAGS: FlagTable = [
   { flag: '--name', path: 'name', kind: 'string', arg: 'NAME' },
-  { flag: '--hub', path: 'hub', kind: 'string', arg: 'HOST[:PORT]' },
+  { flag: '--hub', path: 'hub', kind: 'string', arg: 'HOST[:PORT]|tls://..|tcp://..' },
+  { flag: '--hub-fingerprint', path: 'hub_fingerprint', kind: 'string', arg: 'sha256:HEX' },
   { flag: '--secret', path: 'secret', kind: 'string', arg: 'SECRET' },
   { flag: '--state-dir', path: 'state_dir', kind: 'string', arg: 'DIR' },
   { flag: '--media-port', path: 'media_port', kind: 'number', arg: 'N' },
@@ -282,15 +300,11 @@ export function loadDeviceConfig(
   env: NodeJS.ProcessEnv,
   readFile: (p: string) => string = (p) => readFileSync(p, 'utf8'),
 ): LoadResult<DeviceConfig> {
-  return loadConfig(DEVICE_CONFIG, { argv, env, readFile });
+  const r = loadConfig(DEVICE_CONFIG, { argv, env, readFile });
+  // What a pattern cannot say: a port out of range, brackets around a non-IPv6 host.
+  const problem = r.kind === 'config' ? hubAddressProblem(r.config.hub) : null;
+  if (problem) throw new ConfigError([`hub: ${problem}`]);
+  return r;
 }
 
-/** `HOST[:PORT]` -> host and port (default 4242). */
-export function parseHubAddress(hub: string): { host: string; port: number } {
-  const v6 = /^\[([0-9a-fA-F:]+)\](?::(\d+))?$/.exec(hub);
-  if (v6) return { host: v6[1]!, port: v6[2] ? Number(v6[2]) : 4242 };
-  const i = hub.lastIndexOf(':');
-  return i < 0
-    ? { host: hub, port: 4242 }
-    : { host: hub.slice(0, i), port: Number(hub.slice(i + 1)) };
-}
+export { type HubAddress, isLoopback, parseHubAddress } from './hub-address.ts';

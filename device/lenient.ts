@@ -1,9 +1,10 @@
 /**
  * [S-11] Every lenient device setting in force is logged once at warn when the device
- * starts. (`tcp://` to a remote hub joins the list with S-3.)
+ * starts: `door.from: any` [S-10] and `tcp://` to a hub that is not on this machine [S-3].
  */
 import type { Logger } from 'pino';
 import type { DeviceConfig } from './config-schema.ts';
+import { isLoopback, parseHubAddress } from './hub-address.ts';
 
 /** [S-11] Every lenient setting in force, at warn, once at start. */
 export function lenientSettings(config: DeviceConfig): string[] {
@@ -11,6 +12,12 @@ export function lenientSettings(config: DeviceConfig): string[] {
   if (config.door.from === 'any') {
     found.push(
       'door.from is any: the door key of ANY caller in a call with this unit opens the door',
+    );
+  }
+  const hub = parseHubAddress(config.hub);
+  if (hub.transport === 'tcp' && hub.forced && !isLoopback(hub.host)) {
+    found.push(
+      `hub is ${config.hub}: this device's secret and every call cross the network in clear (no TLS, no SRTP)`,
     );
   }
   return found;

@@ -197,7 +197,7 @@ export class DeviceMqtt {
 }
 
 /** `MediaStats` as published on `<base>/<user>/stats` (protocol/mqtt/topics.ts: DeviceStats). */
-export function deviceStats(s: MediaStats): DeviceStats {
+export function deviceStats(s: MediaStats): Required<DeviceStats> {
   // RFC 3550: expected = unique packets received + lost (`received` counts duplicates too).
   const expected = Math.max(0, s.received - s.duplicates) + s.lost;
   return {
@@ -208,6 +208,9 @@ export function deviceStats(s: MediaStats): DeviceStats {
     jitter_ms: Math.round(s.jitterMs * 10) / 10,
     buffer_ms: s.depthMs,
     bitrate_kbps: Math.round(s.bitrate / 100) / 10,
+    srtp: s.srtp,
+    srtp_auth_failed: s.srtpAuthFailed,
+    srtp_replayed: s.srtpReplayed,
   };
 }
 

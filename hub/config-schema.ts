@@ -6,7 +6,8 @@
  *
  * ```yaml
  * version: 1
- * text_port: 4242
+ * text_tls_port: 4342
+ * plaintext: loopback
  * mqtt:
  *   url: mqtt://broker.lan:1883
  *   username: babel
@@ -43,10 +44,17 @@ export const HubConfigSchema = Type.Object(
     host: Type.String({
       minLength: 1,
       default: '0.0.0.0',
-      description: 'address the text and binary listeners bind',
+      description: 'address the listeners bind (the plaintext ones: see plaintext)',
     }),
-    text_port: port('TCP port of the text dialect, 0 for any free port', 4242),
-    binary_port: port('TCP port of the binary dialect, 0 for any free port', 4243),
+    text_port: port('TCP port of the text dialect in plaintext, 0 for any free port', 4242),
+    binary_port: port('TCP port of the binary dialect in plaintext, 0 for any free port', 4243),
+    // [S-1]
+    text_tls_port: port('TCP port of the text dialect over TLS, 0 for any free port', 4342),
+    binary_tls_port: port('TCP port of the binary dialect over TLS, 0 for any free port', 4343),
+    plaintext: oneOf(['loopback', 'all', 'off'], {
+      default: 'loopback',
+      description: 'plaintext ports: loopback (127.0.0.1), all (on host; warned) or off',
+    }),
     data_dir: Type.String({
       minLength: 1,
       default: './data',
@@ -96,6 +104,22 @@ export const HubConfigSchema = Type.Object(
           }),
         ),
         client_id: Type.Optional(Type.String({ minLength: 1, description: 'MQTT client id' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // [S-2] Without them the hub makes its own certificate in <data_dir>/tls/.
+    tls: Type.Object(
+      {
+        cert: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              'PEM certificate of the hub (default: made on first start in <data_dir>/tls/)',
+          }),
+        ),
+        key: Type.Optional(
+          Type.String({ minLength: 1, description: 'PEM private key of tls.cert' }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -177,6 +201,9 @@ export const HUB_FLAGS: FlagTable = [
   { flag: '--host', path: 'host', kind: 'string', arg: 'ADDR' },
   { flag: '--text-port', path: 'text_port', kind: 'number', arg: 'N' },
   { flag: '--binary-port', path: 'binary_port', kind: 'number', arg: 'N' },
+  { flag: '--text-tls-port', path: 'text_tls_port', kind: 'number', arg: 'N' },
+  { flag: '--binary-tls-port', path: 'binary_tls_port', kind: 'number', arg: 'N' },
+  { flag: '--plaintext', path: 'plaintext', kind: 'string', arg: 'MODE' },
   { flag: '--data-dir', path: 'data_dir', kind: 'string', arg: 'DIR' },
   { flag: '--mqtt', path: 'mqtt.url', kind: 'string', arg: 'URL|embedded|off' },
   { flag: '--relay', path: 'relay', kind: 'string', arg: 'auto|always|never' },

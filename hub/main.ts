@@ -10,19 +10,30 @@ import { CallCore } from './core/call-core.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
+import type { Handle } from './net/address.ts';
 import { ConnectionCap, Listener } from './net/listener.ts';
+import { serverContext } from './net/tls.ts';
 import { UdpRelay } from './relay/relay.ts';
 import type { Access } from './security/access.ts';
 import { lenientSettings } from './security/lenient.ts';
 import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 import { textHandler } from './text/connection.ts';
+import { loadIdentity, type RunOpenssl } from './tls/identity.ts';
 
 export interface HubDeps {
   log: Logger;
   clock?: Clock;
   /** Overrides of connection limits (tests use short idle timeouts). */
   limits?: Partial<ConnectionLimits>;
+  /** How the identity's certificate is made on first start [S-2] (tests make it fail). */
+  openssl?: RunOpenssl;
+}
+
+/** [S-1] Where the plaintext listeners bind: loopback by default, `host` with `all`. */
+export function plaintextHost(config: HubConfig): string | null {
+  if (config.plaintext === 'off') return null;
+  return config.plaintext === 'all' ? config.host : '127.0.0.1';
 }
 
 /**
@@ -35,12 +46,19 @@ export class Hub {
   readonly relay: UdpRelay;
   /** [S-6..S-8] Registration, pairing window, login throttle, pre-login caps. */
   readonly access: Access;
+  /** The plaintext listeners' bound ports; 0 with `plaintext: off`. */
   readonly textPort: number;
   readonly binaryPort: number;
+  /** [S-1] The TLS listeners' bound ports. */
+  readonly textTlsPort: number;
+  readonly binaryTlsPort: number;
+  /** [S-2] `sha256:<hex>` of the hub's certificate. */
+  readonly fingerprint: string;
   /** The embedded MQTT broker's bound port; null when MQTT is off, external or failed. */
   readonly mqttPort: number | null;
   readonly #log: Logger;
   readonly #components: Component[];
+  readonly #cap: ConnectionCap;
   #stopped = false;
 
   private constructor(parts: {
@@ -50,9 +68,13 @@ export class Hub {
     access: Access;
     textPort: number;
     binaryPort: number;
+    textTlsPort: number;
+    binaryTlsPort: number;
+    fingerprint: string;
     mqttPort: number | null;
     log: Logger;
     components: Component[];
+    cap: ConnectionCap;
   }) {
     this.core = parts.core;
     this.accounts = parts.accounts;
@@ -60,9 +82,18 @@ export class Hub {
     this.access = parts.access;
     this.textPort = parts.textPort;
     this.binaryPort = parts.binaryPort;
+    this.textTlsPort = parts.textTlsPort;
+    this.binaryTlsPort = parts.binaryTlsPort;
+    this.fingerprint = parts.fingerprint;
     this.mqttPort = parts.mqttPort;
     this.#log = parts.log;
     this.#components = parts.components;
+    this.#cap = parts.cap;
+  }
+
+  /** Connections open now, every listener together (TLS ones counted once accepted). */
+  get connections(): number {
+    return this.#cap.open;
   }
 
   static async start(config: HubConfig, deps: HubDeps): Promise<Hub> {
@@ -75,6 +106,12 @@ export class Hub {
     // [S-11] every lenient setting in force, once at start
     for (const l of lenientSettings(config)) log.warn({ setting: l.setting }, l.message);
     try {
+      // [S-2] before anything binds: a hub without its identity does not start
+      const identity = await loadIdentity(config, deps.openssl);
+      log.info(
+        { fingerprint: identity.fingerprint, cert: identity.certPath },
+        identity.created ? 'hub identity created' : 'hub identity',
+      );
       const dbFile = path.join(config.data_dir, 'babel.sqlite');
       const accounts = new AccountStore(openDatabase(dbFile));
       components.push({ name: 'accounts', stop: () => accounts.close() });
@@ -160,23 +197,45 @@ export class Hub {
       // A window still open at stop is closed while the bridge can still say so.
       components.push({ name: 'pairing', stop: () => access.pairing.close() });
 
-      // Each listener hands its sockets to its dialect's `handle(stream, peer)`; the two
+      // Each listener hands its sockets to its dialect's `handle(stream, peer)`; they all
       // share one cap on connections [S-8: max_connections, both dialects together].
-      const text = new Listener(textHandler(ctx), {
-        log: log.child({ mod: 'text-server' }),
-        clock,
-        cap,
-      });
-      const textAddr = await text.listen(config.text_port, config.host);
-      components.push({ name: 'text', stop: () => text.close() });
-
-      const binary = new Listener(binaryHandler(ctx), {
-        log: log.child({ mod: 'binary-server' }),
-        clock,
-        cap,
-      });
-      const binaryAddr = await binary.listen(config.binary_port, config.host);
-      components.push({ name: 'binary', stop: () => binary.close() });
+      // [S-1] TLS listeners on `host`; plaintext ones on loopback unless `plaintext` says.
+      const tls = serverContext(identity);
+      const listen = async (
+        name: string,
+        handle: Handle,
+        port: number,
+        host: string,
+        secure: boolean,
+      ) => {
+        const listener = new Listener(handle, {
+          log: log.child({ mod: `${name}-server` }),
+          clock,
+          cap,
+          ...(secure ? { tls } : {}),
+        });
+        const addr = await listener.listen(port, host);
+        components.push({ name, stop: () => listener.close() });
+        log.info({ listener: name, address: addr.address, port: addr.port }, 'listening');
+        return addr.port;
+      };
+      const text = textHandler(ctx);
+      const binary = binaryHandler(ctx);
+      const textTlsPort = await listen('text-tls', text, config.text_tls_port, config.host, true);
+      const binaryTlsPort = await listen(
+        'binary-tls',
+        binary,
+        config.binary_tls_port,
+        config.host,
+        true,
+      );
+      const plainHost = plaintextHost(config);
+      const textPort =
+        plainHost === null ? 0 : await listen('text', text, config.text_port, plainHost, false);
+      const binaryPort =
+        plainHost === null
+          ? 0
+          : await listen('binary', binary, config.binary_port, plainHost, false);
       // Registered last so it stops first: calls end `ended` for both parties while their
       // connections are still open [interfaces: SIGTERM].
       components.push({ name: 'calls', stop: () => core.endAll() });
@@ -184,8 +243,11 @@ export class Hub {
       log.info(
         {
           host: config.host,
-          textPort: textAddr.port,
-          binaryPort: binaryAddr.port,
+          textTlsPort,
+          binaryTlsPort,
+          plaintext: plainHost ?? 'off',
+          textPort,
+          binaryPort,
           relay: config.relay,
         },
         'hub listening',
@@ -195,11 +257,15 @@ export class Hub {
         accounts,
         relay,
         access,
-        textPort: textAddr.port,
-        binaryPort: binaryAddr.port,
+        textPort,
+        binaryPort,
+        textTlsPort,
+        binaryTlsPort,
+        fingerprint: identity.fingerprint,
         mqttPort,
         log,
         components,
+        cap,
       });
     } catch (err) {
       await stopAll();

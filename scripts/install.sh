@@ -7,7 +7,15 @@
 # Options:
 #   --role hub|device|both  what this Pi runs (required)
 #   --hub HOST[:PORT]       the hub's address, written into device.yaml (required with
-#                           --role device; with both, the device uses this Pi's hub)
+#                           --role device; with both, the device uses this Pi's hub on
+#                           loopback). TLS to port 4342 unless HOST is this machine;
+#                           tls://HOST[:PORT] or tcp://HOST[:PORT] force one. The
+#                           installer reads the hub's certificate, prints its fingerprint
+#                           to compare with `babel-hub fingerprint` on the hub, and pins
+#                           it (hub_fingerprint:); an unreachable hub is said so, and the
+#                           device then trusts the first certificate it sees
+#   --hub-fingerprint sha256:HEX
+#                           pin this certificate instead of reading it from the hub
 #   --name NAME             the device's name on the hub, written into device.yaml
 #                           (default: the host name)
 #   --prefix DIR            where the application goes (default /opt/babel-intercom)
@@ -46,7 +54,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 
 fail_usage() {
   printf '%s: %s\n' "$PROGRAM" "$1" >&2
-  printf 'Usage: sudo bash scripts/install.sh --role hub|device|both [--hub HOST[:PORT]] [--name NAME]\n' >&2
+  printf 'Usage: sudo bash scripts/install.sh --role hub|device|both [--hub HOST[:PORT]] [--hub-fingerprint sha256:HEX] [--name NAME]\n' >&2
   printf '       [--prefix DIR] [--dry-run] [--no-apt] [--root DIR] [--skip-build]   (--help for more)\n' >&2
   exit 2
 }

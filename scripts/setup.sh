@@ -32,7 +32,8 @@ done
 
 # Build tools for the native addons, ALSA headers for alsa-capture, libopus for our Opus
 # addon (native/opus, found with pkg-config), arecord/aplay.
-packages=(build-essential python3 pkg-config libasound2-dev libopus-dev alsa-utils)
+# openssl makes the hub's TLS certificate on its first start [S-2] (a runtime dependency).
+packages=(build-essential python3 pkg-config libasound2-dev libopus-dev alsa-utils openssl)
 # Debian's own nodejs keeps Node's C headers, which node-gyp compiles the addons against,
 # in libnode-dev; NodeSource's nodejs and the official tarball carry them.
 node_bin=$(readlink -f "$(command -v node 2>/dev/null || echo /nonexistent)")

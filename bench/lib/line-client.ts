@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 
 /** A minimal text-dialect client for load: a callback per received line, no buffering of lines. */
 export class LineClient {
@@ -23,9 +24,14 @@ export class LineClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number): Promise<LineClient> {
+  /** Connects over TCP, or with `secure` over TLS [S-1] (resolves once the handshake is done). */
+  static connect(port: number, secure = false): Promise<LineClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new LineClient(s)));
+      const s = secure
+        ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () =>
+            resolve(new LineClient(s)),
+          )
+        : net.connect(port, '127.0.0.1', () => resolve(new LineClient(s)));
       s.once('error', reject);
     });
   }

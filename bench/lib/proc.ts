@@ -26,6 +26,9 @@ export interface HubProcess {
   child: ChildProcess;
   textPort: number;
   binaryPort: number;
+  /** [S-1] The TLS listeners' ports. */
+  textTlsPort: number;
+  binaryTlsPort: number;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -65,6 +68,10 @@ export async function spawnHub(
       '0',
       '--binary-port',
       '0',
+      '--text-tls-port',
+      '0',
+      '--binary-tls-port',
+      '0',
       '--mqtt',
       'off',
       '--data-dir',
@@ -76,13 +83,19 @@ export async function spawnHub(
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const lines = readline.createInterface({ input: child.stdout! });
-  const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
+  type Ports = { textPort: number; binaryPort: number; textTlsPort: number; binaryTlsPort: number };
+  const ports = await new Promise<Ports>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
     lines.on('line', (line) => {
       try {
-        const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
+        const rec = JSON.parse(line) as { msg?: string } & Partial<Ports>;
         if (rec.msg === 'hub listening')
-          resolve({ textPort: rec.textPort!, binaryPort: rec.binaryPort! });
+          resolve({
+            textPort: rec.textPort!,
+            binaryPort: rec.binaryPort!,
+            textTlsPort: rec.textTlsPort!,
+            binaryTlsPort: rec.binaryTlsPort!,
+          });
       } catch {
         // not JSON
       }

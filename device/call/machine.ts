@@ -12,7 +12,7 @@
  * Hub lines come in as `CallEvent`s (device/hub/events.ts reads the codes).
  */
 
-import type { CallEvent } from '../hub/events.ts';
+import type { CallEvent, SrtpKeys } from '../hub/events.ts';
 import type { LedPattern } from '../io/outputs.ts';
 
 export type CallState = 'idle' | 'calling' | 'ringing' | 'in_call';
@@ -48,7 +48,13 @@ export type Input =
 
 export type Effect =
   | { readonly kind: 'send'; readonly verb: 'CALL' | 'ACCEPT' | 'HANGUP'; readonly arg: string }
-  | { readonly kind: 'media_start'; readonly ip: string; readonly port: number }
+  | {
+      readonly kind: 'media_start';
+      readonly ip: string;
+      readonly port: number;
+      /** [S-4] SRTP keys of this leg; null: plain RTP (a plaintext link only). */
+      readonly srtp: SrtpKeys | null;
+    }
   | { readonly kind: 'media_stop' }
   | { readonly kind: 'tone'; readonly tone: Tone }
   | { readonly kind: 'led'; readonly pattern: LedPattern }
@@ -138,7 +144,7 @@ function onHub(m: Machine, e: CallEvent, now: number, opts: MachineOptions): Ste
       return to(m, 'in_call', who, now, [
         { kind: 'tone', tone: 'none' },
         { kind: 'led', pattern: 'on' },
-        { kind: 'media_start', ip: e.ip, port: e.port },
+        { kind: 'media_start', ip: e.ip, port: e.port, srtp: e.srtp },
         notice(`talking with ${who}`),
       ]);
     }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { formatRequest, parseReply, type TextReply } from '../../protocol/text/codec.ts';
 import { LineFramer } from '../../protocol/text/framer.ts';
@@ -28,6 +29,17 @@ export interface HubClientOptions {
   readonly replyTimeoutMs?: number;
   readonly backoff?: Backoff;
   readonly connectFn?: (port: number, host: string) => net.Socket;
+  /**
+   * [S-3] Signaling in TLS: `check` gets the hub's certificate (DER) on 'secureConnect'
+   * and says whether it is trusted (device/hub/trust.ts); nothing is written before.
+   * Absent: the seed's plaintext.
+   */
+  readonly tls?: HubTlsOptions;
+}
+
+export interface HubTlsOptions {
+  readonly check: (der: Buffer) => boolean;
+  readonly connectFn?: (options: tls.ConnectionOptions) => tls.TLSSocket;
 }
 
 export interface HubClientEvents {
@@ -98,25 +110,87 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     return true;
   }
 
+  /** Whether signaling runs in TLS (so every call leg must be SRTP [S-4]). */
+  get secure(): boolean {
+    return this.#o.tls !== undefined;
+  }
+
   #connect(): void {
     this.#phase = 'connecting';
     this.#created = false;
     this.#framer = new LineFramer(MAX_REPLY_BYTES);
-    const connectFn = this.#o.connectFn ?? ((port, host) => net.connect(port, host));
-    const socket = connectFn(this.#o.port, this.#o.host);
+    const socket = this.#open();
     this.#socket = socket;
     socket.setNoDelay(true);
     // A hub that restarted behind a half-open connection answers the first keepalive
     // probe with a reset, so the device notices within seconds, not at the next PING.
     socket.setKeepAlive(true, 2000);
-    socket.on('connect', () => {
+    const ready = () => {
       if (this.#socket !== socket) return;
+      // [S-3] The certificate is judged before anything (CONNECT, the secret) is written;
+      // a refused one is closed and retried with the backoff, never in plaintext.
+      if (this.#o.tls && !this.#trusted(socket as tls.TLSSocket)) {
+        this.#drop('hub certificate refused');
+        return;
+      }
       this.#phase = 'registering';
       this.#register();
-    });
+    };
+    socket.on(this.#o.tls ? 'secureConnect' : 'connect', ready);
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
-    socket.on('error', (err) => this.#log.debug({ err }, 'hub link error'));
+    socket.on('error', (err) => this.#linkError(socket, err));
     socket.on('close', () => this.#lost(socket, 'connection closed'));
+  }
+
+  #open(): net.Socket {
+    const { host, port } = this.#o;
+    if (!this.#o.tls) {
+      const connectFn = this.#o.connectFn ?? ((p, h) => net.connect(p, h));
+      return connectFn(port, host);
+    }
+    const options: tls.ConnectionOptions = {
+      host,
+      port,
+      minVersion: 'TLSv1.2', // [S-1]
+      // The hub's certificate is self-signed: trust is the pin or the first-use record.
+      rejectUnauthorized: false,
+      ...(net.isIP(host) === 0 ? { servername: host } : {}),
+    };
+    return (this.#o.tls.connectFn ?? tls.connect)(options);
+  }
+
+  #trusted(socket: tls.TLSSocket): boolean {
+    const raw = socket.getPeerCertificate()?.raw;
+    if (!raw || raw.length === 0) {
+      this.#log.error('the hub presented no certificate: refused');
+      return false;
+    }
+    return this.#o.tls!.check(raw);
+  }
+
+  #linkError(socket: net.Socket, err: Error): void {
+    // A TLS handshake that fails is most often a plaintext port (4242) or an old hub
+    // without TLS: said once per streak, with the way out.
+    const handshaking = this.#o.tls && this.#phase === 'connecting' && this.#socket === socket;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (
+      handshaking &&
+      !/^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)$/.test(code)
+    ) {
+      const key = `tls ${code}`;
+      if (this.#refusal !== key) {
+        this.#refusal = key;
+        const plain = this.#o.port === 4242;
+        this.#log.warn(
+          { err, hub: `${this.#o.host}:${this.#o.port}` },
+          plain
+            ? 'TLS handshake with the hub failed: 4242 is its plaintext port (loopback only); set hub to HOST for TLS on 4342, or tcp://HOST:4242 for a hub without TLS'
+            : "TLS handshake with the hub failed: is this the hub's TLS port (4342)? A hub without TLS needs tcp://HOST in hub",
+        );
+        return;
+      }
+    }
+    this.#log.debug({ err }, 'hub link error');
   }
 
   #register(): void {
@@ -156,7 +230,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     // Any reply proves the link is alive.
     this.#pingDeadline?.cancel();
     this.#pingDeadline = null;
-    const event = hubEvent(reply);
+    const event = secured(hubEvent(reply), this.secure);
     if (this.#phase === 'registering') this.#onRegisterReply(event, reply);
     else if (!event) this.#log.warn(shown(reply), 'unexpected reply from hub');
     else if (event.kind === 'bad_media') {
@@ -265,6 +339,15 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.#ping = null;
     this.#pingDeadline = null;
   }
+}
+
+/**
+ * [S-4] A TLS device never sends clear audio: a `106` without SRTP keys on a TLS link is
+ * a media address it must not use, and the call machine hangs up.
+ */
+function secured(event: HubEvent | null, secure: boolean): HubEvent | null {
+  if (!secure || event?.kind !== 'media' || event.srtp !== null) return event;
+  return { kind: 'bad_media', peer: event.peer, reason: 'no SRTP keys on a TLS link' };
 }
 
 /** What an administrator does about a refusal that will not go away by itself. */

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { Text } from '../../protocol/codes.ts';
 import { NAME_PATTERN } from '../../protocol/names.ts';
+import { parseMasterKey, SRTP_SUITE, SrtpKeyError } from '../../protocol/srtp/index.ts';
 import type { TextReply } from '../../protocol/text/codec.ts';
 import { plainIp } from '../../shared/address.ts';
 
@@ -25,8 +26,17 @@ export type HubEvent =
   | { readonly kind: 'calling'; readonly target: string }
   /** `105 <caller>`: a call rings here. */
   | { readonly kind: 'ringing'; readonly caller: string }
-  /** `106 <peer> <ip> <port>`: the call is up; media to and from there [T-9]. */
-  | { readonly kind: 'media'; readonly peer: string; readonly ip: string; readonly port: number }
+  /**
+   * `106 <peer> <ip> <port> [AES_CM_128_HMAC_SHA1_80 <send> <recv>]`: the call is up;
+   * media to and from there [T-9], in SRTP with those keys when they are given [S-4].
+   */
+  | {
+      readonly kind: 'media';
+      readonly peer: string;
+      readonly ip: string;
+      readonly port: number;
+      readonly srtp: SrtpKeys | null;
+    }
   /**
    * A `106` for `peer` whose address cannot be used: not an IPv4 literal (never resolved:
    * a name would cost a DNS lookup per packet), or a port outside 1-65535. The call with
@@ -37,6 +47,17 @@ export type HubEvent =
   | { readonly kind: 'ended'; readonly peer: string; readonly reason: string }
   /** `404 <name> <reason>`: CALL, ACCEPT, HANGUP or CALLED refused. */
   | { readonly kind: 'call_refused'; readonly name: string; readonly reason: string };
+
+/**
+ * [S-4] A call leg's SRTP master keys, each the base64 of 16 key + 14 salt bytes (SDES
+ * `inline:`): `send` protects what this device sends, `recv` what it receives. Secret:
+ * never logged.
+ */
+export interface SrtpKeys {
+  readonly suite: typeof SRTP_SUITE;
+  readonly send: string;
+  readonly recv: string;
+}
 
 /** The events the call machine takes (the rest concern the link itself). */
 export type CallEvent = Extract<
@@ -83,9 +104,12 @@ export function hubEvent(reply: TextReply): HubEvent | null {
       return name ? { kind: 'ringing', caller: a } : null;
     case Text.MEDIA: {
       if (!name) return null;
-      const bad = mediaAddressProblem(b, c);
+      const bad = mediaAddressProblem(b, c) ?? srtpProblem(reply.args.slice(3));
       if (bad) return { kind: 'bad_media', peer: a, reason: bad };
-      return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c) };
+      const [suite, send, recv] = reply.args.slice(3);
+      const srtp: SrtpKeys | null =
+        suite === SRTP_SUITE ? { suite: SRTP_SUITE, send: send!, recv: recv! } : null;
+      return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c), srtp };
     }
     case Text.ENDED:
       return name ? { kind: 'ended', peer: a, reason: word(b) } : null;
@@ -109,6 +133,31 @@ export function mediaAddressProblem(ip: string, port: string): string | null {
   const n = Number(port);
   if (n < 1 || n > 65535) return 'port out of range 1-65535';
   return null;
+}
+
+/**
+ * Why the arguments after `<port>` of a `106` cannot be used, or null when they can
+ * [S-4]: none (plain RTP), or the suite and two keys, each exactly the base64 of 30
+ * bytes. The words never echo a key.
+ */
+export function srtpProblem(extra: readonly string[]): string | null {
+  if (extra.length === 0) return null;
+  if (extra[0] !== SRTP_SUITE) return 'unsupported SRTP suite';
+  if (extra.length !== 3) return 'SRTP keys missing or extra arguments';
+  for (const key of extra.slice(1)) if (!isMasterKey(key)) return 'bad SRTP key';
+  if (extra[1] === extra[2]) return 'the same SRTP key both ways';
+  return null;
+}
+
+/** Base64 of exactly 30 bytes (16-byte key, 14-byte salt): 40 characters, no padding. */
+function isMasterKey(b64: string): boolean {
+  try {
+    parseMasterKey(b64);
+    return true;
+  } catch (err) {
+    if (err instanceof SrtpKeyError) return false;
+    throw err;
+  }
 }
 
 /** A reason as the hub words them (`declined`, `bad_secret`): else `invalid`, never echoed. */

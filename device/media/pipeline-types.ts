@@ -29,6 +29,11 @@ export interface MediaPipelineOptions {
   playoutGuardMs?: number;
   /** Per-packet detail at `trace` (behind `isLevelEnabled`). */
   log?: Logger;
+  /**
+   * [S-4] SRTP master keys (SDES `inline:` base64): `send` protects every datagram sent,
+   * `recv` unprotects every one received. Absent or null: plain RTP.
+   */
+  srtp?: { readonly send: string; readonly recv: string } | null;
 }
 
 /** Counters and gauges of one call leg. */
@@ -47,8 +52,13 @@ export interface MediaStats {
   duplicates: number;
   /** Datagrams from an address other than the remote [M-2]. */
   wrongSource: number;
-  /** Datagrams from the remote that are not valid RTP [M-2]. */
+  /** Datagrams from the remote that are not valid RTP (or, with SRTP, too short) [M-2]. */
   invalid: number;
+  /** [S-4] Whether this leg is SRTP. */
+  srtp: boolean;
+  /** [S-5] SRTP packets dropped, never played: failed authentication, replayed or too old. */
+  srtpAuthFailed: number;
+  srtpReplayed: number;
   /** Valid RTP with a payload type other than Opus (111) or telephone-event (101). */
   unknownPayload: number;
   /** Opus packets the decoder refused (their frame was concealed instead). */

@@ -5,6 +5,9 @@
  *
  *   capture:  captureFrame(pcm, now) -> Opus -> RTP [M-1]       (or RFC 4733 while a key
  *                                                                press is going out)
+ *   (with SRTP keys [S-4]: each datagram out is protected; each one in is unprotected
+ *    after the source check, and dropped and counted if it fails authentication or
+ *    replay [S-5])
  *   network:  receive(datagram, from, now) -> source check [M-2] -> parseRtp [M-2]
  *               PT 111 -> jitter buffer     PT 101 -> DTMF receiver (+ noteSequence)
  *               anything else -> counted and dropped
@@ -34,6 +37,7 @@
  * timestamp [M-1]), a fresh jitter buffer, decoder and DTMF state. Make a new one per leg.
  */
 import type { Logger } from 'pino';
+import { SrtpReceiver, SrtpSender } from '../../protocol/srtp/index.ts';
 import { plainIp } from '../../shared/address.ts';
 import { type DtmfKey, DtmfReceiver, DtmfSender, parseTelephoneEvent } from './dtmf.ts';
 import { JitterBuffer } from './jitter/buffer.ts';
@@ -88,6 +92,8 @@ export class MediaPipeline {
   #dtmfOut: DtmfSender;
   #dtmfIn = new DtmfReceiver();
   #jb: JitterBuffer;
+  #srtpOut: SrtpSender | null;
+  #srtpIn: SrtpReceiver | null;
   #played: PlayoutInfo = { kind: 'silence', timestamp: -1 };
 
   #phase = new TransitPercentile(PHASE_QUANTILE);
@@ -123,6 +129,10 @@ export class MediaPipeline {
     this.#frameBytes = this.#codec.frameBytes;
     this.#rtp = new RtpSender({ ...options.rtp, payloadType: OPUS_PAYLOAD_TYPE }); // [M-1]
     this.#dtmfOut = new DtmfSender(this.#rtp, { packetMs: frameMs, clockRate: OPUS_CLOCK_RATE });
+    // [S-4] Throws SrtpKeyError for a key that is not base64 of 30 bytes (checked before:
+    // device/hub/events.ts).
+    this.#srtpOut = options.srtp ? new SrtpSender(options.srtp.send) : null;
+    this.#srtpIn = options.srtp ? new SrtpReceiver(options.srtp.recv) : null;
     // A LAN intercom starts at two frames; the buffer raises its target as soon as it
     // measures more jitter (it only lowers it slowly).
     this.#jb = new JitterBuffer({
@@ -169,6 +179,7 @@ export class MediaPipeline {
       // The first packet of an event carries the marker bit (RFC 4733 §2.5.1.1).
       if (datagram[1]! & 0x80) this.#dtmfSent++;
     }
+    if (this.#srtpOut) datagram = this.#srtpOut.protect(datagram); // [S-4]
     this.#packetsSent++;
     this.#bytesSent += datagram.length;
     return [datagram];
@@ -183,17 +194,24 @@ export class MediaPipeline {
       this.#wrongSource++; // [M-2]
       return NOTHING;
     }
-    const packet = parseRtp(datagram);
+    let rtp = datagram;
+    if (this.#srtpIn) {
+      // [S-5] Failed authentication and replays are dropped here, counted, never played.
+      const clear = this.#srtpIn.unprotect(datagram);
+      if (typeof clear === 'string') {
+        if (clear === 'malformed') this.#invalid++;
+        return NOTHING;
+      }
+      rtp = clear;
+    }
+    const packet = parseRtp(rtp);
     if (packet === null) {
       this.#invalid++; // [M-2]
       return NOTHING;
     }
     this.#received++;
     if (this.#log?.isLevelEnabled('trace')) {
-      this.#log.trace(
-        { pt: packet.payloadType, seq: packet.sequence, len: datagram.length },
-        'rtp',
-      );
+      this.#log.trace({ pt: packet.payloadType, seq: packet.sequence, len: rtp.length }, 'rtp');
     }
     if (packet.payloadType === OPUS_PAYLOAD_TYPE) {
       this.#recvRate.add(packet.payload.length, now);
@@ -295,6 +313,9 @@ export class MediaPipeline {
       duplicates: jb.duplicates,
       wrongSource: this.#wrongSource,
       invalid: this.#invalid,
+      srtp: this.#srtpIn !== null,
+      srtpAuthFailed: this.#srtpIn?.stats.auth ?? 0,
+      srtpReplayed: this.#srtpIn?.stats.replay ?? 0,
       unknownPayload: this.#unknownPayload,
       decodeErrors: this.#decodeErrors,
       dtmfSent: this.#dtmfSent,

@@ -108,8 +108,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     return this.#socket.address().port;
   }
 
-  /** Starts a call leg with the peer's media address [T-9]; a running leg is stopped first. */
-  start(remote: { ip: string; port: number }): void {
+  /**
+   * Starts a call leg with the peer's media address [T-9], in SRTP with `srtp`'s keys
+   * [S-4] (else plain RTP); a running leg is stopped first.
+   */
+  start(
+    remote: { ip: string; port: number },
+    srtp: { readonly send: string; readonly recv: string } | null = null,
+  ): void {
     // An unbound socket would send from a random port: the peer would drop it all [M-2].
     if (!this.#bound) throw new Error('media session: open() before start()');
     this.stop();
@@ -119,13 +125,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       ...this.#o.pipeline,
       remote: { address: remote.ip, port: remote.port },
       log: this.#o.log,
+      srtp,
     });
     this.#pipeline = p;
     this.#due = this.#clock.now() + p.frameMs;
     this.#playout = this.#clock.setTimeout(this.#tick, p.frameMs);
     const every = this.#o.statsIntervalMs ?? 5000;
     this.#statsTimer = this.#clock.setInterval(() => this.emit('stats', p.stats()), every);
-    this.#o.log.debug({ remote, ssrc: p.ssrc }, 'media leg started');
+    this.#o.log.debug({ remote, ssrc: p.ssrc, srtp: srtp !== null }, 'media leg started');
   }
 
   /** Ends the leg (if any): timers off, a last 'stats'; returns those statistics. */

@@ -37,9 +37,9 @@ function accept(s: RouteScope, h: Fields, d: Fields): void {
   if (!session) throw new Refusal(Status.NOT_FOUND, 'no_call');
   try {
     // The callee learns where to send media from its own `call_started`, after the 200.
-    s.ctx.core.accept(session, { callId }, (c, peer, media) => {
+    s.ctx.core.accept(session, { callId }, (c, peer, media, srtp) => {
       s.respond(Status.OK, {});
-      session.spec.sink.callStarted(c, peer, media);
+      session.spec.sink.callStarted(c, peer, media, srtp);
     });
   } catch (err) {
     if (err instanceof CallError) throw new Refusal(Status.NOT_FOUND, 'no_call');

@@ -5,9 +5,17 @@ import { encodeResponse, type RequestFrame, RequestParser } from '../../protocol
 import { Status } from '../../protocol/codes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { normalizeName } from '../../protocol/names.ts';
+import { SRTP_SUITE } from '../../protocol/srtp/index.ts';
 import type { HubContext } from '../context.ts';
 import type { Session } from '../core/call-core.ts';
-import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
+import type {
+  CallInfo,
+  Endpoint,
+  EndReason,
+  SessionSink,
+  SrtpKeys,
+  UserRef,
+} from '../core/types.ts';
 import { type Handle, type PeerAddress, peerLabel } from '../net/address.ts';
 import { guardStream } from '../net/guard.ts';
 import { type LoginWatch, watchLogin } from '../net/prelogin.ts';
@@ -97,7 +105,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
     });
   }
 
-  callStarted(call: CallInfo, peer: UserRef, media: Endpoint): void {
+  callStarted(call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
     this.#event({
       event: 'call_started',
       call_id: call.id,
@@ -105,6 +113,8 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
       peer_name: peer.name,
       ip: media.ip,
       port: String(media.port),
+      // [S-4] on a TLS session only (an extension)
+      ...(srtp ? { srtp_suite: SRTP_SUITE, srtp_send: srtp.send, srtp_recv: srtp.recv } : {}),
     });
   }
 
@@ -199,6 +209,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
           dialect: 'binary',
           media: { ip: this.#peer.address, port },
           localIp: this.#peer.localAddress,
+          secure: this.#peer.secure,
           sink: this,
         },
         reply,

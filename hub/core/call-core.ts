@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EndReason } from '../../protocol/codes.ts';
+import { newMasterKey } from '../../protocol/srtp/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import {
   type Call,
@@ -8,9 +9,11 @@ import {
   type LiveSession,
   matches,
   otherSide,
+  relayByMode,
   type Session,
   stateIn,
 } from './call.ts';
+import { type CallKeys, drawCallKeys, srtpOf } from './srtp-keys.ts';
 import type {
   CallEvent,
   CallFailure,
@@ -20,6 +23,7 @@ import type {
   RelayAllocator,
   RelayMode,
   SessionSpec,
+  SrtpKeys,
   UserRef,
   UserState,
 } from './types.ts';
@@ -44,6 +48,8 @@ export interface CallCoreOptions {
   ringTimeoutMs: number;
   relayMode: RelayMode;
   relay: RelayAllocator | null;
+  /** [S-4] Draws one SRTP master key (base64 of 30 random bytes); tests may fix them. */
+  newKey?: () => string;
 }
 
 type Listener = {
@@ -169,8 +175,14 @@ export class CallCore {
     if (!callee) throw new CallError('offline');
     if (callee.call || callee.dnd) throw new CallError('busy');
 
-    const relayed = this.#needsRelay(caller.spec.media, callee.spec.media);
-    const info: CallInfo = { id: randomUUID(), caller: caller.user, callee: callee.user, relayed };
+    const id = randomUUID();
+    const relayed = this.#needsRelay(id, caller.spec, callee.spec);
+    const info: CallInfo = { id, caller: caller.user, callee: callee.user, relayed };
+    // [S-4] fresh keys for every call, only when a party can be given them over TLS
+    const keys: CallKeys | null =
+      caller.spec.secure || callee.spec.secure
+        ? drawCallKeys(this.#opts.newKey ?? newMasterKey)
+        : null;
     const call: Call = {
       info,
       caller,
@@ -178,6 +190,7 @@ export class CallCore {
       phase: 'setup',
       ringTimer: null,
       relay: null,
+      keys,
       answeredAt: 0,
     };
     caller.call = call;
@@ -188,8 +201,8 @@ export class CallCore {
       try {
         call.relay = await this.#opts.relay.allocate(
           info.id,
-          { device: caller.spec.media, srtp: null },
-          { device: callee.spec.media, srtp: null },
+          { device: caller.spec.media, srtp: srtpOf(call, caller) },
+          { device: callee.spec.media, srtp: srtpOf(call, callee) },
         );
       } catch (err) {
         this.#opts.log.error({ err, call: info.id }, 'relay allocation failed');
@@ -223,7 +236,7 @@ export class CallCore {
   accept(
     by: Session,
     which: CallSelector,
-    reply: (call: CallInfo, peer: UserRef, media: Endpoint) => void,
+    reply: (call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null) => void,
   ): CallInfo {
     const callee = this.#live(by);
     const call = callee.call;
@@ -234,8 +247,13 @@ export class CallCore {
     call.ringTimer = null;
     call.phase = 'active';
     call.answeredAt = this.#opts.clock.now();
-    reply(call.info, call.caller.user, this.#mediaFor(call, callee));
-    call.caller.spec.sink.callStarted(call.info, callee.user, this.#mediaFor(call, call.caller));
+    reply(call.info, call.caller.user, this.#mediaFor(call, callee), srtpOf(call, callee));
+    call.caller.spec.sink.callStarted(
+      call.info,
+      callee.user,
+      this.#mediaFor(call, call.caller),
+      srtpOf(call, call.caller),
+    );
     this.#presence(call.caller);
     this.#presence(callee);
     this.#emitCall('started', call, null);
@@ -292,16 +310,19 @@ export class CallCore {
     return live;
   }
 
-  #needsRelay(a: Endpoint, b: Endpoint): boolean {
-    switch (this.#opts.relayMode) {
-      case 'always':
-        return true;
-      case 'never':
-        return false;
-      default:
-        // [T-9] port 0 or absent means the hub must relay.
-        return a.port === 0 || b.port === 0;
+  #needsRelay(callId: string, a: SessionSpec, b: SessionSpec): boolean {
+    if (a.secure !== b.secure && this.#opts.relay) {
+      // [S-4] one SRTP leg and one plain: only the relay can translate, so it relays
+      // whatever the mode; with `relay: never` that is said, since it overrides a setting.
+      if (this.#opts.relayMode === 'never') {
+        this.#opts.log.warn(
+          { call: callId },
+          'call between a TLS and a plaintext client relayed despite relay: never [S-4]',
+        );
+      }
+      return true;
     }
+    return relayByMode(this.#opts.relayMode, a.media, b.media);
   }
 
   /** [T-9] Where `side` sends its media and from where it will receive it. */

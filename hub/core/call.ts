@@ -3,7 +3,16 @@
  * them. Only the core mutates these records; adapters hold a `Session` as an opaque handle.
  */
 import type { Timer } from '../../shared/clock.ts';
-import type { CallInfo, RelayAllocation, SessionSpec, UserRef, UserState } from './types.ts';
+import type { CallKeys } from './srtp-keys.ts';
+import type {
+  CallInfo,
+  Endpoint,
+  RelayAllocation,
+  RelayMode,
+  SessionSpec,
+  UserRef,
+  UserState,
+} from './types.ts';
 
 /** A user's live connection, as the core tracks it. Adapters hold it as an opaque handle. */
 export interface Session {
@@ -26,6 +35,8 @@ export interface Call {
   phase: 'setup' | 'ringing' | 'active' | 'over';
   ringTimer: Timer | null;
   relay: RelayAllocation | null;
+  /** [S-4] The call's SRTP keys; null when neither party is secure. */
+  readonly keys: CallKeys | null;
   answeredAt: number;
 }
 
@@ -48,4 +59,11 @@ export function otherSide(call: Call, side: LiveSession): LiveSession {
 export function matches(call: Call, which: CallSelector, me: LiveSession): boolean {
   if ('callId' in which) return call.info.id === which.callId;
   return otherSide(call, me).user.name === which.peer;
+}
+
+/** [T-9, M-4] Whether `relay` mode sends a call between these media addresses through the relay. */
+export function relayByMode(mode: RelayMode, a: Endpoint, b: Endpoint): boolean {
+  if (mode === 'always') return true;
+  if (mode === 'never') return false;
+  return a.port === 0 || b.port === 0; // port 0 or absent: the hub must relay
 }

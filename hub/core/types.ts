@@ -34,8 +34,11 @@ export interface CallInfo {
 export interface SessionSink {
   /** A call rings here (text `105`, binary `called`). */
   incomingCall(call: CallInfo): void;
-  /** The call is up; send media to, and expect it from, `media` (text `106`, binary `call_started`). */
-  callStarted(call: CallInfo, peer: UserRef, media: Endpoint): void;
+  /**
+   * The call is up; send media to, and expect it from, `media` (text `106`, binary
+   * `call_started`), protected with `srtp` on a secure session [S-4] (null: plain RTP).
+   */
+  callStarted(call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void;
   /** The call is over (text `107`, binary `call_ended`). `peer` is the other party. */
   callEnded(call: CallInfo, peer: UserRef, reason: EndReason): void;
   /** This session was replaced by a newer connection of the same user [T-8]: close it. */
@@ -50,6 +53,8 @@ export interface SessionSpec {
   readonly media: Endpoint;
   /** The hub's own IP as this client reaches it, for relay addresses. */
   readonly localIp: string;
+  /** Signaling over TLS [S-1]: this party's media is SRTP, keyed by the hub [S-4]. */
+  readonly secure: boolean;
   readonly sink: SessionSink;
 }
 

@@ -11,6 +11,8 @@ export interface PeerAddress {
   readonly port: number;
   /** The hub's IP on this connection. */
   readonly localAddress: string;
+  /** True when the connection runs inside TLS [S-1]: its call legs get SRTP keys [S-4]. */
+  readonly secure: boolean;
 }
 
 /**

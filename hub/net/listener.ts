@@ -1,8 +1,11 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { plainIp } from '../../shared/address.ts';
 import type { Clock, Timer } from '../../shared/clock.ts';
 import type { Handle, PeerAddress } from './address.ts';
+import { secureHandle } from './tls.ts';
 
 /** How long `close()` waits for connections to finish before destroying them. */
 const CLOSE_GRACE_MS = 1000;
@@ -10,12 +13,13 @@ const CLOSE_GRACE_MS = 1000;
 /** Keep-alive probes find a peer whose host vanished without a FIN. */
 const KEEPALIVE_MS = 30_000;
 
-/** The peer of an accepted socket (TCP, or TLS over it), as the adapters see it. */
+/** The peer of an accepted TCP socket, as the adapters see it (`secure` set by TLS). */
 export function peerOf(socket: net.Socket): PeerAddress {
   return {
     address: plainIp(socket.remoteAddress),
     port: socket.remotePort ?? 0,
     localAddress: plainIp(socket.localAddress),
+    secure: false,
   };
 }
 
@@ -57,14 +61,16 @@ export class ConnectionCap {
 }
 
 /**
- * A TCP listener: the one place that knows `net.Server` and `net.Socket`. It hands each
- * accepted socket to a dialect's `handle(stream, peer)`, tracks the connections so that
+ * A TCP listener, plain or TLS [S-1]: the one place that knows `net.Server` and
+ * `net.Socket`. It hands each accepted socket (inside TLS when given `tls`, a secure
+ * context) to a dialect's `handle(stream, peer)`, tracks the connections so that
  * `close()` can end them all, and caps how many the hub holds at once (`cap`, shared by
- * the listeners).
+ * the listeners, TLS ones included).
  */
 export class Listener {
   readonly #server: net.Server;
-  readonly #sockets = new Set<net.Socket>();
+  /** Each accepted socket, and the stream the dialect serves on it (the TLS socket over it). */
+  readonly #sockets = new Map<net.Socket, Duplex>();
   readonly #log: Logger;
   readonly #clock: Clock;
 
@@ -72,10 +78,19 @@ export class Listener {
    * Sockets are half-open: a peer's FIN does not end the hub's side; the connection's
    * `RequestPump` ends it once it has answered what the peer sent.
    */
-  constructor(handle: Handle, opts: { log: Logger; clock: Clock; cap: ConnectionCap }) {
+  constructor(
+    handle: Handle,
+    opts: { log: Logger; clock: Clock; cap: ConnectionCap; tls?: tls.SecureContext },
+  ) {
     this.#log = opts.log;
     this.#clock = opts.clock;
     const cap = opts.cap;
+    let served: Duplex | null = null;
+    const track: Handle = (stream, peer) => {
+      served = stream;
+      handle(stream, peer);
+    };
+    const serve = opts.tls ? secureHandle(track, opts.tls, opts.log) : track;
     const options = { noDelay: true, allowHalfOpen: true };
     this.#server = net.createServer(options, (socket) => {
       if (!cap.take()) {
@@ -84,13 +99,14 @@ export class Listener {
         socket.destroy();
         return;
       }
-      this.#sockets.add(socket);
       socket.once('close', () => {
         this.#sockets.delete(socket);
         cap.release();
       });
       socket.setKeepAlive(true, KEEPALIVE_MS);
-      handle(socket, peerOf(socket));
+      served = null;
+      serve(socket, peerOf(socket));
+      this.#sockets.set(socket, served ?? socket);
     });
     this.#server.on('error', (err) => this.#log.error({ err }, 'listener error'));
   }
@@ -118,9 +134,12 @@ export class Listener {
    */
   async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const s of this.#sockets) s.end();
+    for (const s of this.#sockets.values()) s.end();
     const linger: Timer = this.#clock.setTimeout(() => {
-      for (const s of this.#sockets) s.destroy();
+      for (const [raw, served] of this.#sockets) {
+        served.destroy();
+        raw.destroy();
+      }
     }, graceMs);
     await closed;
     linger.cancel();

@@ -25,5 +25,12 @@ export function lenientSettings(config: HubConfig): LenientSetting[] {
       message: 'login throttling is off: wrong passwords can be tried as fast as the hub answers',
     });
   }
+  if (config.plaintext === 'all') {
+    found.push({
+      setting: 'plaintext: all',
+      message:
+        'plaintext listeners are open to the network (plaintext: all): secrets and call keys of their clients cross it in clear; TLS ports are the safe way in',
+    });
+  }
   return found;
 }

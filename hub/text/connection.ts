@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Text } from '../../protocol/codes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { asciiLower, normalizeName } from '../../protocol/names.ts';
+import { SRTP_SUITE } from '../../protocol/srtp/index.ts';
 import {
   BadArgumentsError,
   formatLine,
@@ -12,7 +13,14 @@ import {
 import { type FramerEvent, LineFramer } from '../../protocol/text/framer.ts';
 import type { HubContext } from '../context.ts';
 import { CallError, type Session } from '../core/call-core.ts';
-import type { CallInfo, Endpoint, EndReason, SessionSink, UserRef } from '../core/types.ts';
+import type {
+  CallInfo,
+  Endpoint,
+  EndReason,
+  SessionSink,
+  SrtpKeys,
+  UserRef,
+} from '../core/types.ts';
 import { type Handle, type PeerAddress, peerLabel } from '../net/address.ts';
 import { guardStream } from '../net/guard.ts';
 import { type LoginWatch, watchLogin } from '../net/prelogin.ts';
@@ -87,8 +95,19 @@ export class TextConnection implements SessionSink {
     this.#send(Text.RINGING, call.caller.name);
   }
 
-  callStarted(_call: CallInfo, peer: UserRef, media: Endpoint): void {
-    this.#send(Text.MEDIA, peer.name, media.ip, media.port);
+  callStarted(_call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
+    this.#media(peer, media, srtp);
+  }
+
+  /**
+   * `106 <peer> <ip> <port>`, the seed's form on a plaintext leg; on a TLS leg followed by
+   * `AES_CM_128_HMAC_SHA1_80 <send> <recv>` [S-4] (an extension).
+   */
+  #media(peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
+    const seed = [peer.name, media.ip, media.port];
+    if (!srtp) this.#send(Text.MEDIA, ...seed);
+    // Keys never reach the log, even at trace.
+    else this.#emit(Text.MEDIA, [...seed, SRTP_SUITE, srtp.send, srtp.recv], [...seed, SRTP_SUITE]);
   }
 
   callEnded(_call: CallInfo, peer: UserRef, reason: EndReason): void {
@@ -246,6 +265,7 @@ export class TextConnection implements SessionSink {
         dialect: 'text',
         media: { ip: this.#peer.address, port },
         localIp: this.#peer.localAddress,
+        secure: this.#peer.secure,
         sink: this,
       },
       () => this.#send(Text.CONNECTED, user.id, user.name),
@@ -289,8 +309,8 @@ export class TextConnection implements SessionSink {
   #accept(rawCaller: string): void {
     const caller = normalizeName(rawCaller) ?? echo(asciiLower(rawCaller));
     try {
-      this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media) =>
-        this.#send(Text.MEDIA, peer.name, media.ip, media.port),
+      this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media, srtp) =>
+        this.#media(peer, media, srtp),
       );
     } catch (err) {
       if (!(err instanceof CallError)) throw err;
@@ -330,7 +350,12 @@ export class TextConnection implements SessionSink {
   // --- output and teardown ------------------------------------------------------------------
 
   #send(code: number, ...args: Array<string | number>): void {
-    if (this.#log.isLevelEnabled('trace')) this.#log.trace({ code, args }, 'send');
+    this.#emit(code, args, args);
+  }
+
+  /** Writes a reply; `logged` is what a trace log shows of its arguments. */
+  #emit(code: number, args: Array<string | number>, logged: Array<string | number>): void {
+    if (this.#log.isLevelEnabled('trace')) this.#log.trace({ code, args: logged }, 'send');
     this.#write(formatLine(code, ...args));
   }
 

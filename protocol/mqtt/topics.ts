@@ -180,6 +180,13 @@ export interface DeviceStats {
   buffer_ms: number;
   /** Received media bitrate. */
   bitrate_kbps: number;
+  // Wave 2 (absent from older devices; this device always publishes them):
+  /** [S-4] Whether this call's media is SRTP (signaling over TLS). */
+  srtp?: boolean;
+  /** [S-5] SRTP packets that failed authentication: dropped, never played. */
+  srtp_auth_failed?: number;
+  /** [S-5] SRTP packets replayed or older than the replay window: dropped, never played. */
+  srtp_replayed?: number;
 }
 
 /** `<base>/<user>/set` commands (device side); the hub only advertises `door`. */

@@ -57,6 +57,8 @@ render_config() {
     [ -z "$device_name" ] || expr+=(-e "s|^#name: .*|name: $device_name|")
     # A generated secret is base32 (a-z 2-9): nothing sed or YAML would read otherwise.
     [ -z "$device_secret" ] || expr+=(-e "s|^#secret: .*|secret: $device_secret|")
+    # [S-3] Checked: sha256: and 64 lowercase hex digits.
+    [ -z "$pinned" ] || expr+=(-e "s|^#hub_fingerprint: .*|hub_fingerprint: $pinned|")
     if [ "${#expr[@]}" -eq 0 ]; then
       cat "$SRC/scripts/templates/device.yaml"
     else
@@ -124,6 +126,40 @@ create_device_account() { # sets device_secret, or warns with the way out
     printf '  and put the secret it prints into /etc/babel/device.yaml (secret: ...)\n' >&2
   fi
 }
+# [S-3] A device elsewhere talks TLS to its hub and pins the hub's certificate: read now
+# (or given with --hub-fingerprint), printed to compare with `babel-hub fingerprint` on
+# the hub, and written into the new device.yaml. An unreachable hub leaves the pin out:
+# the device then trusts the first certificate it sees (trust on first use).
+pinned=$hub_fingerprint
+read_hub_fingerprint() { # HOST PORT: prints sha256:HEX of the certificate, or fails saying why
+  "$node_bin" -e '
+const tls = require("node:tls"), net = require("node:net"), crypto = require("node:crypto");
+const [host, port] = process.argv.slice(1);
+const s = tls.connect({ host, port: Number(port), rejectUnauthorized: false, minVersion: "TLSv1.2",
+  ...(net.isIP(host) ? {} : { servername: host }) });
+s.setTimeout(8000, () => { console.error("no answer within 8 s"); process.exit(1); });
+s.on("error", (e) => { console.error(e.code || e.message); process.exit(1); });
+s.on("secureConnect", () => {
+  const raw = s.getPeerCertificate().raw;
+  console.log("sha256:" + crypto.createHash("sha256").update(raw).digest("hex"));
+  s.destroy();
+});' "$1" "$2"
+}
+pin_hub() { # sets pinned, or warns that trust on first use stays in place
+  local out
+  if out=$(read_hub_fingerprint "$hub_host" "$hub_port" 2>&1) && [[ "$out" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+    pinned=$out
+    note "the hub at $hub_host:$hub_port presents the certificate"
+    note "  $pinned"
+    note "  compare it with what the hub prints:  sudo -u babel babel-hub fingerprint --config /etc/babel/hub.yaml"
+    note "  (if they differ, something is between this device and the hub: do not go on)"
+  else
+    printf '%s: WARNING: could not reach the hub at %s:%s to read its certificate (%s)\n' "$PROGRAM" "$hub_host" "$hub_port" "${out:-no answer}" >&2
+    printf '  device.yaml gets no hub_fingerprint: the device will trust the first certificate it\n' >&2
+    printf '  sees (trust on first use). To pin it, set hub_fingerprint: in /etc/babel/device.yaml\n' >&2
+    printf '  to what this prints on the hub:  sudo -u babel babel-hub fingerprint --config /etc/babel/hub.yaml\n' >&2
+  fi
+}
 [ -d "$etc_dir" ] || act mkdir -p -m 0755 "$etc_dir"
 for kind in hub device; do
   [ "$kind" = hub ] && [ "$role" = device ] && continue
@@ -134,6 +170,16 @@ for kind in hub device; do
     if [ "$kind" = device ] && { [ -n "$hub" ] || [ -n "$name" ]; }; then
       note "  --hub and --name only fill in a new file: edit $file to change them"
     fi
+    # [S-3] An older device.yaml may name a remote hub's plaintext port, which since TLS
+    # listens on the hub's loopback only: say how to move it to TLS.
+    kept_hub=""
+    [ "$kind" != device ] || kept_hub=$(sed -n "s/^hub: *['\"]\{0,1\}\([^'\" ]*\).*/\1/p" "$file" | head -n 1)
+    kept_host=""
+    if [[ "$kept_hub" =~ ^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:]+\]):4242$ ]]; then kept_host=${BASH_REMATCH[1]}; fi
+    if [ -n "$kept_host" ] && ! [[ "$kept_host" =~ ^(127\.[0-9.]+|\[::1\]|localhost)$ ]]; then
+      printf '%s: WARNING: %s has hub: %s, the hub'"'"'s plaintext port, which now listens on the hub'"'"'s loopback only.\n' "$PROGRAM" "$file" "$kept_hub" >&2
+      printf '  Set  hub: %s  there (TLS, port 4342) and pin the hub: hub_fingerprint: <what babel-hub fingerprint prints on the hub>\n' "$kept_host" >&2
+    fi
   else
     desc="write $file from scripts/templates/$kind.yaml"
     if [ "$kind" = device ]; then
@@ -141,7 +187,17 @@ for kind in hub device; do
         act_fn "create the account $device_name on this hub (babel-hub user add $device_name); its secret goes into $file" \
           create_device_account
       fi
+      if [ "$role" = device ] && [ "$hub_tls" = 1 ]; then
+        if [ -n "$pinned" ]; then
+          note "the hub's certificate, as given with --hub-fingerprint: $pinned"
+        else
+          act_fn "read the hub's certificate fingerprint from $hub_host:$hub_port (TLS) to pin it" pin_hub
+        fi
+      elif [ "$role" = device ] && ! [[ "$hub_host" =~ ^(127\.[0-9.]+|::1|localhost)$ ]]; then
+        printf '%s: WARNING: --hub %s is plaintext: the secret and every call cross the network in clear\n' "$PROGRAM" "$hub" >&2
+      fi
       [ -z "$hub" ] || desc+=", hub: $hub"
+      [ -z "$pinned" ] || desc+=", hub_fingerprint: $pinned"
       [ -z "$device_name" ] || desc+=", name: $device_name"
       [ -z "$device_secret" ] || desc+=", secret: (generated)"
     fi

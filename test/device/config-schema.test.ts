@@ -1,9 +1,11 @@
 import test from 'ava';
 import {
   type DeviceConfig,
+  type HubAddress,
   loadDeviceConfig,
   parseHubAddress,
 } from '../../device/config-schema.ts';
+import { brokerUrlFor } from '../../device/hub-address.ts';
 import { ConfigError } from '../../shared/config/errors.ts';
 
 function load(argv: string[], env: NodeJS.ProcessEnv = {}, file = ''): DeviceConfig {
@@ -73,7 +75,17 @@ const bad: Array<[string[], string]> = [
     ['--button', 'gpio:x'],
     '--button: must be gpio:BCM[:active_low], evdev:PATH[:KEYCODE], serial:PATH[:BAUD] or stdin',
   ],
-  [['--hub', 'a b'], '--hub: must be HOST or HOST:PORT'],
+  [['--hub', 'a b'], '--hub: must be HOST[:PORT], tls://HOST[:PORT] or tcp://HOST[:PORT]'],
+  [['--hub', 'udp://hub'], '--hub: must be HOST[:PORT], tls://HOST[:PORT] or tcp://HOST[:PORT]'],
+  [['--hub', 'tls://'], '--hub: must be HOST[:PORT], tls://HOST[:PORT] or tcp://HOST[:PORT]'],
+  [['--hub', 'hub:'], '--hub: must be HOST[:PORT], tls://HOST[:PORT] or tcp://HOST[:PORT]'],
+  [['--hub', 'hub:99999'], 'hub: port 99999 is out of range 1-65535'],
+  [['--hub', 'tls://hub:0'], 'hub: port 0 is out of range 1-65535'],
+  [['--hub', '[1.2.3.4]'], 'hub: 1.2.3.4 is not an IPv6 address'],
+  [
+    ['--hub-fingerprint', 'abc'],
+    '--hub-fingerprint: must be sha256: and 64 hex digits, as `babel-hub fingerprint` prints it',
+  ],
   [['--media-port', '70000'], '--media-port: must be an integer from 0 to 65535'],
   [['--mqtt', 'tcp://x'], '--mqtt: must be auto, off, or an mqtt:// or mqtts:// URL'],
 ];
@@ -83,10 +95,65 @@ for (const [argv, line] of bad) {
   });
 }
 
-test('hub address parsing', (t) => {
-  t.deepEqual(parseHubAddress('hub.local'), { host: 'hub.local', port: 4242 });
-  t.deepEqual(parseHubAddress('10.0.0.1:5000'), { host: '10.0.0.1', port: 5000 });
-  t.deepEqual(parseHubAddress('[::1]:4242'), { host: '::1', port: 4242 });
+/** [S-3] What `hub` means: transport, host and port. */
+const hubs: Array<[string, HubAddress]> = [
+  ['hub.local', { host: 'hub.local', port: 4342, transport: 'tls', forced: false }],
+  ['hub.local:5000', { host: 'hub.local', port: 5000, transport: 'tls', forced: false }],
+  ['10.0.0.1', { host: '10.0.0.1', port: 4342, transport: 'tls', forced: false }],
+  ['[fd00::1]:4343', { host: 'fd00::1', port: 4343, transport: 'tls', forced: false }],
+  // Loopback: the seed's plaintext, as before.
+  ['127.0.0.1:4242', { host: '127.0.0.1', port: 4242, transport: 'tcp', forced: false }],
+  ['127.0.0.1', { host: '127.0.0.1', port: 4242, transport: 'tcp', forced: false }],
+  ['127.1.2.3', { host: '127.1.2.3', port: 4242, transport: 'tcp', forced: false }],
+  ['localhost', { host: 'localhost', port: 4242, transport: 'tcp', forced: false }],
+  ['LocalHost:4000', { host: 'LocalHost', port: 4000, transport: 'tcp', forced: false }],
+  ['[::1]:4242', { host: '::1', port: 4242, transport: 'tcp', forced: false }],
+  ['[::1]', { host: '::1', port: 4242, transport: 'tcp', forced: false }],
+  ['[::ffff:127.0.0.1]', { host: '::ffff:127.0.0.1', port: 4242, transport: 'tcp', forced: false }],
+  // Look-alikes of loopback are not.
+  ['128.0.0.1', { host: '128.0.0.1', port: 4342, transport: 'tls', forced: false }],
+  [
+    'localhost.example.com',
+    { host: 'localhost.example.com', port: 4342, transport: 'tls', forced: false },
+  ],
+  [
+    '127.0.0.1.example.com',
+    { host: '127.0.0.1.example.com', port: 4342, transport: 'tls', forced: false },
+  ],
+  // Forced either way.
+  ['tls://127.0.0.1', { host: '127.0.0.1', port: 4342, transport: 'tls', forced: true }],
+  ['tls://127.0.0.1:9000', { host: '127.0.0.1', port: 9000, transport: 'tls', forced: true }],
+  ['tls://hub.local', { host: 'hub.local', port: 4342, transport: 'tls', forced: true }],
+  ['tcp://hub.local', { host: 'hub.local', port: 4242, transport: 'tcp', forced: true }],
+  ['tcp://10.0.0.1:4000', { host: '10.0.0.1', port: 4000, transport: 'tcp', forced: true }],
+  ['tcp://[fd00::2]', { host: 'fd00::2', port: 4242, transport: 'tcp', forced: true }],
+];
+test('[S-3] hub address parsing: tls:// and tcp:// force, a loopback host is plaintext', (t) => {
+  for (const [hub, address] of hubs) {
+    t.deepEqual(parseHubAddress(hub), address, hub);
+    t.is(load(['--hub', hub]).hub, hub, `${hub} passes validation`);
+  }
+  t.throws(() => parseHubAddress('hub:0'), { instanceOf: RangeError, message: /out of range/ });
+});
+
+test('[S-3] mqtt auto: the broker on the hub host, whatever the form', (t) => {
+  t.is(brokerUrlFor('hub.local'), 'mqtt://hub.local:1883');
+  t.is(brokerUrlFor('tls://10.0.0.1:4342'), 'mqtt://10.0.0.1:1883');
+  t.is(brokerUrlFor('tcp://hub.local:4242'), 'mqtt://hub.local:1883');
+  t.is(brokerUrlFor('[fd00::1]:4342'), 'mqtt://[fd00::1]:1883');
+  t.is(brokerUrlFor('127.0.0.1:4242'), 'mqtt://127.0.0.1:1883');
+});
+
+test('[S-3] hub_fingerprint: flag, file and environment, bare or as openssl prints it', (t) => {
+  const hex = 'ab'.repeat(32);
+  t.is(load(['--hub-fingerprint', `sha256:${hex}`]).hub_fingerprint, `sha256:${hex}`);
+  t.is(
+    load([], { BABEL_DEVICE_HUB_FINGERPRINT: `sha256:${hex}` }).hub_fingerprint,
+    `sha256:${hex}`,
+  );
+  const pairs = `sha256:${'AB:'.repeat(31)}AB`;
+  t.is(load(['--config', 'd.yaml'], {}, `hub_fingerprint: "${pairs}"\n`).hub_fingerprint, pairs);
+  t.is(load([]).hub_fingerprint, undefined);
 });
 
 test('--button evdev accepts the key code by name, as --list-buttons prints it', (t) => {

@@ -88,6 +88,22 @@ test('[S-11] lenient settings: door.from any is named; the defaults are not leni
   t.regex(any[0]!, /door\.from is any/);
 });
 
+test('[S-3, S-11] tcp:// to a remote hub is lenient; loopback and TLS are not', (t) => {
+  for (const hub of [
+    'hub.local',
+    'tls://10.0.0.1',
+    '127.0.0.1:4242',
+    'tcp://127.0.0.1',
+    'tcp://[::1]:4242',
+    'tcp://localhost',
+  ]) {
+    t.deepEqual(lenientSettings(config(['--hub', hub])), [], hub);
+  }
+  const remote = lenientSettings(config(['--hub', 'tcp://hub.local']));
+  t.is(remote.length, 1);
+  t.regex(remote[0]!, /hub is tcp:\/\/hub\.local: .* in clear/);
+});
+
 test('[S-6] a state directory that cannot be written is a clear start error, not a lockout', (t) => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-cred-ro-'));
   t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));

@@ -98,6 +98,9 @@ function media(over: Partial<MediaStats> = {}): MediaStats {
     duplicates: 0,
     wrongSource: 0,
     invalid: 0,
+    srtp: false,
+    srtpAuthFailed: 0,
+    srtpReplayed: 0,
     unknownPayload: 0,
     decodeErrors: 0,
     dtmfSent: 0,
@@ -134,6 +137,9 @@ test('deviceStats: every DeviceStats field from a call in progress', (t) => {
     jitter_ms: 2.3,
     buffer_ms: 60,
     bitrate_kbps: 32.1,
+    srtp: false,
+    srtp_auth_failed: 0,
+    srtp_replayed: 0,
   });
   t.deepEqual(JSON.parse(JSON.stringify(s)), s, 'plain JSON');
 });
@@ -154,7 +160,15 @@ test('deviceStats: before the first packet, nothing is divided by zero', (t) => 
     jitter_ms: 0,
     buffer_ms: 0,
     bitrate_kbps: 0,
+    srtp: false,
+    srtp_auth_failed: 0,
+    srtp_replayed: 0,
   });
+});
+
+test('[S-5] deviceStats: SRTP drops are published, by kind', (t) => {
+  const s = deviceStats(media({ srtp: true, srtpAuthFailed: 3, srtpReplayed: 2, received: 40 }));
+  t.like(s, { srtp: true, srtp_auth_failed: 3, srtp_replayed: 2, packets: 40 });
 });
 
 test('deviceStats: duplicates are not expected packets (RFC 3550)', (t) => {

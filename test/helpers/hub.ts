@@ -5,6 +5,7 @@ import type { HubConfig } from '../../hub/config-schema.ts';
 import { loadHubConfig } from '../../hub/config-schema.ts';
 import type { ConnectionLimits } from '../../hub/context.ts';
 import { Hub } from '../../hub/main.ts';
+import { loadIdentity, TLS_DIR } from '../../hub/tls/identity.ts';
 import { testLog } from './log.ts';
 
 export interface TestHub {
@@ -12,6 +13,24 @@ export interface TestHub {
   config: HubConfig;
   dataDir: string;
   stop(): Promise<void>;
+}
+
+let sharedIdentity: Promise<string> | null = null;
+
+/**
+ * Gives `dataDir` a TLS identity [S-2] copied from one made once per test process, so
+ * that each test hub does not run openssl. Tests of the identity itself start without.
+ */
+export async function seedIdentity(dataDir: string): Promise<void> {
+  sharedIdentity ??= (async () => {
+    const dir = tempDir('babel-identity-');
+    await loadIdentity({ data_dir: dir, tls: {} });
+    return path.join(dir, TLS_DIR);
+  })();
+  const from = await sharedIdentity;
+  const to = path.join(dataDir, TLS_DIR);
+  if (fs.existsSync(to)) return;
+  fs.cpSync(from, to, { recursive: true });
 }
 
 /** A temporary data directory, removed by the caller (or left for the OS in /tmp). */
@@ -50,6 +69,10 @@ export function testConfig(
       '0',
       '--binary-port',
       '0',
+      '--text-tls-port',
+      '0',
+      '--binary-tls-port',
+      '0',
       '--mqtt',
       'off',
       '--data-dir',
@@ -70,6 +93,7 @@ export async function startHub(
   env: NodeJS.ProcessEnv = SEED_ENV,
 ): Promise<TestHub> {
   const config = testConfig(argv, dataDir, env);
+  await seedIdentity(config.data_dir);
   const hub = await Hub.start(config, { log: testLog, limits });
   return {
     hub,
@@ -103,6 +127,9 @@ export async function spawnHubProcess(
       '127.0.0.1',
       '--binary-port',
       '0',
+      // [S-1] free TLS ports unless the test fixes them
+      ...(args.includes('--text-tls-port') ? [] : ['--text-tls-port', '0']),
+      ...(args.includes('--binary-tls-port') ? [] : ['--binary-tls-port', '0']),
       '--mqtt',
       'off',
       '--data-dir',
@@ -115,15 +142,31 @@ export async function spawnHubProcess(
   /** Every line the hub logged (JSON, one record a line). */
   const lines: string[] = [];
   const lineWaiters = new Set<(line: string) => void>();
-  const ports = await new Promise<{ textPort: number; binaryPort: number }>((resolve, reject) => {
+  const ports = await new Promise<{
+    textPort: number;
+    binaryPort: number;
+    textTlsPort: number;
+    binaryTlsPort: number;
+  }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       for (const w of lineWaiters) w(line);
       try {
-        const rec = JSON.parse(line) as { msg?: string; textPort?: number; binaryPort?: number };
-        if (rec.msg === 'hub listening' && rec.textPort && rec.binaryPort) {
-          resolve({ textPort: rec.textPort, binaryPort: rec.binaryPort });
+        const rec = JSON.parse(line) as {
+          msg?: string;
+          textPort?: number;
+          binaryPort?: number;
+          textTlsPort?: number;
+          binaryTlsPort?: number;
+        };
+        if (rec.msg === 'hub listening' && rec.textTlsPort && rec.binaryTlsPort) {
+          resolve({
+            textPort: rec.textPort ?? 0,
+            binaryPort: rec.binaryPort ?? 0,
+            textTlsPort: rec.textTlsPort,
+            binaryTlsPort: rec.binaryTlsPort,
+          });
         }
       } catch {
         // not JSON

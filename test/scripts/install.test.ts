@@ -15,6 +15,7 @@ import { loadDeviceConfig } from '../../device/config-schema.ts';
 import { loadHubConfig } from '../../hub/config-schema.ts';
 import { AccountStore } from '../../hub/store/accounts.ts';
 import { openDatabase } from '../../hub/store/db.ts';
+import { makeCert, tlsFront } from '../helpers/tls-hub.ts';
 import {
   existingCommand,
   existingGroups,
@@ -51,6 +52,32 @@ const usageErrors: [string[], RegExp][] = [
   [['--role', 'hub', '--name', 'door'], /--name names a device/],
   [['--role', 'both', '--name', 'Front Door'], /--name must be 1-32 of a-z/],
   [['--role', 'device', '--hub', 'pi1.local; rm -rf /'], /--hub must be HOST or HOST:PORT/],
+  [['--role', 'device', '--hub', 'udp://pi1.local'], /--hub must be HOST or HOST:PORT/],
+  [['--role', 'device', '--hub', 'pi1.local:70000'], /--hub: port 70000 is out of range/],
+  // [S-3] 4242 is the plaintext port, on the hub's loopback only since TLS.
+  [
+    ['--role', 'device', '--hub', 'pi1.local:4242'],
+    /4242 is the hub's plaintext port .*use --hub pi1\.local \(TLS, port 4342\)/,
+  ],
+  [
+    ['--role', 'device', '--hub', 'pi1.local', '--hub-fingerprint', 'abc'],
+    /--hub-fingerprint must be sha256: and 64 hex digits/,
+  ],
+  [
+    ['--role', 'both', '--hub-fingerprint', `sha256:${'a'.repeat(64)}`],
+    /--hub-fingerprint is for --role device/,
+  ],
+  [
+    [
+      '--role',
+      'device',
+      '--hub',
+      'tcp://pi1.local',
+      '--hub-fingerprint',
+      `sha256:${'a'.repeat(64)}`,
+    ],
+    /--hub-fingerprint pins a TLS hub/,
+  ],
   [['--role', 'both', '--prefix', 'opt/babel'], /--prefix must be an absolute path/],
   [['--role', 'both', '--role'], /--role needs a value/],
   [['--role', 'both', '--yes'], /unknown option --yes/],
@@ -244,7 +271,8 @@ test('a device elsewhere: --hub and --name fill in device.yaml, --prefix reaches
     src,
     [
       '--role=device',
-      '--hub=kitchen.local:4242',
+      '--hub=kitchen.local',
+      `--hub-fingerprint=sha256:${'AB'.repeat(32)}`,
       '--name=door',
       '--prefix=/srv/babel',
       `--root=${root}`,
@@ -257,8 +285,11 @@ test('a device elsewhere: --hub and --name fill in device.yaml, --prefix reaches
   const loaded = loadDeviceConfig(['--config', at('etc/babel/device.yaml')], {});
   t.like(loaded.kind === 'config' ? loaded.config : {}, {
     name: 'door',
-    hub: 'kitchen.local:4242',
+    hub: 'kitchen.local',
+    // [S-3] pinned as given, lowercased; nothing was read from the network
+    hub_fingerprint: `sha256:${'ab'.repeat(32)}`,
   });
+  t.notRegex(r.stdout, /read the hub's certificate/);
   t.false(fs.existsSync(at('etc/babel/hub.yaml')));
   t.false(fs.existsSync(at('etc/systemd/system/babel-hub.service')));
   t.false(fs.existsSync(at('var/lib/babel')));
@@ -411,4 +442,141 @@ test('install.sh is shellcheck-clean (when shellcheck is installed)', (t) => {
     timeout: 20_000,
   });
   t.is(r, '');
+});
+
+// --- [S-3] the hub's certificate pinned -------------------------------------------------
+
+test('[S-3] --role device --hub tls://HOST: reads the hub certificate, prints it to compare, pins it', async (t) => {
+  const dir = tempDir(t, 'pin');
+  const { env, calls } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const cert = makeCert();
+  const hub = await tlsFront(cert);
+  t.teardown(() => hub.close());
+  const r = await install(
+    src,
+    [
+      '--role',
+      'device',
+      '--hub',
+      `tls://127.0.0.1:${hub.port}`,
+      '--name',
+      'door',
+      '--root',
+      root,
+      '--skip-build',
+    ],
+    env,
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /read the hub's certificate fingerprint from 127\.0\.0\.1:\d+ \(TLS\) to pin it/,
+  );
+  t.true(r.stdout.includes(`    ${cert.fingerprint}\n`), r.stdout);
+  t.regex(r.stdout, /compare it with what the hub prints: {2}sudo -u babel babel-hub fingerprint/);
+  const loaded = loadDeviceConfig(['--config', path.join(root, 'etc/babel/device.yaml')], {});
+  t.like(loaded.kind === 'config' ? loaded.config : {}, {
+    hub: `tls://127.0.0.1:${hub.port}`,
+    hub_fingerprint: cert.fingerprint,
+  });
+  t.is(Buffer.concat(hub.received).length, 0, 'the installer only looked at the certificate');
+  t.deepEqual(calls(), []);
+});
+
+test('[S-3] an unreachable hub: said plainly, no pin, trust on first use stays', async (t) => {
+  const dir = tempDir(t, 'nopin');
+  const { env } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  // A port that was just free: nothing listens there.
+  const closed = await tlsFront(makeCert());
+  const port = closed.port;
+  await closed.close();
+  const r = await install(
+    src,
+    ['--role', 'device', '--hub', `tls://127.0.0.1:${port}`, '--root', root, '--skip-build'],
+    env,
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(
+    r.stderr,
+    new RegExp(
+      `WARNING: could not reach the hub at 127\\.0\\.0\\.1:${port} to read its certificate \\(ECONNREFUSED\\)`,
+    ),
+  );
+  t.regex(r.stderr, /trust on first use/);
+  t.regex(r.stderr, /babel-hub fingerprint/);
+  const text = fs.readFileSync(path.join(root, 'etc/babel/device.yaml'), 'utf8');
+  t.regex(text, /^#hub_fingerprint: /m);
+  const loaded = loadDeviceConfig(['--config', path.join(root, 'etc/babel/device.yaml')], {});
+  t.like(loaded.kind === 'config' ? loaded.config : {}, { hub_fingerprint: undefined });
+});
+
+test('[S-3] --dry-run says it would read the certificate, and reads nothing', async (t) => {
+  const dir = tempDir(t, 'pindry');
+  const { env } = stubs(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const hub = await tlsFront(makeCert());
+  t.teardown(() => hub.close());
+  const r = await install(
+    script,
+    ['--role', 'device', '--hub', `tls://127.0.0.1:${hub.port}`, '--dry-run', '--root', root],
+    env,
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /\[dry-run\] read the hub's certificate fingerprint from 127\.0\.0\.1:\d+/);
+  t.is(hub.counts.connections, 0);
+});
+
+test('[S-3] a plaintext hub elsewhere (tcp://) is warned about; a loopback one is not', async (t) => {
+  const dir = tempDir(t, 'tcp');
+  const { env } = stubs(dir);
+  const src = fakeCheckout(dir);
+  for (const [hub, warned] of [
+    ['tcp://kitchen.local', true],
+    ['127.0.0.1', false],
+  ] as const) {
+    const root = path.join(dir, `root-${warned}`);
+    fs.mkdirSync(root);
+    const r = await install(
+      src,
+      ['--role', 'device', '--hub', hub, '--root', root, '--skip-build'],
+      env,
+    );
+    t.is(r.code, 0, r.stderr);
+    t.is(/WARNING: --hub .* is plaintext/.test(r.stderr), warned, hub);
+    t.notRegex(r.stdout, /read the hub's certificate/);
+  }
+});
+
+test('[S-3] a kept device.yaml naming a remote hub:4242 gets the way to TLS', async (t) => {
+  const dir = tempDir(t, 'kept');
+  const { env } = stubs(dir);
+  const src = fakeCheckout(dir);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(path.join(root, 'etc/babel'), { recursive: true });
+  const file = path.join(root, 'etc/babel/device.yaml');
+  fs.writeFileSync(file, "version: 1\nhub: 'kitchen.local:4242'\n");
+  const r = await install(
+    src,
+    ['--role', 'device', '--hub', 'kitchen.local', '--root', root, '--skip-build'],
+    env,
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /has hub: kitchen\.local:4242, the hub's plaintext port/);
+  t.regex(r.stderr, /Set {2}hub: kitchen\.local {2}there \(TLS, port 4342\)/);
+  t.is(fs.readFileSync(file, 'utf8'), "version: 1\nhub: 'kitchen.local:4242'\n", 'kept as it is');
+  // A loopback hub is fine as it is.
+  fs.writeFileSync(file, 'version: 1\nhub: 127.0.0.1:4242\n');
+  const again = await install(
+    src,
+    ['--role', 'device', '--hub', 'kitchen.local', '--root', root, '--skip-build'],
+    env,
+  );
+  t.notRegex(again.stderr, /plaintext port/);
 });

@@ -3,13 +3,17 @@
  * through a session that uses every kind of secret it knows — accounts made by the admin
  * command and in a pairing window, text CONNECT with a secret, a wrong secret, binary
  * /create and /login with passwords, the tokens they return used on later requests, a
- * call — and then its whole log is searched for each of them.
+ * call over TLS with its SRTP keys [S-4], the hub's TLS private key [S-2] — and then its
+ * whole log is searched for each of them.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { controlRequest } from '../../hub/control/client.ts';
 import { BinaryClient, createdUser } from '../helpers/binary-client.ts';
 import { runHubCli, SECURE_ENV, spawnHubProcess, tempDir } from '../helpers/hub.ts';
 import { connectedClient, TextClient } from '../helpers/text-client.ts';
+import { SECURE_106 } from '../helpers/transcript.ts';
 
 test('a trace-level hub log of a whole session holds no secret, password or token', async (t) => {
   const dataDir = tempDir('babel-logsecret-');
@@ -31,7 +35,8 @@ test('a trace-level hub log of a whole session holds no secret, password or toke
   t.like(await controlRequest(dataDir, { cmd: 'pair', minutes: 1 }), { ok: true });
   const kitchenSecret = 'kitchen-secret-5b1f93e0';
   used.push(kitchenSecret);
-  const kitchen = await connectedClient(hub.textPort, 'kitchen', 5006, kitchenSecret);
+  const tls = { tlsPort: hub.textTlsPort };
+  const kitchen = await connectedClient(tls, 'kitchen', 5006, kitchenSecret);
   const alicePass = 'alice-pass-c4d2e8a1';
   used.push(alicePass);
   const alice = await createdUser(hub.binaryPort, 'alice@example.org', alicePass);
@@ -61,14 +66,23 @@ test('a trace-level hub log of a whole session holds no secret, password or toke
     401,
   );
 
-  // The door station logs in with its secret and calls the kitchen.
-  const door = await TextClient.connect(hub.textPort);
+  // The door station logs in with its secret over TLS and calls the kitchen: both get
+  // SRTP keys [S-4], which are secrets too.
+  const door = await TextClient.connect(tls);
   t.regex((await door.request(`CONNECT door 5004 ${doorSecret}`)) ?? '', /^101 /);
   t.is(await door.request('CALL kitchen'), '104 kitchen');
   t.is(await kitchen.next(), '105 door');
-  t.regex((await kitchen.request('ACCEPT door')) ?? '', /^106 door /);
-  t.regex((await door.next()) ?? '', /^106 kitchen /);
+  const keysIn = (line: string | null, peer: string): string[] => {
+    const m = SECURE_106.exec(line ?? '');
+    t.true(m?.[1]?.startsWith(`106 ${peer} `), line ?? '');
+    return [m?.[2] ?? '', m?.[3] ?? ''];
+  };
+  used.push(...keysIn(await kitchen.request('ACCEPT door'), 'door'));
+  used.push(...keysIn(await door.next(), 'kitchen'));
   t.is(await door.request('HANGUP kitchen'), '107 kitchen ended');
+  // [S-2] the hub's private key, line by line
+  const pem = fs.readFileSync(path.join(dataDir, 'tls', 'hub.key'), 'utf8');
+  used.push(...pem.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----')));
 
   for (const c of [kitchen, stranger, door]) c.close();
   for (const c of [alice.client, again, bad]) c.close();

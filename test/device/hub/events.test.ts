@@ -3,6 +3,13 @@ import { type HubEvent, hubEvent, isCallEvent } from '../../../device/hub/events
 import { Text } from '../../../protocol/codes.ts';
 import { parseReply } from '../../../protocol/text/codec.ts';
 
+/** Base64 of n bytes (n = 30: an SRTP master key and salt). */
+function b64(n: number, fill = 7): string {
+  return Buffer.alloc(n, fill).toString('base64');
+}
+const K1 = b64(30, 1);
+const K2 = b64(30, 2);
+
 function bad(reason: string): HubEvent {
   return { kind: 'bad_media', peer: 'door', reason };
 }
@@ -23,10 +30,19 @@ const lines: Array<[string, HubEvent | null]> = [
   ['104 kitchen', { kind: 'calling', target: 'kitchen' }],
   ['105 door', { kind: 'ringing', caller: 'door' }],
   ['105', null],
-  ['106 door 10.0.0.3 6000', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000 }],
-  ['106 door 10.0.0.3 1', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 1 }],
-  ['106 door 10.0.0.3 65535', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 65535 }],
-  ['106 door ::ffff:10.0.0.3 6000', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000 }],
+  [
+    '106 door 10.0.0.3 6000',
+    { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000, srtp: null },
+  ],
+  ['106 door 10.0.0.3 1', { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 1, srtp: null }],
+  [
+    '106 door 10.0.0.3 65535',
+    { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 65535, srtp: null },
+  ],
+  [
+    '106 door ::ffff:10.0.0.3 6000',
+    { kind: 'media', peer: 'door', ip: '10.0.0.3', port: 6000, srtp: null },
+  ],
   // Input from the hub is input too: every field of a 106 is checked before use.
   ['106 door 10.0.0.3 0', bad('port out of range 1-65535')],
   ['106 door 10.0.0.3 70000', bad('port out of range 1-65535')],
@@ -46,6 +62,43 @@ const lines: Array<[string, HubEvent | null]> = [
   ['106 door ::1 6000', bad('address is not an IPv4 literal')],
   ['106 door', bad('no address')],
   ['106', null],
+  // [S-4] keys: the suite, then <send> and <recv>, each the base64 of 30 bytes.
+  [
+    `106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1} ${K2}`,
+    {
+      kind: 'media',
+      peer: 'door',
+      ip: '10.0.0.3',
+      port: 6000,
+      srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', send: K1, recv: K2 },
+    },
+  ],
+  [`106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_32 ${K1} ${K2}`, bad('unsupported SRTP suite')],
+  [`106 door 10.0.0.3 6000 AEAD_AES_256_GCM ${K1} ${K2}`, bad('unsupported SRTP suite')],
+  [
+    `106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1}`,
+    bad('SRTP keys missing or extra arguments'),
+  ],
+  ['106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80', bad('SRTP keys missing or extra arguments')],
+  [
+    `106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1} ${K2} x`,
+    bad('SRTP keys missing or extra arguments'),
+  ],
+  // 29 and 31 bytes, padding, URL-safe alphabet, lifetime / MKI suffix: all refused.
+  [`106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${b64(29)} ${K2}`, bad('bad SRTP key')],
+  [`106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1} ${b64(31)}`, bad('bad SRTP key')],
+  [`106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1}== ${K2}`, bad('bad SRTP key')],
+  [
+    `106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1.replace(/./, '-')} ${K2}`,
+    bad('bad SRTP key'),
+  ],
+  [`106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1}|2^31 ${K2}`, bad('bad SRTP key')],
+  [
+    `106 door 10.0.0.3 6000 AES_CM_128_HMAC_SHA1_80 ${K1} ${K1}`,
+    bad('the same SRTP key both ways'),
+  ],
+  // The address is checked first.
+  [`106 door 10.0.0.3 0 AES_CM_128_HMAC_SHA1_80 ${K1} ${K2}`, bad('port out of range 1-65535')],
   // Names go back to the hub (ACCEPT, HANGUP) and into the narration: valid names only.
   ['105 Door', null],
   ['105 ../../etc', null],

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { dominantFrequency } from '../../../device/media/tone.ts';
+import { newMasterKey } from '../../../protocol/srtp/index.ts';
 import { LOCAL, pace, RATE, session, sleep, toneFrame } from '../../helpers/media-session.ts';
 
 /** A free even UDP port with the next one free too (RTP and RTCP). */
@@ -39,7 +40,11 @@ async function portsFree(...ports: number[]): Promise<boolean> {
   return results.every(Boolean);
 }
 
-test.serial('[M-3] interop: ffmpeg plays our stream from the SDP and hears 1 kHz', async (t) => {
+/**
+ * ffmpeg plays a session's stream from the SDP of M-3 (plus, with SRTP, the `a=crypto`
+ * line of S-4 carrying the key the session sends with) and must hear 1 kHz.
+ */
+async function ffmpegHears(t: ExecutionContext, srtp: { send: string; recv: string } | null) {
   t.timeout(30_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-ffmpeg-'));
   const port = await freeRtpPort();
@@ -55,12 +60,13 @@ test.serial('[M-3] interop: ffmpeg plays our stream from the SDP and hears 1 kHz
       't=0 0',
       `m=audio ${port} RTP/AVP 111`, // [M-3]
       'a=rtpmap:111 opus/48000/2',
+      ...(srtp ? [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${srtp.send}`] : []), // [S-4]
       '',
     ].join('\r\n'),
   );
   const args = [
     ...['-hide_banner', '-nostdin', '-loglevel', 'error'],
-    ...['-protocol_whitelist', 'file,udp,rtp', '-i', sdp],
+    ...['-protocol_whitelist', 'file,udp,rtp,srtp', '-i', sdp],
     // The SDP says stereo: ask for mono s16le at 48 kHz.
     ...['-t', '2', '-f', 's16le', '-ar', '48000', '-ac', '1', '-y', out],
   ];
@@ -80,7 +86,7 @@ test.serial('[M-3] interop: ffmpeg plays our stream from the SDP and hears 1 kHz
       return false;
     })();
     t.true(bound, 'ffmpeg bound the RTP port');
-    a.s.start({ ip: LOCAL, port });
+    a.s.start({ ip: LOCAL, port }, srtp);
     await pace(
       400,
       (k) => a.s.sendFrame(toneFrame(1000, k)),
@@ -97,4 +103,13 @@ test.serial('[M-3] interop: ffmpeg plays our stream from the SDP and hears 1 kHz
     await a.s.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test.serial('[M-3] interop: ffmpeg plays our stream from the SDP and hears 1 kHz', (t) =>
+  ffmpegHears(t, null),
+);
+
+test.serial(
+  '[S-4] interop: ffmpeg plays our SRTP stream from the SDP with a=crypto and hears 1 kHz',
+  (t) => ffmpegHears(t, { send: newMasterKey(), recv: newMasterKey() }),
+);

@@ -107,8 +107,9 @@ test('[B-9] the SQLite file holds neither the password nor the token in clear; p
   } finally {
     db.close();
   }
-  // Nor anywhere in the raw bytes, write-ahead log included.
-  for (const name of fs.readdirSync(h.dataDir)) {
+  // Nor anywhere in the raw bytes, write-ahead log included (and the tls/ files, S-2).
+  const files = fs.readdirSync(h.dataDir, { recursive: true, encoding: 'utf8' });
+  for (const name of files.filter((f) => fs.statSync(path.join(h.dataDir, f)).isFile())) {
     const bytes = fs.readFileSync(path.join(h.dataDir, name));
     for (const secret of [pass, token, bob.token]) {
       t.is(bytes.indexOf(secret), -1, `${name} contains ${secret}`);

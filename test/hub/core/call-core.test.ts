@@ -198,6 +198,7 @@ test('[T-8] CONNECT takes over: old session replaced, its call ends, reply first
       user: user('bob'),
       dialect: 'text',
       media: { ip: '127.0.0.9', port: 7000 },
+      secure: false,
       localIp: '10.0.0.1',
       sink: fresh,
     },

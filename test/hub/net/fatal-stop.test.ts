@@ -44,7 +44,12 @@ for (const [name, handler, fatal, reply] of CASES) {
     server.on('data', (chunk: Buffer) => {
       consumed += chunk.length;
     });
-    handler(h.hub.ctx)(server, { address: '10.0.0.66', port: 40_000, localAddress: '127.0.0.1' });
+    handler(h.hub.ctx)(server, {
+      address: '10.0.0.66',
+      port: 40_000,
+      localAddress: '127.0.0.1',
+      secure: false,
+    });
     client.on('error', () => {});
     const received: Buffer[] = [];
     const firstReply = new Promise<void>((resolve) =>

@@ -10,6 +10,8 @@ const TABLE: Array<[string, NodeJS.ProcessEnv, string[]]> = [
   ['registration: open', { BABEL_HUB_REGISTRATION: 'open' }, ['registration: open']],
   ['login_throttle: off', { BABEL_HUB_LOGIN_THROTTLE: 'off' }, ['login_throttle: off']],
   ['both', SEED_ENV, ['registration: open', 'login_throttle: off']],
+  ['plaintext: all', { BABEL_HUB_PLAINTEXT: 'all' }, ['plaintext: all']],
+  ['plaintext: loopback is not lenient', { BABEL_HUB_PLAINTEXT: 'loopback' }, []],
 ];
 
 for (const [name, env, expected] of TABLE) {

@@ -1,10 +1,11 @@
 /**
  * Calls in the text dialect, in process, as transcripts: `CALL`, `ACCEPT`, `HANGUP`,
  * `CALLED`, every `107` reason [T-10] and every `404` failure. Each row of the table is
- * played by one loop; media addresses [T-9, M-4] are in media.test.ts.
+ * played by one loop, over plaintext and over TLS [S-1]; media addresses [T-9, M-4] are in
+ * media.test.ts.
  */
 import test from 'ava';
-import { startHubInProcess } from '../../helpers/in-process-hub.ts';
+import { startHubInProcess, TRANSPORTS } from '../../helpers/in-process-hub.ts';
 import { ANSWER, play, RING, type Transcript } from '../../helpers/transcript.ts';
 
 const ALICE_BOB = [
@@ -244,13 +245,16 @@ const transcripts: Transcript[] = [
   },
 ];
 
-for (const script of transcripts) {
-  test(script.name, async (t) => {
-    const h = await startHubInProcess([...(script.argv ?? [])]);
-    try {
-      await play(t, h.hub.text, h.clock, script);
-    } finally {
-      await h.stop();
-    }
-  });
+// [S-1] One table, both transports: over TLS every line is the same, `106` plus keys [S-4].
+for (const transport of TRANSPORTS) {
+  for (const script of transcripts) {
+    test(`${transport}: ${script.name}`, async (t) => {
+      const h = await startHubInProcess([...(script.argv ?? [])]);
+      try {
+        await play(t, h.hub.dialer('text', transport), h.clock, script);
+      } finally {
+        await h.stop();
+      }
+    });
+  }
 }
