@@ -14,12 +14,17 @@
  * - the latency from a frame entering capture (`sendFrame`) to its decoded frame reaching
  *   the playback sink (p50, p99 after the first second; the start-up's maximum apart),
  *   matched by RTP timestamp, with and without jitter;
- * - the late and concealed shares.
+ * - the late and concealed shares;
+ * - the SRTP share [S-4]: the same two pipelines with every packet protected and
+ *   unprotected between them (AES_CM_128_HMAC_SHA1_80, the device's suite), the
+ *   protect + unprotect time per frame timed apart from the rest, against the whole
+ *   media path of the straight call and against the media core alone.
  *
  *   node --import tsx bench/media.ts [--seconds 60]
  *
  * Goals: cpu_ratio under 1.25; without jitter p50 under one frame + 5 ms and p99 under
- * one frame + 12 ms; with 20 ms jitter late under 1 % and p99 under 60 ms.
+ * one frame + 12 ms; with 20 ms jitter late under 1 % and p99 under 60 ms; SRTP under 5 %
+ * of the media path's CPU.
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
@@ -30,6 +35,7 @@ import { OpusCodec } from '../device/media/opus.ts';
 import { MediaPipeline, type MediaStats, type PlayoutInfo } from '../device/media/pipeline.ts';
 import { MediaSession, type UdpSocket } from '../device/media/session.ts';
 import { generateTone } from '../device/media/tone.ts';
+import { newMasterKey, SrtpReceiver, SrtpSender } from '../protocol/srtp/index.ts';
 import { ImpairmentShim } from '../test/helpers/impairment.ts';
 import { percentile } from './lib/proc.ts';
 
@@ -211,6 +217,58 @@ function coreCpuMs(): number {
 }
 
 /**
+ * The media core with SRTP between the two pipelines [S-4]: each side protects what it
+ * sends and unprotects what it receives, as a device on a TLS leg does. Returns the CPU
+ * time of the whole loop and of protect + unprotect alone (ms, after the warm-up), and how
+ * many packets went through. The SRTP calls are timed on the wall clock inside the loop
+ * and converted to CPU time by the loop's own CPU/wall ratio, so time the process spends
+ * preempted on a busy machine is charged to SRTP and the rest alike.
+ */
+function srtpCoreCpuMs(): { totalMs: number; srtpMs: number; packets: number } {
+  const tones = [toneLoop(440), toneLoop(1000)];
+  const ends = [
+    { address: LOCAL, port: 1 },
+    { address: LOCAL, port: 2 },
+  ];
+  const p = [
+    new MediaPipeline({ remote: ends[1]! }),
+    new MediaPipeline({ remote: ends[0]! }),
+  ] as const;
+  const keys = [newMasterKey(), newMasterKey()]; // a -> b, b -> a
+  const tx = [new SrtpSender(keys[0]!), new SrtpSender(keys[1]!)];
+  const rx = [new SrtpReceiver(keys[1]!), new SrtpReceiver(keys[0]!)];
+  let cpu0 = process.cpuUsage();
+  let wall0 = performance.now();
+  let srtpMs = 0;
+  let packets = 0;
+  for (let k = 0; k < FRAMES; k++) {
+    if (k === WARMUP) {
+      cpu0 = process.cpuUsage();
+      wall0 = performance.now();
+      srtpMs = 0;
+      packets = 0;
+    }
+    const now = k * F;
+    for (let i = 0; i < 2; i++) {
+      for (const d of p[i]!.captureFrame(tones[i]![k % tones[i]!.length]!, now)) {
+        const t0 = performance.now();
+        const clear = rx[1 - i]!.unprotect(tx[i]!.protect(d));
+        srtpMs += performance.now() - t0;
+        if (!Buffer.isBuffer(clear)) throw new Error(`SRTP dropped a packet: ${clear}`);
+        packets++;
+        p[1 - i]!.receive(clear, ends[i]!, now + 0.2);
+      }
+    }
+    p[0].playoutFrame(now + 2);
+    p[1].playoutFrame(now + 2);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const totalMs = (cpu.user + cpu.system) / 1000;
+  const wallMs = performance.now() - wall0;
+  return { totalMs, srtpMs: srtpMs * Math.min(1, totalMs / wallMs), packets };
+}
+
+/**
  * The floor again, paced: the same encode and decode from the same two 50 Hz pacers, so
  * the codec runs with the caches a real-time call leaves it (up to 10 s; ms per second).
  */
@@ -314,13 +372,39 @@ console.log(
 const s0 = summary(straight);
 console.log(s0.line('no jitter'));
 
+// [S-4] SRTP's share: protect + unprotect per frame against the rest of the media path.
+// The loop runs unpaced and briefly, so a burst of load elsewhere moves one run a lot:
+// the median of five runs is kept, and the range printed.
+const srtpRuns = Array.from({ length: 5 }, () => srtpCoreCpuMs()).sort(
+  (x, y) => x.srtpMs / x.packets - y.srtpMs / y.packets,
+);
+const srtp = srtpRuns[2]!;
+const usPerPacket = (r: { srtpMs: number; packets: number }) =>
+  ((1000 * r.srtpMs) / Math.max(1, r.packets)).toFixed(1);
+const srtpPerSecond = srtp.srtpMs / measuredSeconds;
+const srtpUsPerFrame = (1000 * srtp.srtpMs) / (FRAMES - WARMUP); // both directions
+const srtpShare = (100 * srtpPerSecond) / (perSecond + srtpPerSecond);
+const srtpCoreShare = (100 * srtp.srtpMs) / srtp.totalMs;
+console.log(
+  `srtp: protect + unprotect ${srtpUsPerFrame.toFixed(1)} us per 20 ms frame, both directions ` +
+    `(${usPerPacket(srtp)} us per packet, median of 5 runs of ${srtp.packets} packets, ` +
+    `range ${usPerPacket(srtpRuns[0]!)} to ${usPerPacket(srtpRuns[4]!)}); ` +
+    `${srtpPerSecond.toFixed(3)} ms per call-second = ` +
+    `${srtpShare.toFixed(2)} % of the media path with SRTP (${perSecond.toFixed(2)} ms without); ` +
+    `${srtpCoreShare.toFixed(2)} % of the media core alone with SRTP ` +
+    `(${(srtp.totalMs / measuredSeconds).toFixed(2)} ms)`,
+);
+
 const jittery = await call(20);
 const s1 = summary(jittery);
 console.log(s1.line('20 ms jitter'));
 console.log(
-  `goals: cpu_ratio < 1.25, p50 < ${F + 5} ms, p99 < ${F + 12} ms, jitter20 p99 < 60 ms, late < 1 %`,
+  `goals: cpu_ratio < 1.25, p50 < ${F + 5} ms, p99 < ${F + 12} ms, jitter20 p99 < 60 ms, late < 1 %, ` +
+    'SRTP share < 5 %',
 );
 console.log(
   `cpu_ratio=${ratio.toFixed(3)} latency_p50_ms=${s0.p50.toFixed(1)} latency_p99_ms=${s0.p99.toFixed(1)} ` +
-    `jitter20_p99_ms=${s1.p99.toFixed(1)} late_pct=${s1.latePct.toFixed(2)}`,
+    `jitter20_p99_ms=${s1.p99.toFixed(1)} late_pct=${s1.latePct.toFixed(2)} ` +
+    `srtp_share_pct=${srtpShare.toFixed(2)} srtp_core_share_pct=${srtpCoreShare.toFixed(2)} ` +
+    `srtp_us_per_frame=${srtpUsPerFrame.toFixed(1)}`,
 );

@@ -3,6 +3,11 @@
  * (`--relay always`), each leg sending 20 ms RTP packets (50/s) in both directions.
  * Prints the hub's CPU time per forwarded packet.
  *
+ * Then the relay alone (`UdpRelay` in a child process, bench/lib/relay-worker.ts) with
+ * the same traffic three ways [S-4]: plain legs, SRTP legs (forwarded as they are), and
+ * one SRTP and one plain leg per call (every packet decrypted or protected by the relay);
+ * and last the floor, a bare Node dgram forwarder.
+ *
  *   node --import tsx bench/relay.ts [--calls 100] [--seconds 10] [--payload 80]
  *
  * Goal: under 10 us of hub CPU per forwarded packet at 100 relayed calls.
@@ -10,12 +15,15 @@
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Text } from '../protocol/codes.ts';
+import { SrtpSender } from '../protocol/srtp/index.ts';
 import { parseReply } from '../protocol/text/codec.ts';
 import { LineClient, pool } from './lib/line-client.ts';
 import { cpuMs, rssMb, spawnHub } from './lib/proc.ts';
+import type { RelayMode, WorkerCall } from './lib/relay-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -99,9 +107,17 @@ console.log(
   `${calls} relayed calls up; hub RSS ${rssMb(pid).toFixed(1)} MB; streaming ${seconds} s`,
 );
 
+/** One sending and receiving end; `protect` is set for an SRTP leg's device. */
+interface End {
+  udp: dgram.Socket;
+  target: { ip: string; port: number } | null;
+  received: number;
+  protect?: ((rtp: Buffer) => Buffer) | null;
+}
+
 /** Streams 20 ms RTP both ways on every leg; returns packets received during the window. */
 async function stream(
-  ends: Array<{ udp: dgram.Socket; target: { ip: string; port: number } | null; received: number }>,
+  ends: End[],
   cpu: () => Promise<number>,
 ): Promise<{ received: number; cpuMs: number; elapsedS: number }> {
   const packet = Buffer.alloc(12 + payloadBytes);
@@ -110,7 +126,10 @@ async function stream(
   let seq = 0;
   const timer = setInterval(() => {
     packet.writeUInt16BE(seq++ & 0xffff, 2);
-    for (const end of ends) if (end.target) end.udp.send(packet, end.target.port, end.target.ip);
+    for (const end of ends) {
+      if (!end.target) continue;
+      end.udp.send(end.protect ? end.protect(packet) : packet, end.target.port, end.target.ip);
+    }
   }, 20);
   await new Promise((r) => setTimeout(r, 1000)); // warm-up: latching, JIT
   for (const end of ends) end.received = 0;
@@ -134,6 +153,67 @@ for (const leg of legs) {
   leg.udp.close();
 }
 await hub.stop();
+
+// The relay alone, in a child process: plain, SRTP as is, and translated [S-4].
+const worker = fork(path.join(import.meta.dirname, 'lib/relay-worker.ts'), [], {
+  execArgv: ['--import', 'tsx'],
+});
+async function ask<T>(msg: object): Promise<T> {
+  const reply = once(worker, 'message');
+  worker.send(msg);
+  return (await reply)[0] as T;
+}
+async function relayAlone(
+  mode: RelayMode,
+): Promise<{ us: number; translated: number; authFailed: number }> {
+  const { calls: setup } = await ask<{ calls: WorkerCall[] }>({ setup: { calls, mode } });
+  const legs = setup.flatMap((c) => [
+    { port: c.portA, keys: c.keysA },
+    { port: c.portB, keys: c.keysB },
+  ]);
+  const ends: End[] = await Promise.all(
+    legs.map(async ({ port, keys }) => {
+      const udp = dgram.createSocket('udp4');
+      udp.bind(0, '127.0.0.1');
+      await once(udp, 'listening');
+      const tx = keys ? new SrtpSender(keys.send) : null;
+      const end: End = {
+        udp,
+        target: { ip: '127.0.0.1', port },
+        received: 0,
+        protect: tx ? (p) => tx.protect(p) : null,
+      };
+      udp.on('message', () => {
+        end.received++;
+      });
+      return end;
+    }),
+  );
+  const before = await ask<{ stats: { translated: number; srtpAuthFailed: number } }>({
+    start: true,
+  });
+  const run = await stream(ends, async () => (await ask<{ cpu: number }>({ start: true })).cpu);
+  const after = await ask<{ stats: { translated: number; srtpAuthFailed: number } }>({
+    start: true,
+  });
+  for (const e of ends) e.udp.close();
+  return {
+    us: (run.cpuMs * 1000) / Math.max(1, run.received),
+    translated: after.stats.translated - before.stats.translated,
+    authFailed: after.stats.srtpAuthFailed - before.stats.srtpAuthFailed,
+  };
+}
+const alonePlain = await relayAlone('plain');
+const aloneSrtp = await relayAlone('srtp');
+const aloneTranslate = await relayAlone('translate');
+worker.send({ stop: true });
+console.log(
+  `relay alone (UdpRelay in a child process): plain ${alonePlain.us.toFixed(2)} us/packet; ` +
+    `SRTP<->SRTP as is ${aloneSrtp.us.toFixed(2)} us/packet; ` +
+    `SRTP<->plain translated ${aloneTranslate.us.toFixed(2)} us/packet ` +
+    `(${aloneTranslate.translated} packets translated, ` +
+    `${aloneSrtp.authFailed + aloneTranslate.authFailed} failed authentication)`,
+);
 
 // The floor: a bare Node forwarder (one connected socket pair per call, no checks).
 const floor = fork(path.join(import.meta.dirname, 'lib/udp-forwarder.ts'), [String(calls)], {
@@ -174,5 +254,12 @@ console.log(`floor (bare Node dgram forwarder): ${floorUs.toFixed(2)} us/packet`
 for (const e of ends) e.udp.close();
 
 console.log(
-  `calls=${calls} pps=${(relayRun.received / relayRun.elapsedS).toFixed(0)} cpu_us_per_packet=${relayUs.toFixed(2)} floor_us_per_packet=${floorUs.toFixed(2)} rss_mb=${relayRss.toFixed(1)}`,
+  `load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `calls=${calls} pps=${(relayRun.received / relayRun.elapsedS).toFixed(0)} cpu_us_per_packet=${relayUs.toFixed(2)} floor_us_per_packet=${floorUs.toFixed(2)} rss_mb=${relayRss.toFixed(1)} ` +
+    `alone_plain_us_per_packet=${alonePlain.us.toFixed(2)} srtp_us_per_packet=${aloneSrtp.us.toFixed(2)} translate_us_per_packet=${aloneTranslate.us.toFixed(2)}`,
 );

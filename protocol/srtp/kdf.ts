@@ -33,9 +33,12 @@ export class AesCm {
     const bytes = blocks * BLOCK;
     if (this.#counters.length < bytes) this.#counters = Buffer.alloc(bytes);
     const counters = this.#counters;
+    // Plain element writes and copyWithin: no call into Node's C++ for a few bytes.
+    for (let i = 0; i < BLOCK - 2; i++) counters[i] = iv[i]!;
     for (let j = 0, at = 0; j < blocks; j++, at += BLOCK) {
-      iv.copy(counters, at, 0, BLOCK - 2);
-      counters.writeUInt16BE(j, at + BLOCK - 2);
+      if (j > 0) counters.copyWithin(at, 0, BLOCK - 2);
+      counters[at + BLOCK - 2] = j >>> 8;
+      counters[at + BLOCK - 1] = j & 0xff;
     }
     return this.#ecb.update(counters.subarray(0, bytes)).subarray(0, length);
   }

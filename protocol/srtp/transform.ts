@@ -14,14 +14,16 @@
  * (key_derivation_rate 0, the same for every SSRC); each SSRC keeps its own rollover
  * counter and, on the receiving side, its own replay window.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { OFF_SEQ, OFF_SSRC, RTP_FIXED_HEADER, rtpHeaderLength } from './header.ts';
+import { HmacSha1 } from './hmac.ts';
 import { AesCm, deriveSessionKeys } from './kdf.ts';
-import { parseMasterKey, SRTP_SALT_BYTES } from './keys.ts';
+import { parseMasterKey } from './keys.ts';
 import { estimateRoc, ReplayWindow, SEQ_MOD } from './replay.ts';
 
 /** The 80-bit tag of AES_CM_128_HMAC_SHA1_80 (RFC 4568 §6.2.1). */
 export const SRTP_TAG_BYTES = 10;
+/** The rollover counter as the MAC covers it (§4.2). */
+const ROC_BYTES = 4;
 /** SSRCs tracked per sender or receiver; beyond this the oldest is forgotten. */
 const MAX_STREAMS = 16;
 
@@ -32,16 +34,14 @@ export type SrtpDrop = 'malformed' | 'auth' | 'replay';
 class SessionCrypto {
   readonly #aes: AesCm;
   readonly #salt: Buffer;
-  /** A Buffer, not a KeyObject: Node's HMAC starts faster from one (measured). */
-  readonly #authKey: Buffer;
+  readonly #hmac: HmacSha1;
   readonly #iv = Buffer.alloc(16);
-  readonly #roc = Buffer.alloc(4);
 
   constructor(masterKeyB64: string) {
     const keys = deriveSessionKeys(parseMasterKey(masterKeyB64));
     this.#aes = new AesCm(keys.encKey);
     this.#salt = keys.salt;
-    this.#authKey = keys.authKey;
+    this.#hmac = new HmacSha1(keys.authKey);
   }
 
   /**
@@ -57,25 +57,34 @@ class SessionCrypto {
     roc: number,
     seq: number,
   ) {
+    // IV = salt * 2^16 XOR SSRC * 2^64 XOR (ROC * 2^16 + SEQ) * 2^16, byte by byte.
     const iv = this.#iv;
-    this.#salt.copy(iv, 0, 0, SRTP_SALT_BYTES);
+    const salt = this.#salt;
+    for (let i = 0; i < 4; i++) iv[i] = salt[i]!;
+    iv[4] = salt[4]! ^ (ssrc >>> 24);
+    iv[5] = salt[5]! ^ ((ssrc >>> 16) & 0xff);
+    iv[6] = salt[6]! ^ ((ssrc >>> 8) & 0xff);
+    iv[7] = salt[7]! ^ (ssrc & 0xff);
+    iv[8] = salt[8]! ^ (roc >>> 24);
+    iv[9] = salt[9]! ^ ((roc >>> 16) & 0xff);
+    iv[10] = salt[10]! ^ ((roc >>> 8) & 0xff);
+    iv[11] = salt[11]! ^ (roc & 0xff);
+    iv[12] = salt[12]! ^ (seq >>> 8);
+    iv[13] = salt[13]! ^ (seq & 0xff);
     iv[14] = 0;
     iv[15] = 0;
-    iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
-    iv.writeUInt16BE(iv.readUInt16BE(8) ^ (roc >>> 16), 8);
-    iv.writeUInt16BE(iv.readUInt16BE(10) ^ (roc & 0xffff), 10);
-    iv.writeUInt16BE(iv.readUInt16BE(12) ^ seq, 12);
     const ks = this.#aes.keystream(iv, end - from);
     for (let i = from, k = 0; i < end; i++, k++) dst[i] = src[i]! ^ ks[k]!;
   }
 
-  /** The full HMAC-SHA1 of `buf[0..end) || ROC` (§4.2); the tag is its first 10 bytes. */
+  /**
+   * The full HMAC-SHA1 of `buf[0..end) || ROC` (§4.2); the tag is its first 10 bytes.
+   * Writes the ROC into `buf[end..end+4)`, which must be scratch space (where the tag
+   * goes), so the MAC covers one contiguous range.
+   */
   mac(buf: Buffer, end: number, roc: number): Buffer {
-    this.#roc.writeUInt32BE(roc >>> 0, 0);
-    return createHmac('sha1', this.#authKey)
-      .update(buf.subarray(0, end))
-      .update(this.#roc)
-      .digest();
+    buf.writeUInt32BE(roc >>> 0, end);
+    return this.#hmac.digest(buf.subarray(0, end + ROC_BYTES));
   }
 }
 
@@ -128,9 +137,10 @@ export class SrtpSender {
     const roc = Math.max(0, estimateRoc(s.roc, s.seq, seq));
     advance(s, roc, seq);
     const out = Buffer.allocUnsafe(end + SRTP_TAG_BYTES);
-    rtp.copy(out, 0, 0, header);
+    for (let i = 0; i < header; i++) out[i] = rtp[i]!;
     this.#crypto.crypt(rtp, out, header, end, ssrc, roc, seq);
-    this.#crypto.mac(out, end, roc).copy(out, end, 0, SRTP_TAG_BYTES);
+    const mac = this.#crypto.mac(out, end, roc);
+    for (let i = 0; i < SRTP_TAG_BYTES; i++) out[end + i] = mac[i]!;
     return out;
   }
 }
@@ -191,14 +201,20 @@ export class SrtpReceiver {
       this.#stats.replay++;
       return 'replay';
     }
-    const mac = this.#crypto.mac(srtp, end, roc);
-    if (!timingSafeEqual(mac.subarray(0, SRTP_TAG_BYTES), srtp.subarray(end))) {
+    // The packet is copied first, with room for the ROC after it, so the MAC is one update
+    // and decryption happens in place; the input buffer is never written to.
+    const copy = Buffer.allocUnsafe(srtp.length); // the tag's bytes are room for the ROC
+    copy.set(srtp);
+    const mac = this.#crypto.mac(copy, end, roc);
+    // Constant time: every byte compared, no early exit.
+    let diff = 0;
+    for (let i = 0; i < SRTP_TAG_BYTES; i++) diff |= mac[i]! ^ srtp[end + i]!;
+    if (diff !== 0) {
       this.#stats.auth++;
       return 'auth';
     }
-    const out = Buffer.allocUnsafe(end);
-    srtp.copy(out, 0, 0, header);
-    this.#crypto.crypt(srtp, out, header, end, ssrc, roc, seq);
+    this.#crypto.crypt(copy, copy, header, end, ssrc, roc, seq);
+    const out = copy.subarray(0, end);
     const stream = s ?? remember(this.#streams, ssrc, { roc, seq, window: new ReplayWindow() });
     advance(stream, roc, seq);
     stream.window.accept(index);

@@ -1,56 +1,7 @@
-import dgram from 'node:dgram';
-import { once } from 'node:events';
 import test from 'ava';
 import { UdpRelay } from '../../../hub/relay/relay.ts';
 import { testLog } from '../../helpers/log.ts';
-
-async function udp(host = '127.0.0.1'): Promise<dgram.Socket> {
-  const s = dgram.createSocket('udp4');
-  s.bind(0, host);
-  await once(s, 'listening');
-  return s;
-}
-
-function rtp(seq: number): Buffer {
-  const b = Buffer.alloc(20);
-  b[0] = 0x80;
-  b[1] = 111;
-  b.writeUInt16BE(seq, 2);
-  return b;
-}
-
-/**
- * The next datagram at `s`, or null after `ms`. A bound against hanging, never a way to
- * prove absence: a test shows a packet was dropped by sending a later one that must
- * arrive first (one relay socket handles its datagrams in order).
- */
-function nextMessage(s: dgram.Socket, ms = 10_000): Promise<{ msg: Buffer; port: number } | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      s.off('message', onMsg);
-      resolve(null);
-    }, ms);
-    const onMsg = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-      clearTimeout(timer);
-      resolve({ msg, port: rinfo.port });
-    };
-    s.once('message', onMsg);
-  });
-}
-
-/** The first datagram at any of `sockets`, with the index of the one it reached. */
-function firstMessage(sockets: dgram.Socket[]): Promise<{ at: number; msg: Buffer } | null> {
-  return new Promise((resolve) => {
-    const heard = sockets.map((socket, at) => ({ socket, on: (msg: Buffer) => done({ at, msg }) }));
-    const timer = setTimeout(() => done(null), 10_000);
-    const done = (result: { at: number; msg: Buffer } | null) => {
-      clearTimeout(timer);
-      for (const h of heard) h.socket.off('message', h.on);
-      resolve(result);
-    };
-    for (const h of heard) h.socket.on('message', h.on);
-  });
-}
+import { firstMessage, nextMessage, rtp, udp } from './udp.ts';
 
 test('[M-4] forwards both ways between latched legs, symmetric ports', async (t) => {
   const relay = new UdpRelay({ bindHost: '127.0.0.1', log: testLog });
