@@ -49,7 +49,7 @@ export class Hub {
   /** The plaintext listeners' bound ports; 0 with `plaintext: off`. */
   readonly textPort: number;
   readonly binaryPort: number;
-  /** [S-1] The TLS listeners' bound ports. */
+  /** [S-1] The TLS listeners' bound ports; 0 when the port was taken (logged at error). */
   readonly textTlsPort: number;
   readonly binaryTlsPort: number;
   /** [S-2] `sha256:<hex>` of the hub's certificate. */
@@ -221,15 +221,23 @@ export class Hub {
       };
       const text = textHandler(ctx);
       const binary = binaryHandler(ctx);
-      const textTlsPort = await listen('text-tls', text, config.text_tls_port, config.host, true);
-      const binaryTlsPort = await listen(
-        'binary-tls',
-        binary,
-        config.binary_tls_port,
-        config.host,
-        true,
-      );
       const plainHost = plaintextHost(config);
+      // (decision) A TLS port already taken (a second hub on this machine) does not keep
+      // the plaintext listeners of the seeds' clients from serving: logged at error, the
+      // hub runs on without it. With plaintext off there is nothing else to serve.
+      const listenTls = async (name: string, handle: Handle, port: number) => {
+        try {
+          return await listen(name, handle, port, config.host, true);
+        } catch (err) {
+          if (plainHost === null || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+            throw err;
+          }
+          log.error({ err, listener: name, port }, 'TLS port in use; running without it');
+          return 0;
+        }
+      };
+      const textTlsPort = await listenTls('text-tls', text, config.text_tls_port);
+      const binaryTlsPort = await listenTls('binary-tls', binary, config.binary_tls_port);
       const textPort =
         plainHost === null ? 0 : await listen('text', text, config.text_port, plainHost, false);
       const binaryPort =

@@ -25,7 +25,9 @@ const test = anyTest as TestFn<Ctx>;
  */
 function bothTransports(name: string, body: (t: ExecutionContext<Ctx>) => Promise<void>): void {
   for (const transport of TRANSPORTS) {
-    test(`${transport}: ${name}`, (t) => {
+    // One at a time: each test hashes two passwords (scrypt), and twice as many tests at
+    // once time out on a loaded machine.
+    test.serial(`${transport}: ${name}`, (t) => {
       t.context = { transport };
       return body(t);
     });

@@ -222,3 +222,25 @@ test('[S-1] shutdown over TLS: a call ends `107 <peer> ended` for both, then the
   await until(() => hub.connections === 0);
   t.is(hub.connections, 0);
 });
+
+test('(decision) a TLS port already taken: logged at error, the plaintext ports serve on; with plaintext off the hub does not start', async (t) => {
+  const squatter = net.createServer();
+  squatter.listen(0, '127.0.0.1');
+  await once(squatter, 'listening');
+  t.teardown(() => squatter.close());
+  const taken = String((squatter.address() as net.AddressInfo).port);
+  const cap = capturingLog('info');
+  const hub = await hubFor(t, ['--text-tls-port', taken], { log: cap.log });
+  t.is(hub.textTlsPort, 0);
+  t.true(hub.binaryTlsPort > 0);
+  t.like(
+    cap.records.find((r) => r.msg === 'TLS port in use; running without it'),
+    { level: 50, listener: 'text-tls', port: Number(taken) },
+  );
+  const c = await connectedClient(hub.textPort, 'alice', 5004);
+  t.is(await c.request('PING'), '109');
+  c.close();
+
+  const config = testConfig(['--text-tls-port', taken, '--plaintext', 'off'], tempDir(), SEED_ENV);
+  await t.throwsAsync(Hub.start(config, { log: testLog }), { message: /EADDRINUSE/ });
+});
