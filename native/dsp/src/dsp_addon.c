@@ -80,6 +80,7 @@ typedef struct {
   int dsp_frame; /* samples at DSP_RATE */
   bool denoise;
   bool agc;
+  int noise_db; /* the noise suppression asked for, applied while `denoise` */
 } Dsp;
 
 static void dsp_free(Dsp *d) {
@@ -177,11 +178,18 @@ static Dsp *unwrap_this(napi_env env, napi_callback_info info, size_t *argc, nap
   return native;
 }
 
-/* Applies the switches to the preprocessor; the echo state is given once at creation. */
+/*
+ * Applies the switches to the preprocessor; the echo state is given once at creation.
+ * speexdsp suppresses residual echo only inside its denoiser, so with an echo canceller
+ * the denoiser always runs, and "no noise suppression" is a noise floor of 0 dB (steady
+ * sounds, a test tone among them, pass unchanged).
+ */
 static void dsp_configure(Dsp *d) {
-  int denoise = d->denoise ? 1 : 0;
+  int denoise = d->denoise || d->echo != NULL ? 1 : 0;
+  spx_int32_t noise_db = d->denoise ? d->noise_db : 0;
   int agc = d->agc ? 1 : 0;
   speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_DENOISE, &denoise);
+  speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &noise_db);
   speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_AGC, &agc);
 }
 
@@ -211,6 +219,7 @@ static napi_value processor_new(napi_env env, napi_callback_info info) {
   d->dsp_frame = frame / DSP_DIV;
   d->denoise = true;
   d->agc = false;
+  d->noise_db = -15; /* speexdsp's default */
   if (tail_ms > 0) {
     d->echo = speex_echo_state_init(d->dsp_frame, DSP_RATE / 1000 * tail_ms);
     int rate = DSP_RATE;
@@ -297,8 +306,7 @@ static napi_value processor_reset(napi_env env, napi_callback_info info) {
     return NULL;
   }
   /* Keep the tuned levels across the reset. */
-  static const int levels[] = {SPEEX_PREPROCESS_GET_NOISE_SUPPRESS,
-                               SPEEX_PREPROCESS_GET_ECHO_SUPPRESS,
+  static const int levels[] = {SPEEX_PREPROCESS_GET_ECHO_SUPPRESS,
                                SPEEX_PREPROCESS_GET_ECHO_SUPPRESS_ACTIVE};
   for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
     spx_int32_t v = 0;
@@ -332,8 +340,6 @@ static const PropInfo props[] = {
 
 static int level_request(Prop p, bool set) {
   switch (p) {
-    case P_NOISE_DB:
-      return set ? SPEEX_PREPROCESS_SET_NOISE_SUPPRESS : SPEEX_PREPROCESS_GET_NOISE_SUPPRESS;
     case P_ECHO_DB:
       return set ? SPEEX_PREPROCESS_SET_ECHO_SUPPRESS : SPEEX_PREPROCESS_GET_ECHO_SUPPRESS;
     default:
@@ -362,6 +368,9 @@ static napi_value processor_get(napi_env env, napi_callback_info info) {
       NAPI_CALL(env, napi_create_double(env, level, &result));
       return result;
     }
+    case P_NOISE_DB:
+      NAPI_CALL(env, napi_create_int32(env, d->noise_db, &result));
+      return result;
     default: {
       spx_int32_t v = 0;
       speex_preprocess_ctl(d->pre, level_request(p->prop, false), &v);
@@ -401,6 +410,11 @@ static napi_value processor_set(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!get_int(env, argv[0], p->name, -100, 0, &v)) return NULL;
+  if (p->prop == P_NOISE_DB) {
+    d->noise_db = v;
+    dsp_configure(d);
+    return NULL;
+  }
   spx_int32_t level = v;
   speex_preprocess_ctl(d->pre, level_request(p->prop, true), &level);
   return NULL;

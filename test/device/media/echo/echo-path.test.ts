@@ -31,13 +31,17 @@ const near = speech(
 const floor = noise(far.length, -70);
 const log = pino({ level: 'silent' });
 
-function run(mic: Float64Array, mode: EchoMode = 'aec'): { mic: Buffer; out: Buffer } {
+function run(
+  mic: Float64Array,
+  mode: EchoMode = 'aec',
+  noiseSuppression = false, // the default
+): { mic: Buffer; out: Buffer } {
   const c = new EchoControl({
     mode,
     frameSamples: 960,
     micGainDb: 0,
     speakerVolume: 100,
-    noiseSuppression: true,
+    noiseSuppression,
     autoGain: false,
     playbackDelayMs: 0,
     log,
@@ -71,6 +75,19 @@ test('no echo path: the output is the input within 1 dB', (t) => {
   const { mic, out } = run(mix(near, floor));
   const change = db(power(out, CONVERGED) / power(mic, CONVERGED));
   t.true(Math.abs(change) <= 1, `changed by ${change.toFixed(2)} dB`);
+});
+
+test('noise suppression on: ERLE and double talk hold, and steady noise goes down', (t) => {
+  const echo = convolve(far, roomImpulse(100, 0.5, 100));
+  const a = run(mix(echo, floor), 'aec', true);
+  t.true(db(power(a.mic, CONVERGED) / power(a.out, CONVERGED)) >= 25);
+  const b = run(mix(echo, near, floor), 'aec', true);
+  t.true(Math.abs(db(power(b.out, CONVERGED) / power(toPcm(near), CONVERGED))) <= 3);
+  const hum = noise(far.length, -40, 3);
+  const c = run(hum, 'off', true);
+  const d = run(hum, 'off', false);
+  t.true(db(power(c.mic, CONVERGED) / power(c.out, CONVERGED)) >= 10, 'suppressed');
+  t.true(Math.abs(db(power(d.mic, CONVERGED) / power(d.out, CONVERGED))) <= 0.1, 'untouched');
 });
 
 test('echo off: the echo comes through unchanged', (t) => {
