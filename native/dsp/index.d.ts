@@ -16,7 +16,7 @@ export declare class Processor {
    * exactly `frameSamples * 2` bytes; returns the processed frame (a new Buffer).
    */
   process(mic: Uint8Array, far?: Uint8Array | null): Buffer;
-  /** Forgets the learned echo path and noise estimate (the settings stay). */
+  /** Forgets the learned echo path (the reference moved); everything else continues. */
   reset(): void;
   /** Noise suppression (default true). */
   denoise: boolean;

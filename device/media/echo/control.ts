@@ -14,6 +14,12 @@
  *               off    neither.
  * Noise suppression and automatic gain run in every mode when the addon is there.
  *
+ * The canceller's output is used once an echo has been heard: a delay measurement it
+ * believes (a far end that moves, like speech, found again in the microphone). Until then
+ * it adapts on the side and the microphone passes as it is: where the speaker cannot be
+ * heard (a `file:` speaker, a headset) a canceller only adds artifacts, and two cancellers
+ * fed each other's steady tones (the demo) modulate them by several dB.
+ *
  * Time is passed in (ms on the agent's clock). The addon throws only on a programming
  * error (a mis-sized frame); should it ever throw, the frame passes unprocessed and the
  * error is logged once: a call never stops for it.
@@ -79,7 +85,7 @@ export class EchoControl {
   #lastMeasure = Number.NEGATIVE_INFINITY;
   /** The previous believed measurement that asked for a move, ms, or NaN. */
   #pending = Number.NaN;
-  /** A measurement has confirmed the reference's delay. */
+  /** A measurement has confirmed the reference's delay: an echo is there, cancel it. */
   #settled = false;
   #failed = false;
 
@@ -125,6 +131,11 @@ export class EchoControl {
     return this.#bulkMs;
   }
 
+  /** Whether an echo has been heard and is being cancelled (aec). */
+  get cancelling(): boolean {
+    return this.#settled;
+  }
+
   get speakerVolume(): number {
     return this.#volume;
   }
@@ -158,7 +169,8 @@ export class EchoControl {
     const far = this.#ref.read(this.#readAt, n);
     this.#track(mic, n, now);
     this.#readAt += n;
-    return this.#run(mic, far);
+    const out = this.#run(mic, far);
+    return this.#settled || this.#o.noiseSuppression || this.#o.autoGain ? out : mic;
   }
 
   /** Measures the echo's delay now and then; moves the reference when it is off. */
@@ -174,6 +186,7 @@ export class EchoControl {
     const after = est.delayMs - this.#bulkMs;
     if (after >= Math.min(MARGIN_MS, est.delayMs) / 2 && after <= REACH_MS) {
       this.#pending = Number.NaN;
+      if (!this.#settled) this.#o.log.info({ delayMs: est.delayMs }, 'echo heard: cancelling');
       this.#settled = true;
       return;
     }
@@ -185,6 +198,7 @@ export class EchoControl {
     this.#o.log.debug({ from: this.#bulkMs, to: bulk, est }, 'echo delay measured');
     this.#readAt += FarReference.position(this.#bulkMs - bulk);
     this.#bulkMs = bulk;
+    if (!this.#settled) this.#o.log.info({ delayMs: est.delayMs }, 'echo heard: cancelling');
     this.#settled = true;
     this.#dsp?.reset();
   }

@@ -29,8 +29,27 @@ export interface DelayEstimate {
 }
 
 /**
+ * How much an envelope moves: its standard deviation over its mean (0 for silence). Speech
+ * and the sound check's gated sweep are well above 0.3; a steady tone or hum is near 0
+ * (a tone's ripple across 1 ms blocks reaches about 0.07).
+ */
+export function variation(env: Float64Array): number {
+  let mean = 0;
+  for (const v of env) mean += v;
+  mean /= Math.max(1, env.length);
+  if (mean <= 0) return 0;
+  let s = 0;
+  for (const v of env) s += (v - mean) ** 2;
+  return Math.sqrt(s / env.length) / mean;
+}
+
+/** Below these variations the correlation would only measure ripple: no estimate. */
+export const MIN_FAR_VARIATION = 0.2;
+export const MIN_MIC_VARIATION = 0.15;
+
+/**
  * The lag (0..maxLagMs) at which `mic` best matches `far` delayed, over envelopes of equal
- * length; null when `far` is too still to tell (silence or a constant level).
+ * length; null when either is too still to tell (silence, or a steady level: a tone, hum).
  */
 export function estimateDelay(
   far: Float64Array,
@@ -40,6 +59,8 @@ export function estimateDelay(
   const n = Math.min(far.length, mic.length);
   const maxLag = Math.min(maxLagMs, n - 1);
   if (maxLag < 0) return null;
+  if (variation(far.subarray(0, n)) < MIN_FAR_VARIATION) return null;
+  if (variation(mic.subarray(0, n)) < MIN_MIC_VARIATION) return null;
   let best = -1;
   let bestLag = 0;
   for (let lag = 0; lag <= maxLag; lag++) {

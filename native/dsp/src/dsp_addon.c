@@ -12,7 +12,7 @@
  *     .process(mic, far) -> Buffer
  *         mic: one frame from the microphone; far: the frame that reached the speaker
  *         while it was recorded (null or undefined: silence). The result is a new frame.
- *     .reset()                      forgets the echo path and the noise estimate
+ *     .reset()                      forgets the learned echo path
  *     .denoise .agc                 booleans, read and write
  *     .noiseSuppressDb .echoSuppressDb .echoSuppressActiveDb   negative dB, read and write
  *     .agcLevel                     the AGC's target level (1..32768), read and write
@@ -292,34 +292,16 @@ static napi_value processor_process(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * Forgets the learned echo path (the reference moved). The preprocessor and the resamplers
+ * keep their state: their history is still the signal's, and starting them again would
+ * put a step into the output.
+ */
 static napi_value processor_reset(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   Dsp *d = unwrap_this(env, info, &argc, NULL, NULL);
   if (d == NULL) return NULL;
   if (d->echo) speex_echo_state_reset(d->echo);
-  speex_resampler_reset_mem(d->mic_down);
-  speex_resampler_reset_mem(d->far_down);
-  speex_resampler_reset_mem(d->up);
-  SpeexPreprocessState *fresh = speex_preprocess_state_init(d->dsp_frame, DSP_RATE);
-  if (fresh == NULL) {
-    napi_throw_error(env, "ERR_BABEL_DSP_ALLOC", "dsp: speexdsp could not create its state");
-    return NULL;
-  }
-  /* Keep the tuned levels across the reset. */
-  static const int levels[] = {SPEEX_PREPROCESS_GET_ECHO_SUPPRESS,
-                               SPEEX_PREPROCESS_GET_ECHO_SUPPRESS_ACTIVE};
-  for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
-    spx_int32_t v = 0;
-    speex_preprocess_ctl(d->pre, levels[i], &v);
-    speex_preprocess_ctl(fresh, levels[i] - 1, &v); /* every SET is its GET minus one */
-  }
-  float agc_level = 0;
-  speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_GET_AGC_LEVEL, &agc_level);
-  speex_preprocess_ctl(fresh, SPEEX_PREPROCESS_SET_AGC_LEVEL, &agc_level);
-  speex_preprocess_state_destroy(d->pre);
-  d->pre = fresh;
-  if (d->echo) speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_ECHO_STATE, d->echo);
-  dsp_configure(d);
   return NULL;
 }
 

@@ -1,5 +1,11 @@
 import test from 'ava';
-import { DelayTracker, envelope, estimateDelay } from '../../../../device/media/echo/delay.ts';
+import {
+  DelayTracker,
+  envelope,
+  estimateDelay,
+  MIN_MIC_VARIATION,
+  variation,
+} from '../../../../device/media/echo/delay.ts';
 import { FarReference } from '../../../../device/media/echo/reference.ts';
 import { convolve, frames, mix, noise, roomImpulse, toPcm } from '../../../helpers/echo-path.ts';
 import { mulberry32 } from '../../../helpers/prng.ts';
@@ -63,4 +69,16 @@ test('FarReference: frames follow each other; a pause is silence; old audio is g
   t.is(r.read(4800, 1).readInt16LE(0), 0x0101);
   t.is(r.read(0, 1).readInt16LE(0), 0, 'beyond the ring: silence');
   t.is(r.read(-5, 1).readInt16LE(0), 0);
+});
+
+test('variation: speech-like bursts move, a steady tone does not; a still signal gives no estimate', (t) => {
+  const tone = Buffer.alloc(48_000 * 2);
+  for (let i = 0; i < 48_000; i++) {
+    tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 48_000)), i * 2);
+  }
+  t.true(variation(envelope(toPcm(bursts(1, 4)))) > 0.5);
+  t.true(variation(envelope(tone)) < MIN_MIC_VARIATION);
+  t.is(variation(new Float64Array(10)), 0);
+  t.is(estimateDelay(envelope(tone), envelope(tone), 400), null);
+  t.is(estimateDelay(envelope(toPcm(bursts(1, 4))), envelope(tone), 400), null);
 });

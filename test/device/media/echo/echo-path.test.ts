@@ -149,3 +149,32 @@ test('volume and mic gain: the speaker frame scaled, the reference is what plays
   c.setMicGainDb(0);
   t.is(c.capture(one, 40), one);
 });
+
+test('no echo heard (steady tones both ways): the microphone passes bit-exact', (t) => {
+  const c = new EchoControl({
+    mode: 'aec',
+    frameSamples: 960,
+    micGainDb: 0,
+    speakerVolume: 100,
+    noiseSuppression: false,
+    autoGain: false,
+    playbackDelayMs: 0,
+    log,
+  });
+  const tone = (hz: number, i: number) => {
+    const b = Buffer.alloc(1920);
+    for (let k = 0; k < 960; k++) {
+      b.writeInt16LE(
+        Math.round(8192 * Math.sin((2 * Math.PI * hz * (i * 960 + k)) / 48_000)),
+        k * 2,
+      );
+    }
+    return b;
+  };
+  for (let i = 0; i < 200; i++) {
+    c.playback(tone(1000, i), i * 20);
+    const mic = tone(440, i);
+    t.deepEqual(c.capture(mic, i * 20 + 20), mic);
+  }
+  t.false(c.cancelling);
+});
