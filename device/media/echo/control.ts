@@ -35,7 +35,7 @@ export const ECHO_MODES = ['aec', 'duck', 'off'] as const;
 export type EchoMode = (typeof ECHO_MODES)[number];
 
 /** The echo path the adaptive filter models past the aligned reference. */
-export const TAIL_MS = 150;
+export const TAIL_MS = 100;
 /** The reference leads the measured echo by this much (estimation error, early sound). */
 export const MARGIN_MS = 20;
 /**

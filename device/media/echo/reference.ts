@@ -7,6 +7,8 @@
  * clock's zero. Pure: time is passed in.
  */
 
+import { samples } from './delay.ts';
+
 const RATE_PER_MS = 48;
 
 export class FarReference {
@@ -32,7 +34,8 @@ export class FarReference {
     for (let p = Math.max(this.#end, start - ring.length); p < start; p++) {
       ring[p % ring.length] = 0;
     }
-    for (let i = 0; i < n; i++) ring[(start + i) % ring.length] = pcm.readInt16LE(i * 2);
+    const x = samples(pcm);
+    for (let i = 0; i < n; i++) ring[(start + i) % ring.length] = x[i]!;
     this.#end = start + n;
   }
 
@@ -40,10 +43,11 @@ export class FarReference {
   read(from: number, n: number): Buffer {
     const ring = this.#ring;
     const out = Buffer.alloc(n * 2);
+    const y = new Int16Array(out.buffer, out.byteOffset, n); // Buffer.alloc is aligned
     const oldest = this.#end - ring.length;
     for (let i = 0; i < n; i++) {
       const p = from + i;
-      if (p >= oldest && p < this.#end && p >= 0) out.writeInt16LE(ring[p % ring.length]!, i * 2);
+      if (p >= oldest && p < this.#end && p >= 0) y[i] = ring[p % ring.length]!;
     }
     return out;
   }

@@ -39,7 +39,7 @@
  * in. Resampled with speexdsp's own resampler, the same on the mic and the far end. */
 #define DSP_RATE 16000
 #define DSP_DIV (SAMPLE_RATE / DSP_RATE)
-#define RESAMPLER_QUALITY 5
+#define RESAMPLER_QUALITY 3
 #define MAX_TAIL_MS 1000
 
 #define NAPI_CALL(env, call)                                                             \
