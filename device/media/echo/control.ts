@@ -47,9 +47,16 @@ const REACH_MS = TAIL_MS / 2;
 const AGREE_MS = 4;
 /** Correlation a delay measurement needs to be believed. */
 const MIN_CONFIDENCE = 0.6;
-/** How often the delay is measured: often until the first measurement holds, then seldom. */
+/**
+ * How often the delay is measured: often until the first measurement holds; then every
+ * 10 s, the tracker fed only for the window before each check (it costs about as much as
+ * the rest of the echo path in JS).
+ */
 const MEASURE_EVERY_MS = 100;
-const MEASURE_SETTLED_MS = 1000;
+const MEASURE_SETTLED_MS = 10_000;
+/** The tracker's window plus its longest lag: what a check needs fed before it. */
+const TRACK_WINDOW_MS = 1000;
+const TRACK_MAX_LAG_MS = 400;
 /** A capture frame this far off the reference's timeline re-anchors it (a stall, a restart). */
 const RESYNC_MS = 10;
 
@@ -118,7 +125,10 @@ export class EchoControl {
     this.#mode = mode;
     this.#dsp = dsp;
     this.#ducker = mode === 'duck' ? new Ducker() : null;
-    this.#tracker = mode === 'aec' ? new DelayTracker({ windowMs: 1000, maxLagMs: 400 }) : null;
+    this.#tracker =
+      mode === 'aec'
+        ? new DelayTracker({ windowMs: TRACK_WINDOW_MS, maxLagMs: TRACK_MAX_LAG_MS })
+        : null;
   }
 
   /** The mode in force: `aec` falls back to `duck` without the addon. */
@@ -176,9 +186,11 @@ export class EchoControl {
   /** Measures the echo's delay now and then; moves the reference when it is off. */
   #track(mic: Buffer, n: number, now: number): void {
     const tracker = this.#tracker!;
+    const every = this.#settled ? MEASURE_SETTLED_MS : MEASURE_EVERY_MS;
+    const feedFrom = this.#lastMeasure + every - TRACK_WINDOW_MS - TRACK_MAX_LAG_MS - 100;
+    if (this.#settled && now < feedFrom) return;
     // The speaker's own timeline for this frame (no bulk), so the lag found is absolute.
     tracker.push(this.#ref.read(this.#readAt + FarReference.position(this.#bulkMs), n), mic);
-    const every = this.#settled ? MEASURE_SETTLED_MS : MEASURE_EVERY_MS;
     if (now - this.#lastMeasure < every) return;
     this.#lastMeasure = now;
     const est = tracker.estimate();
