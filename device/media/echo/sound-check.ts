@@ -74,7 +74,8 @@ export function analyze(played: Buffer, recorded: Buffer): SoundCheckReport {
   const shift = heard ? est.delayMs : 0;
   const echo = levelDbfs(recorded.subarray(at(LEAD_MS + shift), at(LEAD_MS + SOUND_MS + shift)));
   const sound = levelDbfs(played.subarray(at(LEAD_MS), at(LEAD_MS + SOUND_MS)));
-  const pk = 20 * Math.log10(Math.max(peak(recorded), 1 / 32768));
+  const top = peak(recorded);
+  const pk = top > 0 ? 20 * Math.log10(top) : Number.NEGATIVE_INFINITY;
   const report: SoundCheckReport = {
     backgroundDbfs: background,
     peakDbfs: pk,
