@@ -33,6 +33,8 @@ import { DoorRelay, FakeOutput, GpioOutput, Led, type Output } from './io/output
 import { createButton, parseButtonSpec } from './io/spec.ts';
 import { warnLenient } from './lenient.ts';
 import type { DtmfKey } from './media/dtmf.ts';
+import type { EchoControl } from './media/echo/control.ts';
+import { createEchoControl } from './media/echo/setup.ts';
 import type { MediaStats } from './media/pipeline.ts';
 import { MediaSession } from './media/session.ts';
 import { DeviceMqtt } from './mqtt.ts';
@@ -74,6 +76,7 @@ export class DeviceAgent {
   #hub!: HubClient;
   #capture!: ResilientCapture;
   #playback!: ResilientPlayback;
+  #echo!: EchoControl;
   #tones!: TonePlayer;
   #led: Led | null = null;
   #relay: DoorRelay | null = null;
@@ -137,7 +140,7 @@ export class DeviceAgent {
     for (const e of effects) this.#apply(e);
     if (machine.state !== before) {
       this.#log.info({ state: machine.state, peer: machine.peer }, 'call state');
-      this.#micFor(machine.state !== 'idle');
+      this.#micFor(machine.state === 'in_call');
     }
   }
 
@@ -183,19 +186,25 @@ export class DeviceAgent {
       ...(deps.alsaModule ? { alsaModule: deps.alsaModule } : {}),
     };
 
-    // The speaker stays open, so a ring starts at once; the microphone is open only while
-    // a call is in progress (nobody is listened to when idle).
-    this.#playback = createResilientPlayback(parsePlaybackSpec(config.playback), audioDeps);
+    // The speaker stays open, so a ring starts at once; the microphone is open only once a
+    // call is answered (nobody is listened to while idle or ringing).
+    const playbackSpec = parsePlaybackSpec(config.playback);
+    this.#echo = createEchoControl(config.audio, playbackSpec, log.child({ mod: 'echo' }));
+    const speaker = (pcm: Buffer) =>
+      this.#playback.write(this.#echo.playback(pcm, this.#clock.now()));
+    this.#playback = createResilientPlayback(playbackSpec, audioDeps);
     await this.#playback.start();
     this.#components.push({ name: 'speaker', stop: () => this.#playback.stop() });
     this.#capture = createResilientCapture(parseCaptureSpec(config.capture), audioDeps);
-    this.#capture.on('frame', (pcm) => this.#media.sendFrame(pcm));
+    this.#capture.on('frame', (pcm) =>
+      this.#media.sendFrame(this.#echo.capture(pcm, this.#clock.now())),
+    );
     this.#components.push({ name: 'microphone', stop: () => this.#micFor(false) });
 
     this.#tones = new TonePlayer({
       clock: this.#clock,
       frameSamples,
-      sink: (pcm) => this.#playback.write(pcm),
+      sink: speaker,
       sources: config.tones,
     });
     this.#components.push({ name: 'tones', stop: () => this.#tones.play('none') });
@@ -204,7 +213,7 @@ export class DeviceAgent {
       log: log.child({ mod: 'media' }),
       clock: this.#clock,
       port: config.media_port,
-      sink: (pcm) => this.#playback.write(pcm),
+      sink: speaker,
       pipeline: {
         frameMs: config.audio.frame_ms,
         codec: { bitrate: config.audio.bitrate, complexity: config.audio.complexity },
@@ -328,11 +337,15 @@ export class DeviceAgent {
       baseTopic: c.base_topic,
       name: this.#config.name,
       door: this.#relay?.working ?? false,
+      volume: this.#echo.speakerVolume,
       log: this.#log.child({ mod: 'mqtt' }),
       ...mqttLogin(c, this.#config.name, this.#secret),
       onCommand: (cmd) => {
         if (cmd.action === 'door') this.#door.mqtt();
-        else if (cmd.action === 'call')
+        else if (cmd.action === 'volume') {
+          this.#echo.setSpeakerVolume(cmd.value); // at once, and announced back
+          this.#mqtt?.setVolume(this.#echo.speakerVolume);
+        } else if (cmd.action === 'call')
           this.input({ kind: 'command', action: 'call', target: cmd.target });
         else this.input({ kind: 'command', action: cmd.action });
       },
@@ -366,7 +379,7 @@ export class DeviceAgent {
     }
   }
 
-  /** Opens the microphone when a call begins (calling or ringing), closes it after. */
+  /** Opens the microphone when a call is answered, closes it when it ends. */
   #micFor(on: boolean): Promise<void> {
     if (on === this.#micOn) return this.#mic;
     this.#micOn = on;

@@ -216,6 +216,33 @@ export const DeviceConfigSchema = Type.Object(
           default: 200,
           description: 'largest jitter buffer',
         }),
+        echo: oneOf(['aec', 'duck', 'off'], {
+          default: 'aec',
+          description:
+            'echo control: aec (cancel the speaker in the microphone), duck (lower the microphone while the far end speaks; used when the echo canceller is not built), off',
+          errorMessage: 'must be aec, duck or off',
+        }),
+        mic_gain_db: Type.Number({
+          minimum: -20,
+          maximum: 30,
+          default: 0,
+          description: 'microphone gain, dB (-20..30)',
+        }),
+        speaker_volume: Type.Integer({
+          minimum: 0,
+          maximum: 100,
+          default: 100,
+          description: 'speaker volume, 0..100 (also over MQTT: {"action":"volume","value":N})',
+        }),
+        noise_suppression: Type.Boolean({
+          default: false,
+          description:
+            'suppress steady background noise in the microphone (speexdsp; steady tones fade too)',
+        }),
+        auto_gain: Type.Boolean({
+          default: false,
+          description: 'automatic microphone gain (speexdsp AGC)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -262,6 +289,11 @@ export const DeviceConfigSchema = Type.Object(
       default: false,
       description: 'list GPIO chips and input devices, then exit',
     }),
+    sound_check: Type.Boolean({
+      default: false,
+      description:
+        'play a test sound on the speaker, record the microphone, print levels, echo delay and advice, then exit',
+    }),
   },
   { additionalProperties: false },
 );
@@ -285,6 +317,7 @@ export const DEVICE_FLAGS: FlagTable = [
   { flag: '--auto-answer', path: 'auto_answer', kind: 'boolean', arg: '' },
   { flag: '--list-audio', path: 'list_audio', kind: 'boolean', arg: '' },
   { flag: '--list-buttons', path: 'list_buttons', kind: 'boolean', arg: '' },
+  { flag: '--sound-check', path: 'sound_check', kind: 'boolean', arg: '' },
 ];
 
 export const DEVICE_CONFIG: ConfigSpec<typeof DeviceConfigSchema> = {

@@ -19,6 +19,8 @@ export interface DeviceMqttOptions {
    * door"); `setDoor` changes it while running.
    */
   door: boolean;
+  /** The speaker's volume 0..100, announced for Home Assistant's number entity. */
+  volume?: number;
   /** [S-9] The broker login: the device's name and secret unless configured otherwise. */
   username?: string;
   password?: string;
@@ -45,11 +47,20 @@ export class DeviceMqtt {
   #client: MqttClient | null = null;
   #stopped = false;
   #door: boolean;
+  #volume: number | undefined;
 
   constructor(opts: DeviceMqttOptions) {
     this.#o = opts;
     this.#topics = topicsFor(opts.baseTopic);
     this.#door = opts.door;
+    this.#volume = opts.volume;
+  }
+
+  /** The speaker's volume changed (an MQTT command): announced again, retained. */
+  setVolume(volume: number): void {
+    if (volume === this.#volume) return;
+    this.#volume = volume;
+    if (this.#client?.connected) this.#announce(this.#client);
   }
 
   /**
@@ -72,7 +83,11 @@ export class DeviceMqtt {
   #announce(client: MqttClient): void {
     client.publish(
       this.#topics.device(this.#o.name),
-      JSON.stringify({ door: this.#door, model: 'babel-device' }),
+      JSON.stringify({
+        door: this.#door,
+        ...(this.#volume !== undefined ? { volume: this.#volume } : {}),
+        model: 'babel-device',
+      }),
       { retain: true, qos: 1 },
     );
   }
@@ -218,7 +233,7 @@ export function deviceStats(s: MediaStats): Required<DeviceStats> {
 const MAX_COMMAND_BYTES = 1024;
 
 /**
- * A `<base>/<user>/set` payload, or null when it is not one of the four commands. A call's
+ * A `<base>/<user>/set` payload, or null when it is not one of the commands. A call's
  * target is a user name, ASCII letters lowercased as the hub does [T-4].
  */
 export function parseCommand(payload: Buffer | string): DeviceCommand | null {
@@ -238,6 +253,11 @@ export function parseCommand(payload: Buffer | string): DeviceCommand | null {
     case 'hangup':
     case 'door':
       return { action: o.action };
+    case 'volume':
+      // An integer 0..100; anything else is refused, not clamped: a typo must not blast.
+      return Number.isInteger(o.value) && (o.value as number) >= 0 && (o.value as number) <= 100
+        ? { action: 'volume', value: o.value as number }
+        : null;
     case 'call': {
       const target = typeof o.target === 'string' ? normalizeName(o.target) : null;
       return target === null ? null : { action: 'call', target };

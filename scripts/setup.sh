@@ -5,7 +5,7 @@
 #
 #   bash scripts/setup.sh          what running the hub and devices needs
 #   bash scripts/setup.sh --test   also what the test suite uses (mosquitto, ffmpeg, sox,
-#                                  systemd-analyze)
+#                                  systemd-analyze, espeak-ng)
 #   bash scripts/setup.sh --print-packages   print the Debian packages, one a line, and
 #                                  exit (scripts/install.sh uses this list)
 #
@@ -31,9 +31,10 @@ for arg in "$@"; do
 done
 
 # Build tools for the native addons, ALSA headers for alsa-capture, libopus for our Opus
-# addon (native/opus, found with pkg-config), arecord/aplay.
+# addon (native/opus, found with pkg-config), libspeexdsp for our echo canceller
+# (native/dsp), arecord/aplay.
 # openssl makes the hub's TLS certificate on its first start [S-2] (a runtime dependency).
-packages=(build-essential python3 pkg-config libasound2-dev libopus-dev alsa-utils openssl)
+packages=(build-essential python3 pkg-config libasound2-dev libopus-dev libspeexdsp-dev alsa-utils openssl)
 # Debian's own nodejs keeps Node's C headers, which node-gyp compiles the addons against,
 # in libnode-dev; NodeSource's nodejs and the official tarball carry them.
 node_bin=$(readlink -f "$(command -v node 2>/dev/null || echo /nonexistent)")
@@ -42,7 +43,7 @@ if [ "$node_bin" = /usr/bin/node ] && [ ! -e /usr/include/node/node_api.h ] &&
   packages+=(libnode-dev)
 fi
 if [ "$with_test" = 1 ]; then
-  packages+=(mosquitto ffmpeg sox systemd)
+  packages+=(mosquitto ffmpeg sox systemd espeak-ng)
 fi
 if [ "$print_packages" = 1 ]; then
   printf '%s\n' "${packages[@]}"

@@ -12,7 +12,7 @@ export interface ServiceSpec<C extends { log_level: string }, S extends { stop()
   /** Loads the config from argv and environment; throws ConfigError listing every problem. */
   load(): LoadResult<C>;
   /** Handles a config that asks for a one-shot action (`--list-audio`); a number is the exit code. */
-  oneShot?(config: C): number | null;
+  oneShot?(config: C): number | null | Promise<number | null>;
   /** Starts everything; rejects (having released what started) when it cannot. */
   start(config: C, log: Logger): Promise<S>;
   /** The STATUS= line for systemd once started. */
@@ -49,7 +49,7 @@ export async function runService<
     return 0;
   }
   const config = loaded.config;
-  const done = spec.oneShot?.(config);
+  const done = await spec.oneShot?.(config);
   if (typeof done === 'number') return done;
 
   const log = createLogger(config.log_level, undefined, spec.program);

@@ -18,6 +18,9 @@ import {
   type SpawnFn,
 } from './types.ts';
 
+/** aplay's ALSA buffer unless told otherwise; aplay starts playing once it is full. */
+export const APLAY_BUFFER_MS = 60;
+
 /** Options of `AplayPlayback`. */
 export interface AplayPlaybackOptions extends BackendDeps {
   /** The ALSA PCM name: `default`, `plughw:CARD=Device,DEV=0`, ... */
@@ -68,7 +71,7 @@ export class AplayPlayback extends EventEmitter<PlaybackEvents> implements Audio
     this.#maxQueueBytes = Math.ceil(this.#maxLatencyMs / this.#frameMs) * this.#frameBytes;
     this.args = [
       ...['-q', '-t', 'raw', '-f', 'S16_LE', '-r', String(SAMPLE_RATE), '-c', '1'],
-      ...['-D', opts.pcm, `--buffer-time=${Math.round((opts.bufferMs ?? 60) * 1000)}`],
+      ...['-D', opts.pcm, `--buffer-time=${Math.round((opts.bufferMs ?? APLAY_BUFFER_MS) * 1000)}`],
     ];
   }
 

@@ -11,7 +11,9 @@
  *   `device_automation` trigger for automations on the device;
  * - diagnostic `sensor`s of the device's call statistics from `<base>/<user>/stats`;
  * - `button` "Open door" to `<base>/<user>/set`, only if the device announced
- *   `{"door": true}` on `<base>/<user>/device`.
+ *   `{"door": true}` on `<base>/<user>/device`;
+ * - `number` "Speaker volume" (0-100) to `<base>/<user>/set` as `{"action":"volume"}`, its
+ *   state the `volume` of `<base>/<user>/device`, only if the device announced one.
  *
  * Every user entity is available while both the bridge and the user are online
  * (`availability_mode: all`); "Connected" depends on the bridge alone, so it can read off.
@@ -282,6 +284,27 @@ export function userDiscovery(
           ...both,
         }
       : null,
+  });
+  out.push({
+    topic: configTopic(opts, 'number', node, 'volume'),
+    payload:
+      device?.volume !== undefined
+        ? {
+            name: 'Speaker volume',
+            ...common('number', 'volume'),
+            command_topic: t.set(name),
+            command_template: '{"action":"volume","value":{{ value | int }}}',
+            state_topic: t.device(name),
+            value_template: '{{ value_json.volume }}',
+            min: 0,
+            max: 100,
+            step: 1,
+            mode: 'slider',
+            unit_of_measurement: '%',
+            icon: 'mdi:volume-high',
+            ...both,
+          }
+        : null,
   });
   return out;
 }

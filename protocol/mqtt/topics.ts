@@ -9,7 +9,7 @@
  * <base>/<user>              {"state","peer","since"}     retained
  * <base>/calls               {"event","call_id",...}      not retained
  * <base>/<user>/doorbell     {"event_type":"ring",...}    not retained (HA event entity)
- * <base>/<user>/device       {"door":bool,...}            retained, published by the device
+ * <base>/<user>/device       {"door":bool,"volume":N,...} retained, published by the device
  * <base>/<user>/stats        DeviceStats                  published by the device
  * <base>/<user>/set          {"action":...}               commands to the device
  * ```
@@ -139,6 +139,8 @@ export function doorbell(e: CallEvent): DoorbellPayload {
 export interface DeviceAnnouncement {
   /** The device drives a door relay and obeys `{"action":"door"}`. */
   door: boolean;
+  /** The speaker's volume 0..100; when present, Home Assistant gets a volume number. */
+  volume?: number;
   model?: string;
   sw_version?: string;
 }
@@ -156,6 +158,8 @@ export function parseDeviceAnnouncement(payload: Buffer | string): DeviceAnnounc
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
   const o = v as Record<string, unknown>;
   const out: DeviceAnnouncement = { door: o.door === true };
+  if (Number.isInteger(o.volume) && (o.volume as number) >= 0 && (o.volume as number) <= 100)
+    out.volume = o.volume as number;
   if (typeof o.model === 'string' && o.model.length <= 64) out.model = o.model;
   if (typeof o.sw_version === 'string' && o.sw_version.length <= 64) out.sw_version = o.sw_version;
   return out;
@@ -189,11 +193,12 @@ export interface DeviceStats {
   srtp_replayed?: number;
 }
 
-/** `<base>/<user>/set` commands (device side); the hub only advertises `door`. */
+/** `<base>/<user>/set` commands (device side); the hub advertises `door` and `volume`. */
 export type DeviceCommand =
   | { action: 'call'; target: string }
   | { action: 'accept' }
   | { action: 'hangup' }
-  | { action: 'door' };
+  | { action: 'door' }
+  | { action: 'volume'; value: number };
 
 export const DOOR_COMMAND: DeviceCommand = { action: 'door' };

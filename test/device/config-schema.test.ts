@@ -164,3 +164,35 @@ test('--button evdev accepts the key code by name, as --list-buttons prints it',
     'evdev:/dev/input/event0:KEY_ENTER',
   ]);
 });
+
+test('audio: echo control, mic gain and speaker volume with their defaults and ranges', (t) => {
+  t.like(load([]).audio, {
+    echo: 'aec',
+    mic_gain_db: 0,
+    speaker_volume: 100,
+    noise_suppression: false,
+    auto_gain: false,
+  });
+  t.false(load([]).sound_check);
+  t.true(load(['--sound-check']).sound_check);
+  t.like(
+    load(
+      ['--config', 'x.yaml'],
+      {},
+      'audio:\n  echo: duck\n  mic_gain_db: 12.5\n  speaker_volume: 40\n',
+    ).audio,
+    { echo: 'duck', mic_gain_db: 12.5, speaker_volume: 40 },
+  );
+  const bad = problems(
+    ['--config', 'x.yaml'],
+    {},
+    'audio:\n  echo: cancel\n  mic_gain_db: 31\n  speaker_volume: 101\n  auto_gain: yes please\n',
+  );
+  t.is(bad.length, 4, bad.join('\n'));
+  t.true(bad.some((p) => /^audio\.echo: must be aec, duck or off/.test(p)));
+  t.true(bad.some((p) => /^audio\.mic_gain_db: /.test(p)));
+  t.true(bad.some((p) => /^audio\.speaker_volume: /.test(p)));
+  t.true(bad.some((p) => /^audio\.auto_gain: /.test(p)));
+  t.is(problems(['--config', 'x.yaml'], {}, 'audio:\n  speaker_volume: -1\n').length, 1);
+  t.is(problems(['--config', 'x.yaml'], {}, 'audio:\n  speaker_volume: 50.5\n').length, 1);
+});

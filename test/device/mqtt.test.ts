@@ -24,6 +24,9 @@ const valid: Array<[string, DeviceCommand]> = [
   ['{"action":"call","target":"Kitchen"}', { action: 'call', target: 'kitchen' }],
   [`{"action":"call","target":"${'a'.repeat(32)}"}`, { action: 'call', target: 'a'.repeat(32) }],
   ['{"action":"call","target":"0"}', { action: 'call', target: '0' }],
+  ['{"action":"volume","value":0}', { action: 'volume', value: 0 }],
+  ['{"action":"volume","value":55}', { action: 'volume', value: 55 }],
+  ['{"action":"volume","value":100}', { action: 'volume', value: 100 }],
 ];
 
 for (const [payload, want] of valid) {
@@ -50,6 +53,11 @@ const malformed: Array<[string, string]> = [
   ['call without target', '{"action":"call"}'],
   ['call with a null target', '{"action":"call","target":null}'],
   ['call with a numeric target', '{"action":"call","target":7}'],
+  ['volume without value', '{"action":"volume"}'],
+  ['volume above 100', '{"action":"volume","value":101}'],
+  ['volume below 0', '{"action":"volume","value":-1}'],
+  ['volume not whole', '{"action":"volume","value":50.5}'],
+  ['volume as a string', '{"action":"volume","value":"50"}'],
   ['call with an empty target', '{"action":"call","target":""}'],
   ['call with a space', '{"action":"call","target":"the kitchen"}'],
   ['call with a slash', '{"action":"call","target":"kitchen/set"}'],
@@ -247,6 +255,30 @@ test('DeviceMqtt: announces itself retained and subscribes on every connect', as
   t.like(JSON.parse(kitchen.published[0]!.payload), { door: false });
   await m.stop();
   t.true(client.ended);
+});
+
+test('DeviceMqtt: the volume is announced, and announced again when it changes', (t) => {
+  const client = new FakeClient();
+  const m = new DeviceMqtt({
+    url: 'mqtt://broker:1883',
+    baseTopic: 'babel',
+    name: 'door',
+    door: false,
+    volume: 80,
+    log: testLog,
+    onCommand: () => {},
+    connectFn: (() => client) as unknown as typeof mqtt.connect,
+  });
+  m.start();
+  client.up();
+  m.setVolume(80); // unchanged: nothing new
+  m.setVolume(35);
+  const announce = client.published.filter((p) => p.topic === 'babel/door/device');
+  t.deepEqual(
+    announce.map((p) => JSON.parse(p.payload).volume),
+    [80, 35],
+  );
+  t.like(announce[1]!.opts, { retain: true, qos: 1 });
 });
 
 test('DeviceMqtt: commands reach the agent; malformed and stale (retained) ones do not', (t) => {

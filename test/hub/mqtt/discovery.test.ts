@@ -37,6 +37,7 @@ const samples = (name: string): Record<string, Record<string, unknown>> => ({
   [topics.user(name)]: { ...state },
   [topics.stats(name)]: { ...stats },
   [topics.doorbell(name)]: { event_type: 'ring', callee: 'bob', call_id: 'x' },
+  [topics.device(name)]: { door: true, volume: 80, model: 'babel-device' },
 });
 
 function every(name: string, device: DeviceAnnouncement | null): DiscoveryMessage[] {
@@ -49,7 +50,8 @@ const byTopic = (msgs: DiscoveryMessage[], topic: string) =>
 
 for (const name of ['alice', 'door.east', 'flat-3_b']) {
   test(`every config HA accepts, for user ${name}`, (t) => {
-    for (const m of published(every(name, { door: true, model: 'Pi 4', sw_version: '0.2.0' }))) {
+    const device = { door: true, volume: 80, model: 'Pi 4', sw_version: '0.2.0' };
+    for (const m of published(every(name, device))) {
       t.deepEqual(haProblems(m), [], m.topic);
     }
   });
@@ -195,7 +197,7 @@ test('call statistics: diagnostic sensors, one per stats field, each template on
 
 test('every value template reads a field the documented payload carries', (t) => {
   const s = samples('alice');
-  for (const m of published(userDiscovery(opts, 'alice', { door: true }))) {
+  for (const m of published(userDiscovery(opts, 'alice', { door: true, volume: 80 }))) {
     const c = m.payload!;
     const tpl = c.value_template as string | undefined;
     if (!tpl) continue;
@@ -215,6 +217,25 @@ test('Open door: only for a device that announced a relay; removed when it no lo
   const c = byTopic(userDiscovery(opts, 'gate', { door: true }), door)!;
   t.like(c, { name: 'Open door', command_topic: 'babel/gate/set' });
   t.deepEqual(JSON.parse(c.payload_press as string), { action: 'door' });
+});
+
+test('Speaker volume: a 0-100 number for a device that announced its volume', (t) => {
+  const topic = 'homeassistant/number/babel_gate/volume/config';
+  for (const device of [null, { door: true }]) {
+    t.is(byTopic(userDiscovery(opts, 'gate', device), topic), null);
+  }
+  const c = byTopic(userDiscovery(opts, 'gate', { door: false, volume: 30 }), topic)!;
+  t.like(c, {
+    name: 'Speaker volume',
+    command_topic: 'babel/gate/set',
+    state_topic: 'babel/gate/device',
+    min: 0,
+    max: 100,
+    step: 1,
+  });
+  // HA renders the template with the slider's value; 42 gives the device's command.
+  const rendered = String(c.command_template).replace('{{ value | int }}', '42');
+  t.deepEqual(JSON.parse(rendered), { action: 'volume', value: 42 });
 });
 
 test('the hub: a connectivity sensor on babel/bridge/state, readable while the hub is offline', (t) => {

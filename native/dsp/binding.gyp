@@ -1,0 +1,14 @@
+{
+  # Links the system's speexdsp, found with pkg-config (Debian: libspeexdsp-dev). No bundled
+  # DSP source: the distribution builds libspeexdsp for each architecture.
+  "targets": [
+    {
+      "target_name": "babel_dsp",
+      "sources": ["src/dsp_addon.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+      "include_dirs": ["<!@(pkg-config --cflags-only-I speexdsp | sed 's/-I//g')"],
+      "libraries": ["<!@(pkg-config --libs speexdsp)"]
+    }
+  ]
+}
