@@ -56,10 +56,7 @@ test('a microphone missing at start: start() resolves, retries back off 0.5 s ..
     await advance(clock, 1);
   }
   t.deepEqual(waits(states), [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
-  t.regex(
-    states.at(-1)?.error?.message ?? '',
-    /usb: snd_pcm_open: No such file or directory/,
-  );
+  t.regex(states.at(-1)?.error?.message ?? '', /usb: snd_pcm_open: No such file or directory/);
   t.is(frames(), 0);
 
   mic.plug();
