@@ -115,15 +115,16 @@ static void alsa_error_handler(const char *file, int line, const char *function,
 
 static void capture_unref(capture_t *c) {
   if (atomic_fetch_sub(&c->refs, 1) != 1) return;
-  close(c->wake_fd);
+  if (c->wake_fd >= 0) close(c->wake_fd);
   pthread_mutex_destroy(&c->lock);
   free(c->pcm_name);
   free(c);
 }
 
-/* Asks the thread to stop and wakes it from poll(). Any thread. */
+/* Asks the thread to stop and wakes it from poll(). JS thread (the only one that writes). */
 static void capture_stop(capture_t *c) {
   atomic_store(&c->stop, true);
+  if (c->wake_fd < 0) return; /* the thread has been joined */
   uint64_t one = 1;
   ssize_t n = write(c->wake_fd, &one, sizeof one);
   (void)n; /* EAGAIN: the counter is already non-zero, a wake-up is pending */
@@ -458,8 +459,15 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   if (ev->kind == EV_DATA) atomic_fetch_sub(&c->backlog, 1);
   if (ev->kind == EV_CLOSE) {
     /* The thread queued this as its last act: it is about to return. */
-    if (env) pthread_join(c->thread, NULL);
-    else pthread_detach(c->thread);
+    if (env) {
+      pthread_join(c->thread, NULL);
+      /* Nobody reads it any more: give the descriptor back now, not when the JS object is
+         collected. */
+      close(c->wake_fd);
+      c->wake_fd = -1;
+    } else {
+      pthread_detach(c->thread);
+    }
   }
   if (env && js_cb) {
     napi_value kind, arg, undefined;
