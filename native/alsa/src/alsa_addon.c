@@ -519,8 +519,9 @@ static bool get_uint_option(napi_env env, napi_value options, const char *name, 
     return true;
   }
   double d = 0;
-  if (type != napi_number || napi_get_value_double(env, v, &d) != napi_ok || d != (double)(uint32_t)d ||
-      d < min || d > max) {
+  /* Range first: converting a negative or huge double to an integer is undefined. */
+  if (type != napi_number || napi_get_value_double(env, v, &d) != napi_ok || !(d >= min) ||
+      !(d <= max) || d != (double)(uint32_t)d) {
     char msg[120];
     snprintf(msg, sizeof msg, "options.%s must be an integer from %u to %u", name, min, max);
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
