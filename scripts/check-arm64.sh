@@ -50,7 +50,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 # What is checked under emulation: codecs and our Opus addon, the SQLite store
 # (better-sqlite3), the call machine, the device's IO and audio backends (onoff/epoll,
-# serialport, alsa-capture, each against its fake) and a whole demo call with file audio.
+# serialport, our babel-alsa addon, each against its fake; babel-alsa also for real through
+# ALSA's file plugin) and a whole demo call with file audio.
 readonly TESTS=(
   test/native/
   test/protocol/

@@ -30,9 +30,9 @@ for arg in "$@"; do
   esac
 done
 
-# Build tools for the native addons, ALSA headers for alsa-capture, libopus for our Opus
-# addon (native/opus, found with pkg-config), libspeexdsp for our echo canceller
-# (native/dsp), arecord/aplay.
+# Build tools for the native addons, ALSA headers for our capture addon (native/alsa),
+# libopus for our Opus addon (native/opus, found with pkg-config), libspeexdsp for our echo
+# canceller (native/dsp), arecord/aplay.
 # openssl makes the hub's TLS certificate on its first start [S-2] (a runtime dependency).
 packages=(build-essential python3 pkg-config libasound2-dev libopus-dev libspeexdsp-dev alsa-utils openssl)
 # Debian's own nodejs keeps Node's C headers, which node-gyp compiles the addons against,
@@ -73,17 +73,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-# node-gyp downloads Node's headers unless told where they are; the Node.js that runs has
-# them beside it (/usr/include/node for Debian's and NodeSource's, <prefix>/include/node
-# for the official tarball), so point every node-gyp there and build offline.
-if [ -z "${npm_config_nodedir:-}${NPM_CONFIG_NODEDIR:-}" ] &&
-  [ "$(npm config get nodedir 2>/dev/null)" = undefined ]; then
-  node_prefix=$(dirname "$(dirname "$node_bin")")
-  if [ -e "$node_prefix/include/node/node_api.h" ]; then
-    export npm_config_nodedir="$node_prefix"
-    echo "setup.sh: building native addons against the headers in $node_prefix/include/node"
-  fi
-fi
+# Point node-gyp at the running Node.js's own headers (scripts/install/node-headers.sh).
+# shellcheck source=install/node-headers.sh
+source scripts/install/node-headers.sh
+use_node_headers "setup.sh: "
 
 echo "setup.sh: installing Node dependencies (native addons build from source)"
 npm ci --no-audit --no-fund

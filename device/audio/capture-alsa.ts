@@ -1,27 +1,25 @@
 /**
- * `alsa:PCM`: the microphone through the alsa-capture native module, in process.
+ * `alsa:PCM`: the microphone through our own addon `babel-alsa` (native/alsa), in process.
  *
- * What alsa-capture does (node_modules/alsa-capture/capture.cc) and how it is handled here:
- * - `new AlsaCapture(opts)` queues a worker on libuv's thread pool (it holds one pool
- *   thread until it ends) that opens the PCM and sets hw params. Open or hw-param failure:
- *   one 'error' (an Error, message ending in "\n"), and the worker is deleted; no 'close'
- *   follows, and calling `close()` then would touch freed memory, so it is never called.
- * - Success: 'rateDeviating' / 'periodSizeDeviating' if ALSA chose other values, then
- *   always 'periodTime' (microseconds, as a string): that is the "open" signal. A deviating
- *   rate fails the start: the agent does not resample (use `plughw:` or `default`). The
- *   return values of set_format/set_channels are ignored by the module, so a `hw:` PCM
- *   that cannot do S16_LE mono may overflow its stack buffer: prefer `plughw:`.
- * - Then `snd_pcm_readi` of one period per loop, each period emitted as 'audio' (a Buffer
- *   of `periodSize * 2` bytes) whatever happened: after 'overrun' (EPIPE, re-prepared) the
- *   next 'audio' is stale, so it is dropped; after 'shortRead' (n) only its first n frames
- *   are new; after 'readError' (any other error: ENODEV when the USB device is unplugged,
- *   ESTRPIPE, EIO) the module loops on, so this instance treats it as device loss.
- * - `close()` sets a flag read once per period; 'close' comes after the thread leaves
- *   `snd_pcm_readi`, drains and closes the PCM. A read blocked forever never closes:
- *   `stop()` gives up after `closeTimeoutMs` and logs it.
+ * What the addon does (native/alsa/src/alsa_addon.c) and how it is handled here:
+ * - `new Capture(pcm, { periodSize }, onEvent)` starts a thread of its own (not libuv's
+ *   pool) that opens the PCM non-blocking and sets S16_LE, mono, 48000 Hz (dir 0) and the
+ *   period, every hw-param call checked. A failure is one 'error' (`<call>: <ALSA message>`)
+ *   and then 'close'. Success is 'open' with what ALSA chose, read back: a rate other than
+ *   48000 fails the start (the agent does not resample: use `plughw:` or `default`).
+ * - Then one 'data' per period (a Buffer of exactly `periodSize` frames, always new audio).
+ *   'xrun' reports lost audio: an overrun (EPIPE, re-prepared), a suspend (ESTRPIPE), or
+ *   periods dropped because this thread fell behind ('backlog', with their count). Any
+ *   other read error (ENODEV when the USB device is unplugged, EIO) is an 'error': the
+ *   device is lost, the thread ends and 'close' follows.
+ * - 'close' is always the last event, once, after the PCM is closed and the thread joined.
+ *   `close()` is safe at any time and returns at once; the thread, waiting in poll() with
+ *   a wake-up descriptor, leaves promptly. Only a plugin blocked inside its own read (the
+ *   `file` plugin on a FIFO) holds it longer: `stop()` waits `closeTimeoutMs` and logs it.
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import type { AlsaError, CaptureListener, CaptureOptions, OpenInfo, XrunInfo } from 'babel-alsa';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../../shared/clock.ts';
 import { Reframer } from './reframer.ts';
@@ -36,35 +34,36 @@ import {
   within,
 } from './types.ts';
 
-/** The options alsa-capture's constructor takes (its README). */
-export interface AlsaNativeOptions {
-  channels?: number;
-  debug?: boolean;
-  device?: string;
-  format?: string;
-  periodSize?: number;
-  periodTime?: number;
-  rate?: number;
-}
+/** The addon's options, events and errors (native/alsa/index.d.ts); the fake has the same. */
+export type {
+  AlsaError,
+  CaptureListener,
+  CaptureOptions,
+  OpenInfo,
+  XrunInfo,
+} from 'babel-alsa';
 
-/** An alsa-capture instance: an event emitter with `close()`. */
+/** A babel-alsa `Capture`: `close()` is all JS calls; everything else is an event. */
 export interface AlsaNative {
-  // biome-ignore lint/suspicious/noExplicitAny: each event has its own arguments (see above)
-  on(event: string, listener: (...args: any[]) => void): unknown;
   close(): void;
 }
 
-/** The alsa-capture module's export (a class), or the fake in `fake-alsa.ts`. */
-export type AlsaModule = new (options?: AlsaNativeOptions) => AlsaNative;
+/** The addon's `Capture` class, or `FakeAlsaDevice.module` (fake-alsa.ts). */
+export type AlsaModule = new (
+  pcm: string,
+  options: CaptureOptions,
+  onEvent: CaptureListener,
+) => AlsaNative;
 
-/** Loads the real alsa-capture at run time, so a missing native build is a clear error. */
+/** Loads the babel-alsa addon at run time, so a missing native build is a clear error. */
 export function loadAlsaCapture(): AlsaModule {
   try {
-    return createRequire(import.meta.url)('alsa-capture') as AlsaModule;
+    const addon = createRequire(import.meta.url)('babel-alsa') as typeof import('babel-alsa');
+    return addon.Capture;
   } catch (err) {
     throw new Error(
-      `the alsa-capture native module cannot be loaded (${(err as Error).message.split('\n')[0]}); ` +
-        'rebuild it with "npm rebuild alsa-capture" (needs libasound2-dev), or use --capture arecord:PCM',
+      `the babel-alsa native addon cannot be loaded (${(err as Error).message.split('\n')[0]}); ` +
+        'rebuild it with "npm rebuild babel-alsa" (needs libasound2-dev), or use --capture arecord:PCM',
       { cause: err },
     );
   }
@@ -74,7 +73,7 @@ export function loadAlsaCapture(): AlsaModule {
 export interface AlsaCaptureOptions extends BackendDeps {
   /** The ALSA PCM name: `default`, `plughw:CARD=Device,DEV=0`, ... */
   pcm: string;
-  /** The module to use; the real alsa-capture, loaded at `start()`, by default. */
+  /** The addon's `Capture` to use; the real one, loaded at `start()`, by default. */
   alsaModule?: AlsaModule;
   /** Frames per ALSA period; need not divide the frame (default: half a frame). */
   periodSize?: number;
@@ -86,7 +85,7 @@ export interface AlsaCaptureOptions extends BackendDeps {
 
 type State = 'idle' | 'opening' | 'running' | 'failed' | 'stopped';
 
-/** `alsa:PCM` as an `AudioCapture` (see the file comment for the module's behaviour). */
+/** `alsa:PCM` as an `AudioCapture` (see the file comment for the addon's behaviour). */
 export class AlsaCapture extends EventEmitter<CaptureEvents> implements AudioCapture {
   readonly frameSamples: number;
   readonly pcm: string;
@@ -105,8 +104,7 @@ export class AlsaCapture extends EventEmitter<CaptureEvents> implements AudioCap
   #onEnded: (() => void) | undefined;
   #opening: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #openTimer: Timer | undefined;
-  #dropNextPeriod = false;
-  #shortFrames: number | undefined;
+  #periodMs = 0;
 
   constructor(opts: AlsaCaptureOptions) {
     super();
@@ -122,27 +120,22 @@ export class AlsaCapture extends EventEmitter<CaptureEvents> implements AudioCap
     this.#reframer = new Reframer(opts.frameSamples * BYTES_PER_SAMPLE);
   }
 
-  /** Opens the PCM; resolves on alsa-capture's 'periodTime', rejects on its 'error'. */
+  /** Opens the PCM; resolves on the addon's 'open' (at 48 kHz), rejects on its 'error'. */
   start(): Promise<void> {
     if (this.#state !== 'idle') return Promise.reject(new Error('capture already started'));
     this.#state = 'opening';
     return new Promise<void>((resolve, reject) => {
       this.#opening = { resolve, reject };
       try {
-        const Module = this.#module ?? loadAlsaCapture();
-        this.#native = new Module({
-          device: this.pcm,
-          rate: SAMPLE_RATE,
-          channels: 1,
-          format: 'S16_LE',
-          periodSize: this.#periodSize,
-        });
+        const Capture = this.#module ?? loadAlsaCapture();
+        this.#native = new Capture(this.pcm, { periodSize: this.#periodSize }, (...event) =>
+          this.#onEvent(...event),
+        );
       } catch (err) {
         this.#ended = true;
         this.#fail(err as Error);
         return;
       }
-      this.#listen(this.#native);
       this.#openTimer = this.#clock.setTimeout(
         () => this.#fail(new Error(`${this.pcm}: did not open within ${this.#openTimeoutMs} ms`)),
         this.#openTimeoutMs,
@@ -165,74 +158,68 @@ export class AlsaCapture extends EventEmitter<CaptureEvents> implements AudioCap
     if (!(await within(this.#clock, this.#closeTimeoutMs, ended))) {
       this.#log.warn(
         { pcm: this.pcm, waitedMs: this.#closeTimeoutMs },
-        'alsa capture thread did not stop (blocked in snd_pcm_readi?)',
+        'alsa capture thread did not stop (blocked in a plugin read?)',
       );
     }
   }
 
-  #listen(native: AlsaNative): void {
-    native.on('periodTime', (us: string) => {
-      if (this.#state !== 'opening') return;
-      this.#state = 'running';
-      this.#log.info({ pcm: this.pcm, periodUs: Number(us) }, 'alsa capture open');
-      this.#settleOpen();
-    });
-    native.on('rateDeviating', (rate: string) => {
+  #onEvent: CaptureListener = (kind, arg) => {
+    switch (kind) {
+      case 'open':
+        return this.#onOpen(arg as OpenInfo);
+      case 'data':
+        return this.#onData(arg as Buffer);
+      case 'xrun':
+        return this.#onXrun(arg as XrunInfo);
+      case 'error': {
+        const err = arg as AlsaError;
+        const opening = this.#state === 'opening';
+        this.#fail(new Error(`${this.pcm}: ${opening ? '' : 'device lost: '}${err.message}`));
+        return;
+      }
+      case 'close':
+        this.#ended = true;
+        this.#onEnded?.();
+        this.#fail(new Error(`${this.pcm}: capture closed unexpectedly`));
+        return;
+    }
+  };
+
+  #onOpen(info: OpenInfo): void {
+    if (this.#state !== 'opening') return;
+    if (info.rate !== SAMPLE_RATE) {
       this.#fail(
         new Error(
-          `${this.pcm}: the device records at ${rate} Hz, not ${SAMPLE_RATE} Hz; ` +
+          `${this.pcm}: the device records at ${info.rate} Hz, not ${SAMPLE_RATE} Hz; ` +
             'use a converting PCM such as plughw: or default',
         ),
       );
-    });
-    native.on('periodSizeDeviating', (frames: string) => {
-      this.#log.debug({ pcm: this.pcm, periodSize: Number(frames) }, 'ALSA chose another period');
-    });
-    native.on('audio', (data: Uint8Array) => this.#onAudio(data));
-    native.on('overrun', () => {
-      if (this.#state !== 'running') return;
-      this.#dropNextPeriod = true;
-      this.stats.overruns++;
-      this.#log.warn({ pcm: this.pcm }, 'capture overrun');
-      this.emit('overrun', { lostMs: null });
-    });
-    native.on('shortRead', (frames: string) => {
-      this.#shortFrames = Number(frames);
-    });
-    native.on('readError', (message: string) => {
-      this.#fail(new Error(`${this.pcm}: read error: ${message}`));
-    });
-    native.on('error', (err: Error | string) => {
-      this.#end();
-      const message = (err instanceof Error ? err.message : String(err)).trim();
-      this.#fail(new Error(`${this.pcm}: ${message}`));
-    });
-    native.on('close', () => {
-      this.#end();
-      this.#fail(new Error(`${this.pcm}: capture closed unexpectedly`));
-    });
-  }
-
-  #onAudio(data: Uint8Array): void {
-    if (this.#state !== 'running') return;
-    const short = this.#shortFrames;
-    this.#shortFrames = undefined;
-    if (this.#dropNextPeriod) {
-      this.#dropNextPeriod = false;
       return;
     }
-    const chunk = short === undefined ? data : data.subarray(0, short * BYTES_PER_SAMPLE);
-    for (const frame of this.#reframer.push(chunk)) {
+    this.#state = 'running';
+    this.#periodMs = (info.periodSize * 1000) / SAMPLE_RATE;
+    this.#log.info(
+      { pcm: this.pcm, periodSize: info.periodSize, bufferSize: info.bufferSize },
+      'alsa capture open',
+    );
+    this.#settleOpen();
+  }
+
+  #onData(data: Buffer): void {
+    if (this.#state !== 'running') return;
+    for (const frame of this.#reframer.push(data)) {
       if (this.#state !== 'running') return;
       this.stats.frames++;
       this.emit('frame', frame);
     }
   }
 
-  /** The worker has ended ('error' or 'close'): never call its `close()` again. */
-  #end(): void {
-    this.#ended = true;
-    this.#onEnded?.();
+  #onXrun(info: XrunInfo): void {
+    if (this.#state !== 'running') return;
+    this.stats.overruns++;
+    const lostMs = info.periods > 0 ? Math.round(info.periods * this.#periodMs) : null;
+    this.#log.warn({ pcm: this.pcm, cause: info.cause, periods: info.periods }, 'capture overrun');
+    this.emit('overrun', { lostMs });
   }
 
   #release(): void {

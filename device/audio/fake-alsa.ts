@@ -1,19 +1,19 @@
 /**
- * A fake of the alsa-capture module, in the product like serialport's binding-mock: same
- * constructor, options and events as the native one (including its quirks, see
- * `capture-alsa.ts`), a tone instead of a microphone, time from an injected `Clock`.
+ * A fake of the babel-alsa addon (native/alsa), in the product like serialport's
+ * binding-mock: the same `Capture` constructor, option checks and events, in the same order
+ * (see `capture-alsa.ts`), a tone instead of a microphone, time from an injected `Clock`.
  * `FakeAlsaDevice` is the USB microphone; its methods are the test controls.
  *
  * ```ts
  * const mic = new FakeAlsaDevice({ clock, toneHz: 1000 });
  * const capture = new AlsaCapture({ pcm: 'fake', alsaModule: mic.module, ... });
- * mic.unplug(); mic.plug(); mic.overrun(5);
+ * mic.unplug(); mic.plug(); mic.overrun(5); mic.fallBehind(3);
  * ```
  */
-import { EventEmitter } from 'node:events';
+import type { CaptureListener, CaptureOptions } from 'babel-alsa';
 import type { Clock, Timer } from '../../shared/clock.ts';
 import { generateTone } from '../media/tone.ts';
-import type { AlsaModule, AlsaNativeOptions } from './capture-alsa.ts';
+import type { AlsaModule } from './capture-alsa.ts';
 import { SAMPLE_RATE } from './types.ts';
 
 /** Options of `FakeAlsaDevice`. */
@@ -23,16 +23,16 @@ export interface FakeAlsaDeviceOptions {
   toneHz?: number;
   /** Its level in sample units (default 8192). */
   amplitude?: number;
-  /** The one rate the card supports (default 48000); another request gets 'rateDeviating'. */
+  /** The one rate the card supports (default 48000): what 'open' reports. */
   rate?: number;
 }
 
 /**
- * The fake microphone. Every `new device.module(opts)` opens it; the controls act on the
+ * The fake microphone. Every `new device.module(...)` opens it; the controls act on the
  * instances open at the time, as the hardware would.
  */
 export class FakeAlsaDevice {
-  /** Pass as `alsaModule`: a class with alsa-capture's constructor and events. */
+  /** Pass as `alsaModule`: a class with the addon's `Capture` constructor and events. */
   readonly module: AlsaModule;
   readonly clock: Clock;
   readonly toneHz: number;
@@ -51,13 +51,13 @@ export class FakeAlsaDevice {
     this.rate = opts.rate ?? SAMPLE_RATE;
     const device = this;
     this.module = class extends FakeAlsaCapture {
-      constructor(options?: AlsaNativeOptions) {
-        super(device, options ?? {});
+      constructor(pcm: string, options: CaptureOptions, onEvent: CaptureListener) {
+        super(device, pcm, options, onEvent);
       }
     };
   }
 
-  /** Instances open now (capturing, or lost and not yet closed). */
+  /** Instances open now (opened and not yet closed). */
   get openInstances(): number {
     return this.#instances.size;
   }
@@ -66,38 +66,35 @@ export class FakeAlsaDevice {
     return this.#plugged;
   }
 
-  /**
-   * Pulls the USB plug. Open instances get, every period, 'readError' "No such device"
-   * and a stale 'audio' (what capture.cc does on ENODEV) until closed; opens fail.
-   */
+  /** Pulls the USB plug: open instances report 'error' (ENODEV) then 'close'; opens fail. */
   unplug(): void {
     this.#plugged = false;
-    for (const c of this.#instances) c.lose();
+    for (const c of this.#instances) c.fail('snd_pcm_readi: No such device', -19);
   }
 
-  /** Plugs it back: new opens succeed; instances lost before stay lost, as with ALSA. */
+  /** Plugs it back: new opens succeed. */
   plug(): void {
     this.#plugged = true;
   }
 
-  /** Open instances lose the next `periods` periods, then report 'overrun' + a stale 'audio'. */
+  /** Open instances lose the next `periods` periods, then report an 'overrun' xrun. */
   overrun(periods: number): void {
-    for (const c of this.#instances) c.skip(periods);
+    for (const c of this.#instances) c.skip(periods, 'overrun');
   }
 
-  /** The next period of open instances holds only `frames` new frames ('shortRead'). */
-  shortRead(frames: number): void {
-    for (const c of this.#instances) c.short(frames);
+  /** As if JS had not taken `periods` periods in time: dropped, then a 'backlog' xrun. */
+  fallBehind(periods: number): void {
+    for (const c of this.#instances) c.skip(periods, 'backlog');
   }
 
-  /** While set, opens fail with `Unable to open PCM device: <message>` (e.g. busy). */
+  /** While set, opens fail with `snd_pcm_open: <message>` (e.g. "Device or resource busy"). */
   failOpens(message: string | null): void {
     this.#openError = message;
   }
 
-  /** Open instances end with an 'error' event and no 'close' (the worker failing). */
+  /** Open instances end with an 'error' `snd_pcm_readi: <message>`, then 'close'. */
   injectError(message: string): void {
-    for (const c of this.#instances) c.fail(message);
+    for (const c of this.#instances) c.fail(`snd_pcm_readi: ${message}`, -5);
   }
 
   /** Open instances hang: no more audio, and `close()` never completes (a stuck read). */
@@ -120,72 +117,83 @@ export class FakeAlsaDevice {
   }
 }
 
-/** One fake alsa-capture instance; construct it through `FakeAlsaDevice.module`. */
-export class FakeAlsaCapture extends EventEmitter {
+/** The addon's argument checks, with its messages. */
+function checkArgs(pcm: unknown, options: unknown, onEvent: unknown): [number, number] {
+  if (typeof pcm !== 'string' || typeof options !== 'object' || options === null) {
+    throw new TypeError('usage: new Capture(pcm: string, { periodSize, periods? }, onEvent)');
+  }
+  if (typeof onEvent !== 'function') {
+    throw new TypeError('usage: new Capture(pcm: string, { periodSize, periods? }, onEvent)');
+  }
+  if (pcm.length === 0 || Buffer.byteLength(pcm) > 254 || pcm.includes('\0')) {
+    throw new RangeError('pcm must be a PCM name of 1 to 254 bytes');
+  }
+  const { periodSize, periods = 4 } = options as Partial<CaptureOptions>;
+  if (periodSize === undefined) throw new TypeError('options.periodSize is required');
+  const check = (name: string, v: unknown, min: number, max: number): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new RangeError(`options.${name} must be an integer from ${min} to ${max}`);
+    }
+    return v;
+  };
+  return [check('periodSize', periodSize, 16, 48000), check('periods', periods, 2, 64)];
+}
+
+/** Defers like the addon's thread-safe function: events never arrive inside a call. */
+const later = (fn: () => void) => process.nextTick(fn);
+
+/** One fake `Capture`; construct it through `FakeAlsaDevice.module`. */
+export class FakeAlsaCapture {
   readonly #device: FakeAlsaDevice;
-  readonly #channels: number;
+  readonly #onEvent: CaptureListener;
   readonly #periodSize: number;
   readonly #periodMs: number;
   #timer: Timer | undefined;
   #startedAt = 0;
   #periods = 0;
   #sample = 0;
-  #last: Buffer;
   #skip = 0;
-  #short: number | undefined;
-  #lost = false;
+  #skipCause: 'overrun' | 'backlog' = 'overrun';
+  #skipped = 0;
   #hung = false;
+  #stopping = false;
   #ended = false;
 
-  constructor(device: FakeAlsaDevice, opts: AlsaNativeOptions) {
-    super();
-    // The native module's own checks and messages.
-    const channels = opts.channels ?? 2;
-    const rate = opts.rate ?? 44100;
-    const periodSize = opts.periodSize ?? 32;
-    if (!(channels > 0)) throw new Error('channels has to be a positive number');
-    if (!(rate >= 4000 && rate <= 384000)) {
-      throw new Error('rate has to be a value between 4000 and 384000');
-    }
-    if (!(periodSize > 0)) throw new Error('period_size has to be a positive number');
-    if ((opts.format ?? 'S16_LE') !== 'S16_LE') {
-      throw new Error(`format not supported by the fake: ${opts.format}`);
-    }
+  constructor(
+    device: FakeAlsaDevice,
+    pcm: string,
+    options: CaptureOptions,
+    onEvent: CaptureListener,
+  ) {
+    const [periodSize, periods] = checkArgs(pcm, options, onEvent);
     this.#device = device;
-    this.#channels = channels;
+    this.#onEvent = onEvent;
     this.#periodSize = periodSize;
     this.#periodMs = (periodSize * 1000) / device.rate;
-    this.#last = Buffer.alloc(periodSize * channels * 2);
-    process.nextTick(() => this.#open(rate));
+    later(() => this.#open(periodSize * periods));
   }
 
-  /** Ends capture; 'close' follows asynchronously (never, if the device hangs). */
+  /** Asks the capture to stop; 'close' follows asynchronously (never, if the device hangs). */
   close(): void {
-    if (this.#ended || this.#hung) return;
-    this.#end();
-    process.nextTick(() => this.emit('close'));
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (this.#hung || this.#ended) return;
+    this.#timer?.cancel();
+    later(() => this.#end());
   }
 
   /** @internal */
-  lose(): void {
-    this.#lost = true;
-  }
-
-  /** @internal */
-  skip(periods: number): void {
+  skip(periods: number, cause: 'overrun' | 'backlog'): void {
     this.#skip += periods;
+    this.#skipCause = cause;
   }
 
-  /** @internal */
-  short(frames: number): void {
-    this.#short = frames;
-  }
-
-  /** @internal */
-  fail(message: string): void {
-    if (this.#ended) return;
+  /** @internal the device fails: 'error', then 'close'. */
+  fail(message: string, errno: number): void {
+    if (this.#ended || this.#hung) return;
+    this.#timer?.cancel();
+    this.#onEvent('error', Object.assign(new Error(message), { errno }));
     this.#end();
-    this.emit('error', new Error(`${message}\n`));
   }
 
   /** @internal */
@@ -194,74 +202,63 @@ export class FakeAlsaCapture extends EventEmitter {
     this.#timer?.cancel();
   }
 
-  #open(rate: number): void {
+  #open(bufferSize: number): void {
     const error = this.#device.openResult(this);
     if (error !== null) {
+      this.#onEvent('error', Object.assign(new Error(`snd_pcm_open: ${error}`), { errno: -2 }));
       this.#ended = true;
-      this.emit('error', new Error(`Unable to open PCM device: ${error}\n`));
+      this.#onEvent('close', undefined);
       return;
     }
-    if (rate !== this.#device.rate) this.emit('rateDeviating', String(this.#device.rate));
-    this.emit('periodTime', String(Math.round(this.#periodMs * 1000)));
+    if (this.#stopping) {
+      this.#end();
+      return;
+    }
+    this.#onEvent('open', {
+      rate: this.#device.rate,
+      periodSize: this.#periodSize,
+      bufferSize,
+    });
     this.#startedAt = this.#device.clock.now();
     this.#timer = this.#device.clock.setInterval(() => this.#tick(), this.#periodMs);
   }
 
   #tick(): void {
     const due = Math.floor((this.#device.clock.now() - this.#startedAt) / this.#periodMs);
-    while (this.#periods < due && !this.#ended && !this.#hung) {
+    while (this.#periods < due && !this.#ended && !this.#hung && !this.#stopping) {
       this.#periods++;
       this.#period();
     }
   }
 
-  /** One `snd_pcm_readi` of capture.cc's loop. */
+  /** One period of the addon's read loop. */
   #period(): void {
-    if (this.#lost) {
-      this.emit('readError', 'No such device');
-      this.emit('audio', Buffer.from(this.#last));
-      return;
-    }
     const fresh = this.#record();
     if (this.#skip > 0) {
       this.#skip--;
+      this.#skipped++;
       if (this.#skip > 0) return;
-      this.emit('overrun', 'overrun occurred');
-      this.emit('audio', Buffer.from(this.#last));
+      const periods = this.#skipCause === 'backlog' ? this.#skipped : 0;
+      this.#skipped = 0;
+      this.#onEvent('xrun', { cause: this.#skipCause, periods });
       return;
     }
-    const short = this.#short;
-    this.#short = undefined;
-    if (short !== undefined && short < this.#periodSize) {
-      const bytes = short * this.#channels * 2;
-      this.#sample -= this.#periodSize - short;
-      fresh.copy(this.#last, 0, 0, bytes);
-      this.emit('shortRead', String(short));
-    } else {
-      fresh.copy(this.#last);
-    }
-    this.emit('audio', Buffer.from(this.#last));
+    this.#onEvent('data', fresh);
   }
 
-  /** The next period of tone, interleaved over the channels. */
+  /** The next period of tone. */
   #record(): Buffer {
     const { toneHz, amplitude, rate } = this.#device;
     const phase = (2 * Math.PI * ((toneHz * this.#sample) % rate)) / rate;
     this.#sample += this.#periodSize;
-    const mono = generateTone(toneHz, (this.#periodSize * 1000) / rate, rate, amplitude, phase);
-    if (this.#channels === 1) return mono;
-    const out = Buffer.alloc(mono.length * this.#channels);
-    for (let i = 0; i < this.#periodSize; i++) {
-      for (let c = 0; c < this.#channels; c++) {
-        out.writeInt16LE(mono.readInt16LE(i * 2), (i * this.#channels + c) * 2);
-      }
-    }
-    return out;
+    return generateTone(toneHz, (this.#periodSize * 1000) / rate, rate, amplitude, phase);
   }
 
   #end(): void {
+    if (this.#ended) return;
     this.#ended = true;
     this.#timer?.cancel();
     this.#device.ended(this);
+    this.#onEvent('close', undefined);
   }
 }

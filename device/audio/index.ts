@@ -42,7 +42,7 @@ export interface AudioDeps {
   frameSamples: number;
   /** How arecord and aplay are started (default `child_process.spawn`). */
   spawnFn?: SpawnFn;
-  /** The alsa-capture module for `alsa:` (default: the real one, loaded at start). */
+  /** The babel-alsa `Capture` for `alsa:` (default: the real addon, loaded at start). */
   alsaModule?: AlsaModule;
 }
 

@@ -11,7 +11,7 @@ export type CaptureSpec =
   | { kind: 'file'; path: string }
   | { kind: 'tone'; hz: number }
   | { kind: 'silence' }
-  /** The alsa backend over the in-process fake alsa-capture module, playing a tone. */
+  /** The alsa backend over the in-process fake of the babel-alsa addon, playing a tone. */
   | { kind: 'fake-alsa'; hz: number };
 
 /** Where the speaker audio goes. */

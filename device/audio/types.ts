@@ -1,6 +1,6 @@
 /**
- * The audio seams of the device agent. Every backend (ALSA through alsa-capture, arecord,
- * aplay, WAV files, generated tones, the fake alsa-capture module) honours one of these two
+ * The audio seams of the device agent. Every backend (ALSA through our babel-alsa addon, arecord,
+ * aplay, WAV files, generated tones, the fake of that addon) honours one of these two
  * contracts, so the call pipeline never knows which one it talks to.
  *
  * Format everywhere: 48 kHz, mono, signed 16-bit little-endian PCM, in whole frames of

@@ -34,6 +34,9 @@ act_fn "copy $SRC to $app (without .git, node_modules, data$([ "$skip_build" = 0
 # --- 5. build ------------------------------------------------------------------------
 
 step "Node dependencies and build"
+# node-gyp builds against the headers of the Node.js that runs, offline, as in setup.sh.
+# shellcheck source=node-headers.sh
+source "$SRC/scripts/install/node-headers.sh"
 # What the build depends on: every file copied, and the Node.js that compiles the addons.
 build_stamp() {
   {
@@ -48,6 +51,9 @@ if [ "$skip_build" = 1 ]; then
   note "dist/ copied from the checkout"
 elif [ "$dry_run" = 1 ]; then
   act_fn "cd $app" true
+  if [ -z "${npm_config_nodedir:-}${NPM_CONFIG_NODEDIR:-}" ] && headers=$(node_headers_prefix); then
+    note "native addons build against $headers/include/node (npm_config_nodedir), unless npm's config sets nodedir"
+  fi
   act npm ci --no-audit --no-fund
   act npm run build
   act npm prune --omit=dev --no-audit --no-fund
@@ -61,6 +67,7 @@ else
     note "cd $app  (native addons compile from source: 10-20 minutes on a Pi 3 or 4)"
     (
       cd "$app"
+      use_node_headers "    "
       act npm ci --no-audit --no-fund
       act rm -rf dist
       act npm run build

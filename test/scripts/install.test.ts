@@ -316,12 +316,18 @@ test('a device elsewhere: --hub and --name fill in device.yaml, --prefix reaches
 test('without --skip-build: npm ci, build and prune in the prefix, again only after a change', async (t) => {
   const dir = tempDir(t, 'build');
   const { env, calls } = stubs(dir);
-  // A stand-in npm that does what the real one leaves behind, and says so.
+  // As from a shell: no nodedir in the environment (npm sets one for its own scripts).
+  delete env.npm_config_nodedir;
+  delete env.NPM_CONFIG_NODEDIR;
+  // A stand-in npm that does what the real one leaves behind, and says so; npm ci also
+  // writes down which Node headers node-gyp would have been pointed at.
   const log = path.join(dir, 'stub-calls.log');
+  const nodedir = path.join(dir, 'nodedir');
   fs.writeFileSync(
     path.join(dir, 'stub-bin/npm'),
     `#!/bin/sh\necho "npm $* in $PWD" >> '${log}'\ncase "$1" in\n` +
-      '  ci) mkdir -p node_modules/dep ;;\n' +
+      '  config) echo undefined ;;\n' +
+      `  ci) mkdir -p node_modules/dep && echo "\${npm_config_nodedir:-unset}" > '${nodedir}' ;;\n` +
       "  run) mkdir -p dist/hub dist/device && echo '// built' > dist/hub/bin.js && echo '// built' > dist/device/bin.js ;;\n" +
       'esac\n',
   );
@@ -331,25 +337,37 @@ test('without --skip-build: npm ci, build and prune in the prefix, again only af
   const app = path.join(root, 'opt/babel-intercom');
   const args = ['--role', 'hub', '--root', root, '--no-apt'];
   const npmCalls = () => calls().filter((c) => c.startsWith('npm '));
+  // The running node's prefix, when its headers are beside it (as setup.sh does it).
+  const prefix = path.dirname(path.dirname(fs.realpathSync(process.execPath)));
+  const headers = fs.existsSync(path.join(prefix, 'include/node/node_api.h'));
 
   const first = await install(src, args, env);
   t.is(first.code, 0, first.stderr);
   t.deepEqual(npmCalls(), [
+    `npm config get nodedir in ${app}`,
     `npm ci --no-audit --no-fund in ${app}`,
     `npm run build in ${app}`,
     `npm prune --omit=dev --no-audit --no-fund in ${app}`,
   ]);
+  t.is(fs.readFileSync(nodedir, 'utf8').trim(), headers ? prefix : 'unset');
+  if (headers) {
+    t.true(
+      first.stdout.includes(`building native addons against the headers in ${prefix}/include/node`),
+    );
+  }
   t.is(fs.readFileSync(path.join(app, 'dist/hub/bin.js'), 'utf8'), '// built\n');
 
   const second = await install(src, args, env);
   t.is(second.code, 0, second.stderr);
   t.regex(second.stdout, /up to date \(nothing changed since the last build\)/);
-  t.is(npmCalls().length, 3);
+  t.is(npmCalls().length, 4);
 
+  // A nodedir the user chose is kept, and npm's config is not asked then.
   fs.appendFileSync(path.join(path.dirname(path.dirname(src)), 'README.md'), '\nchanged\n');
-  const third = await install(src, args, env);
+  const third = await install(src, args, { ...env, npm_config_nodedir: '/opt/node-headers' });
   t.is(third.code, 0, third.stderr);
-  t.is(npmCalls().length, 6);
+  t.is(npmCalls().length, 7);
+  t.is(fs.readFileSync(nodedir, 'utf8').trim(), '/opt/node-headers');
   t.deepEqual(
     calls().filter((c) => !c.startsWith('npm ')),
     [],
@@ -424,17 +442,18 @@ test('install.sh is shellcheck-clean (when shellcheck is installed)', (t) => {
   const dir = tempDir(t, 'shellcheck');
   const whole = path.join(dir, 'install.sh');
   let parts = 0;
-  const text = fs
-    .readFileSync(script, 'utf8')
-    .replace(
-      /^# shellcheck source=.*\nsource "\$SRC\/(scripts\/install\/[a-z]+\.sh)"\n/gm,
+  const inline = (text: string): string =>
+    text.replace(
+      /^# shellcheck source=.*\nsource "\$SRC\/(scripts\/install\/[a-z-]+\.sh)"\n/gm,
       (_, f) => {
         parts++;
-        return fs
-          .readFileSync(path.join(repo, f), 'utf8')
-          .replace(/^# shellcheck shell=bash\n/, '');
+        // A part may source another (app.sh: node-headers.sh, shared with setup.sh).
+        return inline(
+          fs.readFileSync(path.join(repo, f), 'utf8').replace(/^# shellcheck shell=bash\n/, ''),
+        );
       },
     );
+  const text = inline(fs.readFileSync(script, 'utf8'));
   t.is(parts, fs.readdirSync(path.join(repo, 'scripts/install')).length, 'every part inlined');
   fs.writeFileSync(whole, text);
   const r = execFileSync(shellcheck, [whole, path.join(repo, 'scripts/setup.sh')], {

@@ -119,7 +119,7 @@ test.serial('the system ALSA configuration is there to include', (t) => {
   t.log(asoundrc);
 });
 
-test.serial('alsa: the real alsa-capture module records the tone, bit-exact', async (t) => {
+test.serial('alsa: the real babel-alsa addon records the tone, bit-exact', async (t) => {
   const capture = createCapture(parseCaptureSpec('alsa:babel_capture'), deps);
   const errors: Error[] = [];
   capture.on('error', (e) => errors.push(e));
@@ -132,10 +132,11 @@ test.serial('alsa: the real alsa-capture module records the tone, bit-exact', as
   t.deepEqual(errors, []);
 });
 
-test.serial('alsa: an unknown PCM is a clear start() error from the real module', async (t) => {
+test.serial('alsa: an unknown PCM is a clear start() error from the real addon', async (t) => {
   const capture = createCapture(parseCaptureSpec('alsa:babel_no_such_pcm'), deps);
   await t.throwsAsync(bounded(capture.start(), 10_000, 'start()'), {
-    message: 'babel_no_such_pcm: Unable to open PCM device: No such file or directory',
+    message:
+      'babel_no_such_pcm: snd_pcm_open: No such file or directory (Unknown PCM babel_no_such_pcm)',
   });
   await capture.stop();
 });
