@@ -37,7 +37,10 @@ test('the microphone is closed while ringing and calling, open in the call, clos
     t.false(records.some(opened), 'not while ringing');
 
     agent.input({ kind: 'command', action: 'accept' });
-    agent.input({ kind: 'hub', event: { kind: 'media', peer: 'door', ip: '127.0.0.1', port: 9 } });
+    agent.input({
+      kind: 'hub',
+      event: { kind: 'media', peer: 'door', ip: '127.0.0.1', port: 9, srtp: null },
+    });
     t.is(agent.machine.state, 'in_call');
     const deadline = Date.now() + 10_000;
     while (!records.some(opened) && Date.now() < deadline) await settle();
