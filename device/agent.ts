@@ -29,7 +29,7 @@ import { brokerUrlFor } from './hub-address.ts';
 import type { Button } from './io/button.ts';
 import type { SerialFactory } from './io/button-serial.ts';
 import type { GpioFactory } from './io/gpio-base.ts';
-import { DoorRelay, FakeOutput, GpioOutput, Led, type Output } from './io/outputs.ts';
+import { createOutput, DoorRelay, Led, type Output } from './io/outputs.ts';
 import { createButton, parseButtonSpec } from './io/spec.ts';
 import { warnLenient } from './lenient.ts';
 import type { DtmfKey } from './media/dtmf.ts';
@@ -271,17 +271,8 @@ export class DeviceAgent {
   }
 
   #startOutputs(deps: AgentDeps): void {
-    const gpio = (spec: string): Output => {
-      if (spec === 'fake') return new FakeOutput(this.#clock);
-      const [, bcm, flag] = spec.split(':');
-      return new GpioOutput({
-        bcm: Number(bcm),
-        activeLow: flag === 'active_low',
-        log: this.#log.child({ mod: 'gpio-out', spec }),
-        ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
-        ...(deps.sysfsRoot ? { sysfsRoot: deps.sysfsRoot } : {}),
-      });
-    };
+    const gpio = (spec: string): Output =>
+      createOutput(spec, { ...deps, clock: this.#clock, log: this.#log });
     if (this.#config.led) {
       const out = gpio(this.#config.led);
       this.#led = new Led(out, this.#clock);

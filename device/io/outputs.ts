@@ -262,3 +262,24 @@ export class DoorRelay {
     this.#onHealth(working);
   }
 }
+
+/** What `createOutput` needs besides the spec: the real GPIO seams, or test doubles. */
+export interface OutputDeps {
+  clock: Clock;
+  log: Logger;
+  gpioFactory?: GpioFactory;
+  sysfsRoot?: string;
+}
+
+/** An output from its config spec: `fake`, or `gpio:BCM[:active_low]` (checked by the schema). */
+export function createOutput(spec: string, deps: OutputDeps): Output {
+  if (spec === 'fake') return new FakeOutput(deps.clock);
+  const [, bcm, flag] = spec.split(':');
+  return new GpioOutput({
+    bcm: Number(bcm),
+    activeLow: flag === 'active_low',
+    log: deps.log.child({ mod: 'gpio-out', spec }),
+    ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
+    ...(deps.sysfsRoot ? { sysfsRoot: deps.sysfsRoot } : {}),
+  });
+}
