@@ -25,7 +25,6 @@ import { deviceSecret, mqttLogin } from './credentials.ts';
 import { DoorStation } from './door.ts';
 import type { HubClient } from './hub/client.ts';
 import { hubClientFor } from './hub/link.ts';
-import { brokerUrlFor } from './hub-address.ts';
 import type { Button } from './io/button.ts';
 import type { SerialFactory } from './io/button-serial.ts';
 import type { GpioFactory } from './io/gpio-base.ts';
@@ -38,6 +37,7 @@ import { createEchoControl } from './media/echo/setup.ts';
 import type { MediaStats } from './media/pipeline.ts';
 import { MediaSession } from './media/session.ts';
 import { DeviceMqtt } from './mqtt.ts';
+import { brokerFor } from './mqtt-transport.ts';
 import { TonePlayer } from './tones.ts';
 
 /** Hardware and time seams; the defaults are the real thing. */
@@ -242,7 +242,7 @@ export class DeviceAgent {
       say: (text) => this.#say(text),
     });
     this.#startButtons(deps);
-    this.#startMqtt();
+    this.#startMqtt(deps.env ?? process.env);
 
     this.#hub = hubClientFor(config, {
       secret: this.#secret,
@@ -319,12 +319,17 @@ export class DeviceAgent {
     }
   }
 
-  #startMqtt(): void {
+  #startMqtt(env: NodeJS.ProcessEnv): void {
     const c = this.#config.mqtt;
     if (c.url === 'off') return;
-    const url = c.url === 'auto' ? brokerUrlFor(this.#config.hub) : c.url;
+    // [S-9, extension] TLS judged by the hub link's pin when the hub link is TLS
+    const broker = brokerFor(this.#config, {
+      env,
+      log: this.#log.child({ mod: 'mqtt' }),
+    });
     this.#mqtt = new DeviceMqtt({
-      url,
+      url: broker.url,
+      tls: broker.tls,
       baseTopic: c.base_topic,
       name: this.#config.name,
       door: this.#relay?.working ?? false,

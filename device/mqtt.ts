@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { MqttClient, connect as mqttConnect } from 'mqtt';
+import type { IClientOptions, MqttClient, connect as mqttConnect } from 'mqtt';
 import type { Logger } from 'pino';
 import { type DoorEventPayload, doorTopic } from '../protocol/mqtt/door.ts';
 import { type DeviceCommand, type DeviceStats, topicsFor } from '../protocol/mqtt/topics.ts';
 import { normalizeName } from '../protocol/names.ts';
 import type { MediaStats } from './media/pipeline.ts';
+import { PIN_REFUSED, type PinnedBroker, PinnedTlsStream } from './mqtt-transport.ts';
 
 /** After a refused login, the first retry; it doubles up to the cap [S-7, S-9]. */
 const REFUSED_RETRY_MS = 30_000;
@@ -26,6 +27,11 @@ export interface DeviceMqttOptions {
   password?: string;
   log: Logger;
   onCommand: (cmd: DeviceCommand) => void;
+  /**
+   * [S-9, extension] An `mqtts://` broker judged by the hub's pin (device/mqtt-transport.ts):
+   * the link then runs over `PinnedTlsStream`, and `url` is only said in logs.
+   */
+  tls?: PinnedBroker | null;
   connectFn?: typeof mqttConnect;
   /** After a refused login, the first retry (ms); it doubles up to `refusedRetryMaxMs`. */
   refusedRetryMs?: number;
@@ -97,22 +103,32 @@ export class DeviceMqtt {
    * never pays for it (about 7 MB of resident memory, bench/device.ts).
    */
   start(): void {
-    if (this.#o.connectFn) {
-      this.#connect(this.#o.connectFn);
+    const o = this.#o;
+    if (o.connectFn) {
+      const fn = o.connectFn;
+      this.#connect((opts) => fn(o.url, opts));
       return;
     }
     import('mqtt').then(
       (m) => {
-        if (!this.#stopped) this.#connect(m.default.connect);
+        if (this.#stopped) return;
+        const pinned = o.tls;
+        // [S-9, extension] MQTT.js writes CONNECT (the secret) into whatever stream it is
+        // given at once: the pinned stream holds it until the certificate passed.
+        this.#connect(
+          pinned
+            ? (opts) => new m.default.MqttClient(() => new PinnedTlsStream(pinned), opts)
+            : (opts) => m.default.connect(o.url, opts),
+        );
       },
-      (err: unknown) => this.#o.log.error({ err }, 'MQTT client failed to load'),
+      (err: unknown) => o.log.error({ err }, 'MQTT client failed to load'),
     );
   }
 
-  #connect(connect: typeof mqttConnect): void {
+  #connect(connect: (opts: IClientOptions) => MqttClient): void {
     const o = this.#o;
     const reconnectPeriod = 2000 + Math.floor(Math.random() * 1000);
-    const client = connect(o.url, {
+    const client = connect({
       clientId: `babel-device-${o.name}-${randomBytes(4).toString('hex')}`,
       reconnectPeriod,
       // Without it MQTT.js gives up for good after one refused login (a changed secret).
@@ -156,11 +172,14 @@ export class DeviceMqtt {
     this.#refusals = 0;
     client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
-      if (code !== 4 && code !== 5) {
+      // A broker certificate refused, or no pin yet (logged by HubTrust): the same slow
+      // retry; the hub link going online retries at once (`retryRefusedLogin`).
+      const pin = code === PIN_REFUSED;
+      if (code !== 4 && code !== 5 && !pin) {
         o.log.debug({ err }, 'MQTT error');
         return;
       }
-      if (this.#refusals === 0) {
+      if (this.#refusals === 0 && !pin) {
         o.log.warn(
           { url: o.url, username: o.username, code },
           'MQTT broker refused the login: on the hub, this device logs in with its name and secret',
@@ -187,7 +206,8 @@ export class DeviceMqtt {
   /**
    * Logs in again at once if the broker refused the last login: called when the hub has
    * just accepted the same name and secret (an account made by `auto_create` after the
-   * first MQTT login was refused). Does nothing otherwise.
+   * first MQTT login was refused), or has just paired with the hub's certificate that
+   * the TLS broker is judged by [S-9, extension]. Does nothing otherwise.
    */
   retryRefusedLogin(): void {
     const client = this.#client;

@@ -86,6 +86,11 @@ export const HubConfigSchema = Type.Object(
           description: 'address the embedded broker binds',
         }),
         embedded_port: port('TCP port of the embedded broker, 0 for any free port', 1883),
+        // [S-9, extension] Devices log in here; 1883 stays plaintext for Home Assistant.
+        embedded_tls_port: port(
+          'TLS port of the embedded broker (the hub certificate), 0 for any free port',
+          8883,
+        ),
         // [S-9] With `embedded` these replace the hub's generated login (docs/mqtt.md).
         username: Type.Optional(
           Type.String({

@@ -56,6 +56,8 @@ export class Hub {
   readonly fingerprint: string;
   /** The embedded MQTT broker's bound port; null when MQTT is off, external or failed. */
   readonly mqttPort: number | null;
+  /** [S-9, extension] Its TLS port; null as above, or when that port was taken (logged). */
+  readonly mqttTlsPort: number | null;
   readonly #log: Logger;
   readonly #components: Component[];
   readonly #cap: ConnectionCap;
@@ -72,6 +74,7 @@ export class Hub {
     binaryTlsPort: number;
     fingerprint: string;
     mqttPort: number | null;
+    mqttTlsPort: number | null;
     log: Logger;
     components: Component[];
     cap: ConnectionCap;
@@ -86,6 +89,7 @@ export class Hub {
     this.binaryTlsPort = parts.binaryTlsPort;
     this.fingerprint = parts.fingerprint;
     this.mqttPort = parts.mqttPort;
+    this.mqttTlsPort = parts.mqttTlsPort;
     this.#log = parts.log;
     this.#components = parts.components;
     this.#cap = parts.cap;
@@ -153,6 +157,7 @@ export class Hub {
       // MQTT (docs/mqtt.md) starts before the listeners so it stops after them: the calls
       // they end are published, then `offline`, then the embedded broker goes.
       let mqttPort: number | null = null;
+      let mqttTlsPort: number | null = null;
       let mqttUrl = config.mqtt.url;
       let { username, password } = config.mqtt;
       if (mqttUrl === 'embedded') {
@@ -165,8 +170,11 @@ export class Hub {
             port: config.mqtt.embedded_port,
             log: log.child({ mod: 'mqtt-broker' }),
             access: mqttLogins.access,
+            // [S-9, extension] the devices' port, in TLS with the hub's identity [S-2]
+            tls: { port: config.mqtt.embedded_tls_port, context: serverContext(identity) },
           });
           mqttPort = await broker.start();
+          mqttTlsPort = broker.tlsPort;
           components.push({ name: 'mqtt-broker', stop: () => broker.stop() });
           mqttUrl = broker.url;
         } catch (err) {
@@ -271,6 +279,7 @@ export class Hub {
         binaryTlsPort,
         fingerprint: identity.fingerprint,
         mqttPort,
+        mqttTlsPort,
         log,
         components,
         cap,

@@ -100,8 +100,20 @@ export class HubTrust {
     return this.#file;
   }
 
-  /** Whether the certificate (DER) may be talked to; logs refusals and first use. */
-  check(der: Buffer, hub: string): boolean {
+  /**
+   * Whether a pin is configured or a first-use record exists (a damaged record counts: it
+   * is refused with its own message), so that `check` with `firstUse: 'refuse'` can pass.
+   */
+  get paired(): boolean {
+    return this.#pin !== null || this.#readRecord() !== null;
+  }
+
+  /**
+   * Whether the certificate (DER) may be talked to; logs refusals and first use. With
+   * `firstUse: 'refuse'` (the MQTT link [S-9, extension]) nothing pinned or recorded is a
+   * refusal, not a first use: only the hub link records.
+   */
+  check(der: Buffer, hub: string, opts: { firstUse?: 'record' | 'refuse' } = {}): boolean {
     const presented = fingerprintOf(der);
     let recorded: string | null = null;
     if (this.#pin === null) {
@@ -122,6 +134,14 @@ export class HubTrust {
         this.#log.debug({ fingerprint: presented, by: v.by }, 'hub certificate trusted');
         return true;
       case 'first_use':
+        if (opts.firstUse === 'refuse') {
+          return this.#refuse(`unpaired:${presented}`, () => {
+            this.#log.warn(
+              { presented, hub },
+              'not logging in to the MQTT broker yet: the hub link has not paired with the hub (no hub_fingerprint, no first-use record); waiting',
+            );
+          });
+        }
         this.#refused = null;
         this.#record(presented, hub);
         return true;

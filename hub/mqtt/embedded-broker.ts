@@ -10,11 +10,18 @@
  * tries is not told what exists and its connection carries on. `anonymous` restores the
  * old behaviour (anyone, anything) and says so at warn on every start [S-11].
  *
+ * [S-9, extension] The same broker also listens in TLS (`mqtt.embedded_tls_port`, 8883)
+ * with the hub's identity [S-2], so a device's secret, its commands and its statistics do
+ * not cross the LAN in clear. Both listeners feed the one aedes: same logins, same ACL,
+ * same throttle. 1883 stays plaintext for Home Assistant and other clients.
+ *
  * A port that cannot be bound (another broker already on 1883) makes `start()` reject with
  * `BrokerListenError`; the hub logs it and runs on without MQTT (docs/mqtt.md), because
- * calls never depend on MQTT.
+ * calls never depend on MQTT. A TLS port that cannot be bound is logged at error and the
+ * broker serves the plaintext port alone (`tlsPort` is then null).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import aedes from 'aedes';
 import type { Logger } from 'pino';
 import { plainIp } from '../../shared/address.ts';
@@ -50,6 +57,13 @@ export interface EmbeddedBrokerOptions {
   readonly port: number;
   readonly log: Logger;
   readonly access: BrokerAccess;
+  /** [S-9, extension] The TLS listener on `host`; absent: plaintext only. */
+  readonly tls?: {
+    /** TCP port; 0 lets the system pick one (see `tlsPort` after `start()`). */
+    readonly port: number;
+    /** The hub's identity (hub/net/tls.ts `serverContext`) [S-2]. */
+    readonly context: tls.SecureContext;
+  };
 }
 
 /** The embedded broker could not listen (port taken, address not local). */
@@ -97,7 +111,9 @@ export class EmbeddedBroker {
   readonly #refusals = new WeakMap<Client, Set<string>>();
   #aedes: Aedes | null = null;
   #server: net.Server | null = null;
+  #tlsServer: tls.Server | null = null;
   #port = 0;
+  #tlsPort: number | null = null;
 
   constructor(opts: EmbeddedBrokerOptions) {
     this.#opts = opts;
@@ -106,6 +122,11 @@ export class EmbeddedBroker {
   /** The bound port, once started. */
   get port(): number {
     return this.#port;
+  }
+
+  /** The bound TLS port, once started; null without TLS or when it could not be bound. */
+  get tlsPort(): number | null {
+    return this.#tlsPort;
   }
 
   /** Where a client on this machine reaches the broker: loopback for a wildcard bind. */
@@ -149,21 +170,71 @@ export class EmbeddedBroker {
     this.#aedes = broker;
     this.#server = server;
     this.#port = (server.address() as net.AddressInfo).port;
+    if (this.#opts.tls) await this.#listenTls(broker, this.#opts.tls);
     log.info(
-      { host, port: this.#port, anonymous: access.mode === 'anonymous' },
+      {
+        host,
+        port: this.#port,
+        tlsPort: this.#tlsPort,
+        anonymous: access.mode === 'anonymous',
+      },
       'embedded mqtt broker listening',
     );
     return this.#port;
+  }
+
+  /**
+   * [S-9, extension] The TLS listener: each handshake that completes hands its socket to
+   * the same aedes. A failed handshake (a plaintext client, a scanner) is logged at debug
+   * and costs nothing more. A port that cannot be bound is logged, not thrown.
+   */
+  async #listenTls(broker: Aedes, opts: NonNullable<EmbeddedBrokerOptions['tls']>): Promise<void> {
+    const { host, log } = this.#opts;
+    const server = tls.createServer({ secureContext: opts.context, minVersion: 'TLSv1.2' });
+    server.on('connection', (raw: net.Socket) => {
+      this.#sockets.add(raw);
+      raw.once('close', () => this.#sockets.delete(raw));
+    });
+    server.on('tlsClientError', (err, socket) => {
+      log.debug({ err: err.message, address: plainIp(socket.remoteAddress) }, 'mqtt tls error');
+    });
+    server.on('secureConnection', (socket) => broker.handle(socket));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      log.error(
+        { err, host, port: opts.port },
+        `embedded mqtt broker: cannot listen in TLS on ${host}:${opts.port} (${code ?? 'error'}); serving plaintext only, set mqtt.embedded_tls_port to a free port`,
+      );
+      return;
+    }
+    server.on('error', (err) => log.error({ err }, 'embedded mqtt broker tls error'));
+    this.#tlsServer = server;
+    this.#tlsPort = (server.address() as net.AddressInfo).port;
   }
 
   /** Disconnects every client and closes the listener. Idempotent. */
   async stop(): Promise<void> {
     const broker = this.#aedes;
     const server = this.#server;
+    const tlsServer = this.#tlsServer;
     this.#aedes = null;
     this.#server = null;
+    this.#tlsServer = null;
+    this.#tlsPort = null;
     if (!broker || !server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = Promise.all(
+      [server, tlsServer].map(
+        (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
+      ),
+    );
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
     await closed;

@@ -159,6 +159,7 @@ test.serial(
     const config = testConfig(['--mqtt', 'embedded']);
     config.mqtt.embedded_host = '127.0.0.1';
     config.mqtt.embedded_port = 0;
+    config.mqtt.embedded_tls_port = 0;
     const hub = await Hub.start(config, { log: testLog });
     t.truthy(hub.mqttPort);
     const url = `mqtt://127.0.0.1:${hub.mqttPort}`;

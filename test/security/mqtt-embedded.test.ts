@@ -313,6 +313,7 @@ test('the in-process hub: its bridge logs in by itself, anonymous clients are re
   const config = testConfig(['--mqtt', 'embedded']);
   config.mqtt.embedded_host = '127.0.0.1';
   config.mqtt.embedded_port = 0;
+  config.mqtt.embedded_tls_port = 0;
   const hub = await Hub.start(config, { log: testLog });
   try {
     const url = `mqtt://127.0.0.1:${hub.mqttPort}`;

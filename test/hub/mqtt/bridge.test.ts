@@ -59,6 +59,7 @@ async function withHub(
     const config = testConfig(['--mqtt', mosquitto?.url ?? 'embedded'], dataDir);
     config.mqtt.embedded_host = '127.0.0.1';
     config.mqtt.embedded_port = 0;
+    config.mqtt.embedded_tls_port = 0;
     const hub = await Hub.start(config, { log: testLog });
     try {
       const url = mosquitto?.url ?? `mqtt://127.0.0.1:${hub.mqttPort}`;
@@ -288,6 +289,7 @@ macro(
     const config = testConfig(['--mqtt', mosquitto?.url ?? 'embedded']);
     config.mqtt.embedded_host = '127.0.0.1';
     config.mqtt.embedded_port = 0;
+    config.mqtt.embedded_tls_port = 0;
     const hub = await Hub.start(config, { log: testLog });
     const url = mosquitto?.url ?? `mqtt://127.0.0.1:${hub.mqttPort}`;
     const w = await MqttWatch.connect(url, ['babel/#'], loginFor(kind, config.data_dir));

@@ -103,6 +103,7 @@ test('without it: no warning, and mqtt.username / password are what the bridge l
   const config = testConfig(['--mqtt', 'embedded']);
   config.mqtt.embedded_host = '127.0.0.1';
   config.mqtt.embedded_port = 0;
+  config.mqtt.embedded_tls_port = 0;
   config.mqtt.username = 'hub-user';
   config.mqtt.password = 'hub-pass-0123456789';
   const { log, lines } = capture();
