@@ -171,7 +171,7 @@ export class Hub {
             log: log.child({ mod: 'mqtt-broker' }),
             access: mqttLogins.access,
             // [S-9, extension] the devices' port, in TLS with the hub's identity [S-2]
-            tls: { port: config.mqtt.embedded_tls_port, context: serverContext(identity) },
+            tls: { port: config.mqtt.embedded_tls_port, identity },
           });
           mqttPort = await broker.start();
           mqttTlsPort = broker.tlsPort;

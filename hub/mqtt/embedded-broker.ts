@@ -26,6 +26,7 @@ import aedes from 'aedes';
 import type { Logger } from 'pino';
 import { plainIp } from '../../shared/address.ts';
 import { type Clock, realClock } from '../../shared/clock.ts';
+import type { TlsIdentity } from '../net/tls.ts';
 import { LoginThrottle } from '../security/login-throttle.ts';
 import { canPublish, canSubscribe, type MqttIdentity } from './acl.ts';
 import { checkLogin, type VerifyDevice } from './broker-login.ts';
@@ -61,8 +62,8 @@ export interface EmbeddedBrokerOptions {
   readonly tls?: {
     /** TCP port; 0 lets the system pick one (see `tlsPort` after `start()`). */
     readonly port: number;
-    /** The hub's identity (hub/net/tls.ts `serverContext`) [S-2]. */
-    readonly context: tls.SecureContext;
+    /** The hub's identity [S-2], PEM: the certificate the dialects' TLS ports serve. */
+    readonly identity: TlsIdentity;
   };
 }
 
@@ -190,7 +191,8 @@ export class EmbeddedBroker {
    */
   async #listenTls(broker: Aedes, opts: NonNullable<EmbeddedBrokerOptions['tls']>): Promise<void> {
     const { host, log } = this.#opts;
-    const server = tls.createServer({ secureContext: opts.context, minVersion: 'TLSv1.2' });
+    const { cert, key } = opts.identity;
+    const server = tls.createServer({ cert, key, minVersion: 'TLSv1.2' }); // [S-1]
     server.on('connection', (raw: net.Socket) => {
       this.#sockets.add(raw);
       raw.once('close', () => this.#sockets.delete(raw));
