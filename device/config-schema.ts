@@ -266,7 +266,7 @@ export const DeviceConfigSchema = Type.Object(
           {
             default: 'auto',
             description:
-              'MQTT broker: auto (the hub host, port 1883), off, or mqtt[s]://host[:port]',
+              "MQTT broker: auto (the hub host: TLS on 8883 with the hub link's pin, or 1883 for a hub on this machine), off, or mqtt[s]://host[:port]",
             errorMessage: 'must be auto, off, or an mqtt:// or mqtts:// URL',
           },
         ),
