@@ -322,19 +322,14 @@ export class DeviceAgent {
   #startMqtt(env: NodeJS.ProcessEnv): void {
     const c = this.#config.mqtt;
     if (c.url === 'off') return;
-    // [S-9, extension] TLS judged by the hub link's pin when the hub link is TLS
-    const broker = brokerFor(this.#config, {
-      env,
-      log: this.#log.child({ mod: 'mqtt' }),
-    });
+    const log = this.#log.child({ mod: 'mqtt' });
     this.#mqtt = new DeviceMqtt({
-      url: broker.url,
-      tls: broker.tls,
+      ...brokerFor(this.#config, { env, log }), // [S-9, extension] TLS with the hub's pin
       baseTopic: c.base_topic,
       name: this.#config.name,
       door: this.#relay?.working ?? false,
       volume: this.#echo.speakerVolume,
-      log: this.#log.child({ mod: 'mqtt' }),
+      log,
       ...mqttLogin(c, this.#config.name, this.#secret),
       onCommand: (cmd) => {
         if (cmd.action === 'door') this.#door.mqtt();

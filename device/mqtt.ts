@@ -50,6 +50,8 @@ export class DeviceMqtt {
   /** Refused logins in a row [S-9]; each waits twice as long before the next try. */
   #refusals = 0;
   #ordinaryReconnectMs = 2000;
+  /** A TLS broker's connection failure was said at warn since the link last worked. */
+  #tlsTroubleSaid = false;
   #client: MqttClient | null = null;
   #stopped = false;
   #door: boolean;
@@ -176,7 +178,15 @@ export class DeviceMqtt {
       // retry; the hub link going online retries at once (`retryRefusedLogin`).
       const pin = code === PIN_REFUSED;
       if (code !== 4 && code !== 5 && !pin) {
-        o.log.debug({ err }, 'MQTT error');
+        // A TLS broker that cannot be reached (a hub older than its TLS port, a firewall
+        // closed on 8883): said once until the link works, the rest at debug.
+        if (o.tls && !this.#tlsTroubleSaid) {
+          this.#tlsTroubleSaid = true;
+          o.log.warn(
+            { err, url: o.url },
+            'cannot reach the MQTT broker in TLS: the hub must be one with MQTT in TLS (port 8883) and TCP 8883 open to it',
+          );
+        } else o.log.debug({ err }, 'MQTT error');
         return;
       }
       if (this.#refusals === 0 && !pin) {
@@ -192,6 +202,7 @@ export class DeviceMqtt {
     });
     client.on('connect', () => {
       this.#refusals = 0;
+      this.#tlsTroubleSaid = false;
       client.options.reconnectPeriod = reconnectPeriod;
     });
     this.#ordinaryReconnectMs = reconnectPeriod;

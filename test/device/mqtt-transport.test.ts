@@ -26,6 +26,7 @@ import { EmbeddedBroker } from '../../hub/mqtt/embedded-broker.ts';
 import { tempDir } from '../helpers/hub.ts';
 import { capturingLog, testLog } from '../helpers/log.ts';
 import { MqttWatch } from '../helpers/mosquitto.ts';
+import { freePort } from '../helpers/tls.ts';
 import { makeCert, type TestCert } from '../helpers/tls-hub.ts';
 
 const hubCert = makeCert();
@@ -258,3 +259,32 @@ test('TOFU ordering: nothing pinned or recorded, the MQTT link waits and records
 function der(cert: TestCert): Buffer {
   return Buffer.from(cert.cert.replace(/-----[^-]+-----|\s/g, ''), 'base64');
 }
+
+test('a TLS broker that cannot be reached is said once at warn, then at debug', async (t) => {
+  const port = await freePort(); // nothing listens there
+  const cap = capturingLog();
+  const mqtt = new DeviceMqtt({
+    url: `mqtts://127.0.0.1:${port}`,
+    tls: pinTo(port, hubCert.fingerprint, cap.log),
+    baseTopic: 'babel',
+    name: 'door',
+    door: false,
+    log: cap.log,
+    onCommand: () => {},
+  });
+  mqtt.start();
+  try {
+    const deadline = Date.now() + 15_000;
+    const failures = () => cap.records.filter((r) => r.msg === 'MQTT error').length;
+    while (failures() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    t.true(failures() >= 1, 'a second failure, at debug');
+    const warned = cap.records.filter((r) =>
+      /^cannot reach the MQTT broker in TLS/.test(String(r.msg)),
+    );
+    t.is(warned.length, 1);
+    t.is(warned[0]?.level, 40);
+    t.is(mqtt.refusedLogins, 0, 'not a refusal: the ordinary retry');
+  } finally {
+    await mqtt.stop();
+  }
+});
