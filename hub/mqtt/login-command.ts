@@ -9,7 +9,7 @@ import { subcommandConfig } from '../subcommand-config.ts';
 import { readMqttLogins } from './logins.ts';
 
 const USAGE = `usage: babel-hub mqtt-login [--config FILE] [--data-dir DIR]
-Prints the embedded MQTT broker's address and the "admin" login for Home Assistant.
+Prints the embedded MQTT broker's address, its TLS port and the "admin" login for Home Assistant.
 `;
 
 export interface MqttLoginIo {
@@ -51,7 +51,7 @@ export function runMqttLogin(argv: string[], env: NodeJS.ProcessEnv, io: MqttLog
   }
   const host = reachableHost(mqtt.embedded_host, io.interfaces ?? os.networkInterfaces);
   io.out(
-    `host: ${host}\nport: ${mqtt.embedded_port}\nusername: ${logins.admin.username}\npassword: ${logins.admin.password}\n`,
+    `host: ${host}\nport: ${mqtt.embedded_port}\ntls_port: ${mqtt.embedded_tls_port}\nusername: ${logins.admin.username}\npassword: ${logins.admin.password}\n`,
   );
   if (mqtt.anonymous) {
     io.err('note: mqtt.anonymous is on, so the broker takes anyone (unsafe, docs/mqtt.md)\n');

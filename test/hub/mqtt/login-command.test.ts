@@ -62,7 +62,7 @@ test('prints host, port, admin and its password as plain lines', (t) => {
   t.is(r.code, 0, r.err);
   t.is(
     r.out,
-    `host: 192.168.1.20\nport: 1883\nusername: admin\npassword: ${logins.admin.password}\n`,
+    `host: 192.168.1.20\nport: 1883\ntls_port: 8883\nusername: admin\npassword: ${logins.admin.password}\n`,
   );
   t.false(r.out.includes(logins.hub.password));
 });
@@ -77,7 +77,10 @@ test('finds the data dir and broker settings through --config, as `babel-hub use
   );
   const r = run(['--config', file]);
   t.is(r.code, 0, r.err);
-  t.is(r.out, `host: 10.0.0.5\nport: 11883\nusername: admin\npassword: ${logins.admin.password}\n`);
+  t.is(
+    r.out,
+    `host: 10.0.0.5\nport: 11883\ntls_port: 8883\nusername: admin\npassword: ${logins.admin.password}\n`,
+  );
 });
 
 test('a hub that never started: says so plainly, exits 1, makes nothing', (t) => {
