@@ -13,7 +13,7 @@ import { SEED_ENV, tempDir, testConfig } from '../../helpers/hub.ts';
 import { untilPresence } from '../../helpers/hub-events.ts';
 import { capturingLog, testLog } from '../../helpers/log.ts';
 import { connectedClient } from '../../helpers/text-client.ts';
-import { freePort, peerFingerprint, sClient, tcpConnect, tlsConnect } from '../../helpers/tls.ts';
+import { peerFingerprint, sClient, tcpConnect, tlsConnect } from '../../helpers/tls.ts';
 
 async function hubFor(
   t: ExecutionContext,
@@ -102,8 +102,20 @@ test('[S-1, S-11] plaintext: all binds them to host, with a warning at start', a
   t.true(cap.records.some((r) => r.level === 40 && r.setting === 'plaintext: all'));
 });
 
+/** A TCP port on 127.0.0.1 bound and listened on by this test until `release()`. */
+async function holdPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 test('[S-1] plaintext: off has no plaintext listener at all', async (t) => {
-  const [text, binary] = [await freePort(), await freePort()];
+  // The test holds both plaintext ports itself: a hub that tried to listen there would
+  // fail to start (EADDRINUSE), and no other test can take them meanwhile.
+  const held = await Promise.all([holdPort(), holdPort()]);
+  t.teardown(() => Promise.all(held.map((h) => h.release())));
+  const [text, binary] = held.map((h) => h.port);
   const cap = capturingLog('info');
   const hub = await hubFor(
     t,
@@ -112,8 +124,6 @@ test('[S-1] plaintext: off has no plaintext listener at all', async (t) => {
   );
   t.is(hub.textPort, 0);
   t.is(hub.binaryPort, 0);
-  t.is(await tcpConnect('127.0.0.1', text), 'ECONNREFUSED');
-  t.is(await tcpConnect('127.0.0.1', binary), 'ECONNREFUSED');
   const listening = cap.records.filter((r) => r.msg === 'listening').map((r) => r.listener);
   t.deepEqual(listening, ['text-tls', 'binary-tls']);
   t.like(
