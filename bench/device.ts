@@ -3,7 +3,12 @@
  * through a call against a second one (tone in, null out, direct media), beside the floor:
  * bare Opus encode + decode of the same audio in this process.
  *
- *   npm run build && node --import tsx bench/device.ts [--seconds 60]
+ *   npm run build && node --import tsx bench/device.ts [--seconds 60] [--capture SPEC]
+ *     [--complexity N]
+ *
+ * `--capture` is both devices' microphone (default: a tone each, 440 and 1000 Hz);
+ * `--complexity` their Opus encoder complexity (default 5, the device's default).
+ * `../shared/bench/vs-baresip.sh` runs it beside baresip with `file:` speech.
  *
  * Goal: RSS under 60 MB; CPU within 1.3x the floor.
  */
@@ -14,14 +19,33 @@ import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { OpusCodec } from '../device/media/opus.ts';
 import { generateTone } from '../device/media/tone.ts';
-import { cpuMs, rssMb, spawnHub } from './lib/proc.ts';
+import { contextSwitches, cpuMs, rssMb, spawnHub, threadCount } from './lib/proc.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '60' },
+    capture: { type: 'string' },
+    complexity: { type: 'string', default: '5' },
+    // V8/Node flags of both devices; default: the ones systemd/babel-device.service sets.
+    'node-flags': { type: 'string' },
+  },
+});
 const seconds = Number(values.seconds);
+const complexity = Number(values.complexity);
+if (!Number.isInteger(complexity) || complexity < 0 || complexity > 10)
+  throw new Error(`--complexity: an integer 0..10, got ${values.complexity}`);
 const root = path.resolve(import.meta.dirname, '..');
 const built = path.join(root, 'dist/device/bin.js');
 if (!fs.existsSync(built))
   throw new Error('run `npm run build` first: the benchmark measures the built device');
+
+/** NODE_OPTIONS of systemd/babel-device.service: the bench runs the device as installed. */
+function unitNodeOptions(): string {
+  const unit = fs.readFileSync(path.join(root, 'systemd/babel-device.service'), 'utf8');
+  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.replace(/^"|"$/g, '') ?? '';
+}
+
+const nodeFlags = (values['node-flags'] ?? unitNodeOptions()).split(/\s+/).filter(Boolean);
 
 const hub = await spawnHub();
 
@@ -30,11 +54,10 @@ function device(
   hz: number,
   extra: string[],
 ): { child: ChildProcess; events: string[]; wait: (re: RegExp) => Promise<void> } {
-  // The same V8 flag as systemd/babel-device.service.
   const child = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=1',
+      ...nodeFlags,
       built,
       '--name',
       name,
@@ -43,7 +66,8 @@ function device(
       '--media-port',
       '0',
       '--capture',
-      `tone:${hz}`,
+      values.capture ?? `tone:${hz}`,
+
       '--playback',
       'null',
       '--button',
@@ -52,7 +76,10 @@ function device(
       'off',
       ...extra,
     ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, BABEL_DEVICE_AUDIO__COMPLEXITY: String(complexity) },
+    },
   );
   const events: string[] = [];
   const waiters: Array<() => void> = [];
@@ -88,6 +115,7 @@ await door.wait(/talking with kitchen/);
 await new Promise((r) => setTimeout(r, 1000)); // settle
 console.log(`in a call; measuring the door unit (pid ${pid}) for ${seconds} s`);
 const cpu0 = cpuMs(pid);
+const cs0 = contextSwitches(pid);
 const t0 = performance.now();
 let peakRss = 0;
 const sampler = setInterval(() => {
@@ -97,6 +125,8 @@ await new Promise((r) => setTimeout(r, seconds * 1000));
 clearInterval(sampler);
 const wallMs = performance.now() - t0;
 const used = cpuMs(pid) - cpu0;
+const switchesPerS = (contextSwitches(pid) - cs0) / (wallMs / 1000);
+const threads = threadCount(pid);
 peakRss = Math.max(peakRss, rssMb(pid));
 door.child.stdin!.write('press\n');
 await door.wait(/hung up on kitchen/);
@@ -104,7 +134,7 @@ for (const d of [door, kitchen]) d.child.kill('SIGTERM');
 await hub.stop();
 
 // The floor: what Opus alone costs for the same audio (one encode and one decode per frame).
-const codec = new OpusCodec({ bitrate: 24000, complexity: 5, frameMs: 20 });
+const codec = new OpusCodec({ bitrate: 24000, complexity, frameMs: 20 });
 const frame = generateTone(440, 20, 48000, 8000);
 const frames = Math.round((wallMs / 1000) * 50);
 const f0 = process.cpuUsage();
@@ -125,7 +155,7 @@ const nodeFloorPct = await new Promise<number>((resolve) => {
       setInterval(() => b.send(pkt, a.address().port, '127.0.0.1'), 20);
       setTimeout(() => { const t0 = ticks(); setTimeout(() => { console.log((ticks() - t0) * 10); process.exit(0); }, ${Math.min(seconds, 20)} * 1000); }, 1000);
     }));`;
-  const c = spawn(process.execPath, ['--max-semi-space-size=1', '-e', src], {
+  const c = spawn(process.execPath, [...nodeFlags, '-e', src], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -138,13 +168,14 @@ const nodeFloorPct = await new Promise<number>((resolve) => {
 const cpuPct = (100 * used) / wallMs;
 const floorPct = (100 * floorMs) / wallMs;
 console.log(
-  `device CPU ${used.toFixed(0)} ms over ${(wallMs / 1000).toFixed(1)} s = ${cpuPct.toFixed(2)}% of one core; peak RSS ${peakRss.toFixed(1)} MB`,
+  `device CPU ${used.toFixed(0)} ms over ${(wallMs / 1000).toFixed(1)} s = ${cpuPct.toFixed(2)}% of one core; peak RSS ${peakRss.toFixed(1)} MB; ` +
+    `${switchesPerS.toFixed(0)} context switches/s over ${threads} threads`,
 );
 console.log(
   `floor (bare Opus encode+decode of the same ${frames} frames): ${floorMs.toFixed(0)} ms = ${floorPct.toFixed(2)}%; ratio ${(cpuPct / floorPct).toFixed(2)}`,
 );
 console.log(
   `node runtime floor (two 20 ms timers + UDP both ways, no codec): ${nodeFloorPct.toFixed(2)}%\n` +
-    `rss_mb=${peakRss.toFixed(1)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)}`,
+    `rss_mb=${peakRss.toFixed(1)} switches_per_s=${switchesPerS.toFixed(0)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)}`,
 );
 process.exit(0);

@@ -6,6 +6,7 @@ import {
   type AlsaModule,
   createResilientCapture,
   createResilientPlayback,
+  echoModeFor,
   parseCaptureSpec,
   parsePlaybackSpec,
   type ResilientCapture,
@@ -185,11 +186,11 @@ export class DeviceAgent {
       ...(deps.spawnFn ? { spawnFn: deps.spawnFn } : {}),
       ...(deps.alsaModule ? { alsaModule: deps.alsaModule } : {}),
     };
-
     // The speaker stays open, so a ring starts at once; the microphone is open only once a
     // call is answered (nobody is listened to while idle or ringing).
     const playbackSpec = parsePlaybackSpec(config.playback);
-    this.#echo = createEchoControl(config.audio, playbackSpec, log.child({ mod: 'echo' }));
+    const audio = { ...config.audio, echo: echoModeFor(playbackSpec, config.audio.echo) };
+    this.#echo = createEchoControl(audio, playbackSpec, log.child({ mod: 'echo' }));
     const speaker = (pcm: Buffer) =>
       this.#playback.write(this.#echo.playback(pcm, this.#clock.now()));
     this.#playback = createResilientPlayback(playbackSpec, audioDeps);
@@ -200,7 +201,6 @@ export class DeviceAgent {
       this.#media.sendFrame(this.#echo.capture(pcm, this.#clock.now())),
     );
     this.#components.push({ name: 'microphone', stop: () => this.#micFor(false) });
-
     this.#tones = new TonePlayer({
       clock: this.#clock,
       frameSamples,

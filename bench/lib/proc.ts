@@ -22,6 +22,29 @@ export function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * Context switches of every thread of `pid` so far (voluntary + involuntary, summed over
+ * /proc/<pid>/task/*): each is a wake-up or a preemption.
+ */
+export function contextSwitches(pid: number): number {
+  let total = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm))
+        total += Number(m[1]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return total;
+}
+
+/** Threads of `pid` now. */
+export function threadCount(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/task`).length;
+}
+
 export interface HubProcess {
   child: ChildProcess;
   textPort: number;

@@ -115,3 +115,12 @@ function toneHz(kind: string, arg: string | undefined): number {
   }
   return hz;
 }
+
+/**
+ * The echo control a speaker needs: `off` for `null`, which makes no sound, so nothing can
+ * echo into the microphone and a canceller would only spend CPU (about 1 % of a core per
+ * call with its delay tracker; docs/benchmarks.md, issue 15); otherwise `mode` as set.
+ */
+export function echoModeFor<M extends string>(spec: PlaybackSpec, mode: M): M | 'off' {
+  return spec.kind === 'null' ? 'off' : mode;
+}

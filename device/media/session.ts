@@ -6,7 +6,9 @@
  * Socket errors are logged, never thrown.
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import { EventEmitter } from 'node:events';
+import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
 import type { DtmfKey } from './dtmf.ts';
@@ -52,6 +54,16 @@ export interface MediaSessionEvents {
   stats: [stats: MediaStats];
 }
 
+/**
+ * The media socket's address lookup: an IPv4 literal (every media address [T-9]) is its own
+ * answer at once, so each send goes out in the same tick, not after a `dns.lookup` and a
+ * `nextTick` per frame (issue 15, docs/benchmarks.md); anything else asks `dns.lookup`.
+ */
+const literalLookup: NonNullable<dgram.SocketOptions['lookup']> = (host, options, callback) => {
+  if (isIPv4(host)) callback(null, host, 4);
+  else dns.lookup(host, options, callback);
+};
+
 /** Playout ticks made up at once after a stall; beyond that the grid starts again. */
 const MAX_CATCH_UP = 10;
 /** A packet arriving this close before a playout tick is due plays it out at once. */
@@ -75,7 +87,9 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     super();
     this.#o = opts;
     this.#clock = opts.clock ?? realClock;
-    this.#socket = (opts.createSocket ?? (() => dgram.createSocket('udp4')))();
+    this.#socket = (
+      opts.createSocket ?? (() => dgram.createSocket({ type: 'udp4', lookup: literalLookup }))
+    )();
   }
 
   /** Binds the socket; resolves with its port. Rejects if the port cannot be bound. */

@@ -2,6 +2,7 @@ import test from 'ava';
 import {
   AudioSpecError,
   type CaptureSpec,
+  echoModeFor,
   formatSpec,
   type PlaybackSpec,
   parseCaptureSpec,
@@ -83,3 +84,11 @@ for (const [text, message] of badPlaybacks) {
     t.regex(err?.message ?? '', message);
   });
 }
+
+test('echoModeFor: a null speaker makes no sound, so no echo control; others keep the mode', (t) => {
+  for (const mode of ['aec', 'duck', 'off'] as const) {
+    t.is(echoModeFor(parsePlaybackSpec('null'), mode), 'off');
+    t.is(echoModeFor(parsePlaybackSpec('aplay:default'), mode), mode);
+    t.is(echoModeFor(parsePlaybackSpec('file:/tmp/x.wav'), mode), mode);
+  }
+});
