@@ -325,7 +325,9 @@ run_tests() {
   say "tests under emulation: ${TESTS[*]} (log $log_prefix.tests.log)"
   local match=() title
   for title in "${SKIP_TITLES[@]}"; do match+=(--match "'$title'"); done
-  in_root bash -c "cd $APP && npx ava --tap --timeout=10m ${match[*]} ${TESTS[*]}" \
+  # Hang guards of tests that start Node processes (test/helpers/hang-guard.ts) scale by
+  # BABEL_TEST_TIME_SCALE: under qemu, Node with tsx starts 5 to 20 times slower.
+  in_root bash -c "cd $APP && BABEL_TEST_TIME_SCALE=10 npx ava --tap --timeout=10m ${match[*]} ${TESTS[*]}" \
     >"$log_prefix.tests.log" 2>&1
   passed=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$log_prefix.tests.log" | tail -n1)
   failed=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$log_prefix.tests.log" | tail -n1)

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { DeviceProcess } from '../helpers/device.ts';
+import { hangGuardMs } from '../helpers/hang-guard.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -15,7 +16,7 @@ test('npm run demo tells the whole call and each speaker plays the other side', 
     ['--import', 'tsx', path.join(root, 'scripts/demo.ts')],
     {
       cwd: root,
-      timeout: 60_000,
+      timeout: hangGuardMs(60_000),
     },
   );
   for (const line of [
@@ -57,7 +58,7 @@ test('npm run demo -- --stay: the printed command attaches one more unit to a hu
   });
   const exited = once(demo, 'exit');
   /** Waits (bounded against hanging) until the demo has printed a match of `re`. */
-  const printed = async (re: RegExp, ms = 60_000) => {
+  const printed = async (re: RegExp, ms = hangGuardMs(60_000)) => {
     const deadline = Date.now() + ms;
     while (!re.test(out)) {
       if (Date.now() > deadline) throw new Error(`demo did not print ${re}: ${out}`);
@@ -79,9 +80,9 @@ test('npm run demo -- --stay: the printed command attaches one more unit to a hu
       .map((a) => (a === 'file:garage.wav' ? 'null' : a))
       .filter((a) => a !== '--mqtt' && a !== 'off');
     garage = new DeviceProcess('garage', own);
-    await garage.waitFor(/connected to the hub as garage/, 30_000);
+    await garage.waitFor(/connected to the hub as garage/, hangGuardMs(30_000));
     garage.press();
-    await printed(/door: garage is calling/, 30_000);
+    await printed(/door: garage is calling/, hangGuardMs(30_000));
 
     // The hand-typed session of the printed nc line logs in as `me`.
     const me = /type `(CONNECT me 0 \S+)`/.exec(out)?.[1];

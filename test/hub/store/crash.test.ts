@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
 import { openDatabase } from '../../../hub/store/db.ts';
+import { hangGuardMs } from '../../helpers/hang-guard.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
@@ -92,7 +93,7 @@ function runRound(file: string, tag: string, acks: number): Promise<Round> {
     let scanned = 0;
     let seen = 0;
     let killed = false;
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const watchdog = setTimeout(() => child.kill('SIGKILL'), hangGuardMs(15_000));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       const end = out.lastIndexOf('\n') + 1;
@@ -145,7 +146,7 @@ function readState(file: string): { state: State; integrity: unknown; fkErrors: 
 }
 
 test('SIGKILL at random moments loses no acknowledged write and never corrupts', async (t) => {
-  t.timeout(60_000);
+  t.timeout(hangGuardMs(60_000));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-crash-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'hub.db');
