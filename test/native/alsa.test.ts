@@ -133,9 +133,8 @@ test.serial(
     const periods = data();
     t.true(periods.every((p) => p.length === PERIOD * 2));
     t.deepEqual(Buffer.concat(periods.slice(0, 50)), heard, 'bit-exact');
-    // After the file's end comes the null slave's silence, as fast as the thread reads it;
-    // JS takes periods while it waits, so how many arrive before the close depends on the
-    // machine's load. The queue's bound is checked deterministically by the next test.
+    // (After the file's end, the null slave's silence. How many periods JS took before
+    // close() depends on the machine; the queue's bound is checked in the next test.)
     t.deepEqual(kinds().at(-1), 'close');
     t.false(kinds().includes('error'));
   },
