@@ -339,6 +339,8 @@ static void read_loop(capture_t *c, snd_pcm_t *pcm, snd_pcm_uframes_t period) {
 static void *capture_thread(void *arg) {
   capture_t *c = arg;
   snd_pcm_t *pcm = NULL;
+  /* Named, so that `ps -L`, top and the tests can tell it from Node's own threads. */
+  pthread_setname_np(pthread_self(), "babel-alsa");
   last_alsa_message[0] = 0;
   /* Non-blocking open: a busy hw device is EBUSY at once instead of a wait. */
   int err = snd_pcm_open(&pcm, c->pcm_name, SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK);
