@@ -143,8 +143,12 @@ export class DeviceMqtt {
     this.#client = client;
     client.on('connect', () => {
       o.log.info({ url: o.url, username: o.username }, 'MQTT connected');
-      this.#announce(client);
-      client.subscribe(this.#topics.set(o.name), { qos: 1 });
+      // Subscribed first, announced once the broker has answered: a device that has
+      // announced itself takes commands.
+      client.subscribe(this.#topics.set(o.name), { qos: 1 }, (err) => {
+        if (err) o.log.warn({ err }, 'MQTT subscription to commands failed');
+        if (client.connected) this.#announce(client);
+      });
     });
     client.on('message', (_topic, payload, packet) => {
       // A retained command is a stale one, delivered again on every (re)subscribe: acting

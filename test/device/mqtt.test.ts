@@ -205,8 +205,10 @@ class FakeClient extends EventEmitter {
   publish(topic: string, payload: string, opts?: unknown): void {
     this.published.push({ topic, payload, opts });
   }
-  subscribe(topic: string): void {
+  /** Granted at once, as a broker's SUBACK would be. */
+  subscribe(topic: string, _opts?: unknown, done?: (err: Error | null) => void): void {
     this.subscribed.push(topic);
+    done?.(null);
   }
   async endAsync(): Promise<void> {
     this.ended = true;
