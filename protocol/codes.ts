@@ -26,6 +26,11 @@ export const Text = {
   PONG: 109,
   /** `110 on|off`: the answer to DND (extension): while on, calls here fail `busy`. */
   DND: 110,
+  /**
+   * `111 <caller> <ip> <port> [<suite> <send> <recv>]`: a page [G-2] plays here at once,
+   * one-way from the hub's relay (extension); S-4 keys on TLS legs.
+   */
+  PAGED: 111,
   /** `400 <reason> ...`: a request the hub cannot parse [T-1, T-2]. */
   BAD_REQUEST: 400,
   /** `401 <name> <reason>`: CONNECT refused, or a request before CONNECT [T-5]. */
@@ -63,6 +68,8 @@ export const EndReason = {
   ENDED: 'ended',
   TIMEOUT: 'timeout',
   DISCONNECTED: 'disconnected',
+  /** [G-1] another member of the ringing group accepted first (extension). */
+  ANSWERED_ELSEWHERE: 'answered_elsewhere',
 } as const;
 export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 
