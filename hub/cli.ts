@@ -1,6 +1,7 @@
 import { ConfigError } from '../shared/config/errors.ts';
 import { runService } from '../shared/service.ts';
 import { runAdmin } from './admin.ts';
+import { runBackupCommand } from './backup-command.ts';
 import { loadHubConfig } from './config-schema.ts';
 import { runPair } from './control/pair-command.ts';
 import { Hub } from './main.ts';
@@ -20,6 +21,9 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   if (argv[0] === 'pair') return runPair(argv.slice(1), env, io);
   // [S-2] the hub certificate's fingerprint, for pinning devices
   if (argv[0] === 'fingerprint') return runFingerprint(argv.slice(1), env, io);
+  // online backup of the database; restore only while the hub is stopped
+  if (argv[0] === 'backup' || argv[0] === 'restore')
+    return runBackupCommand(argv[0], argv.slice(1), env, io);
   return runService(
     {
       program: 'babel-hub',
