@@ -70,7 +70,7 @@ export class DeviceAgent {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #narrate: (text: string) => void;
-  readonly #options: MachineOptions;
+  #options: MachineOptions;
   readonly #components: Component[] = [];
   #machine: Machine;
   #media!: MediaSession;
@@ -256,7 +256,7 @@ export class DeviceAgent {
       // [S-9] The hub has just taken this device's name and secret, which are also its
       // MQTT login: a login refused before (its account did not exist yet) is retried now.
       this.#mqtt?.retryRefusedLogin();
-      if (config.do_not_disturb) this.#hub.send('DND', 'on');
+      if (this.#options.doNotDisturb) this.#hub.send('DND', 'on');
       this.#say(`connected to the hub as ${config.name}`);
       this.input({ kind: 'online' });
     });
@@ -329,6 +329,8 @@ export class DeviceAgent {
       name: this.#config.name,
       door: this.#relay?.working ?? false,
       volume: this.#echo.speakerVolume,
+      dnd: this.#options.doNotDisturb,
+      ...(this.#options.target ? { target: this.#options.target } : {}),
       log,
       ...mqttLogin(c, this.#config.name, this.#secret),
       onCommand: (cmd) => {
@@ -336,13 +338,22 @@ export class DeviceAgent {
         else if (cmd.action === 'volume') {
           this.#echo.setSpeakerVolume(cmd.value); // at once, and announced back
           this.#mqtt?.setVolume(this.#echo.speakerVolume);
-        } else if (cmd.action === 'call')
+        } else if (cmd.action === 'dnd') this.#setDnd(cmd.value);
+        else if (cmd.action === 'call')
           this.input({ kind: 'command', action: 'call', target: cmd.target });
         else this.input({ kind: 'command', action: cmd.action });
       },
     });
     this.#mqtt.start();
     this.#components.push({ name: 'mqtt', stop: () => this.#mqtt?.stop() });
+  }
+
+  /** Do not disturb from Home Assistant (extension): the machine, the hub, announced back. */
+  #setDnd(on: boolean): void {
+    this.#options = { ...this.#options, doNotDisturb: on };
+    if (this.#machine.online) this.#hub.send('DND', on ? 'on' : 'off');
+    this.#mqtt?.setDnd(on);
+    this.#say(`do not disturb ${on ? 'on' : 'off'}`);
   }
 
   #apply(e: Effect): void {

@@ -4,8 +4,12 @@ import type { Logger } from 'pino';
 import { type DoorEventPayload, doorTopic } from '../protocol/mqtt/door.ts';
 import { type DeviceCommand, type DeviceStats, topicsFor } from '../protocol/mqtt/topics.ts';
 import { normalizeName } from '../protocol/names.ts';
+import { packageVersion } from '../shared/version.ts';
 import type { MediaStats } from './media/pipeline.ts';
 import { PIN_REFUSED, type PinnedBroker, PinnedTlsStream } from './mqtt-transport.ts';
+
+/** Announced as the Home Assistant device's `sw_version`. */
+const SW_VERSION = packageVersion();
 
 /** After a refused login, the first retry; it doubles up to the cap [S-7, S-9]. */
 const REFUSED_RETRY_MS = 30_000;
@@ -22,6 +26,10 @@ export interface DeviceMqttOptions {
   door: boolean;
   /** The speaker's volume 0..100, announced for Home Assistant's number entity. */
   volume?: number;
+  /** Do not disturb, announced for Home Assistant's switch; `setDnd` changes it. */
+  dnd?: boolean;
+  /** Whom the button calls, announced for Home Assistant's "Call" button. */
+  target?: string;
   /** [S-9] The broker login: the device's name and secret unless configured otherwise. */
   username?: string;
   password?: string;
@@ -56,12 +64,21 @@ export class DeviceMqtt {
   #stopped = false;
   #door: boolean;
   #volume: number | undefined;
+  #dnd: boolean | undefined;
 
   constructor(opts: DeviceMqttOptions) {
     this.#o = opts;
     this.#topics = topicsFor(opts.baseTopic);
     this.#door = opts.door;
     this.#volume = opts.volume;
+    this.#dnd = opts.dnd;
+  }
+
+  /** Do not disturb changed (an MQTT command): announced again, retained. */
+  setDnd(on: boolean): void {
+    if (on === this.#dnd) return;
+    this.#dnd = on;
+    if (this.#client?.connected) this.#announce(this.#client);
   }
 
   /** The speaker's volume changed (an MQTT command): announced again, retained. */
@@ -94,7 +111,10 @@ export class DeviceMqtt {
       JSON.stringify({
         door: this.#door,
         ...(this.#volume !== undefined ? { volume: this.#volume } : {}),
+        ...(this.#dnd !== undefined ? { dnd: this.#dnd } : {}),
+        ...(this.#o.target !== undefined ? { target: this.#o.target } : {}),
         model: 'babel-device',
+        sw_version: SW_VERSION,
       }),
       { retain: true, qos: 1 },
     );
@@ -293,6 +313,8 @@ export function parseCommand(payload: Buffer | string): DeviceCommand | null {
       return Number.isInteger(o.value) && (o.value as number) >= 0 && (o.value as number) <= 100
         ? { action: 'volume', value: o.value as number }
         : null;
+    case 'dnd':
+      return typeof o.value === 'boolean' ? { action: 'dnd', value: o.value } : null;
     case 'call': {
       const target = typeof o.target === 'string' ? normalizeName(o.target) : null;
       return target === null ? null : { action: 'call', target };

@@ -112,6 +112,23 @@ export const HubConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Home Assistant MQTT discovery, as zigbee2mqtt's `homeassistant` options.
+    homeassistant: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: 'publish Home Assistant MQTT discovery (devices, entities)',
+        }),
+        discovery_topic: Type.String({
+          pattern: '^[^/#+\\s]+(/[^/#+\\s]+)*$',
+          default: 'homeassistant',
+          description: "Home Assistant's MQTT discovery prefix",
+          errorMessage:
+            'must be an MQTT topic without wildcards or outer slashes, e.g. homeassistant',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     // [S-2] Without them the hub makes its own certificate in <data_dir>/tls/.
     tls: Type.Object(
       {

@@ -10,6 +10,7 @@ import { CallCore } from './core/call-core.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
+import { homeAssistantOptions } from './mqtt/ha-options.ts';
 import type { Handle } from './net/address.ts';
 import { ConnectionCap, Listener } from './net/listener.ts';
 import { serverContext } from './net/tls.ts';
@@ -194,6 +195,8 @@ export class Hub {
           users: () => accounts.listUsers(),
           log: log.child({ mod: 'mqtt' }),
           clock,
+          // Home Assistant: discovery on/off and prefix, hub id, version
+          ...homeAssistantOptions(config),
         });
         bridge.start();
         components.push({ name: 'mqtt', stop: () => bridge.stop() });

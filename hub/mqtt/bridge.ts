@@ -37,6 +37,7 @@ import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
 import type { CallEvent, PresenceEvent, UserRef, UserState } from '../core/types.ts';
 import { clientOptions, QOS, redact, within } from './client.ts';
 import { bridgeDiscovery, type DiscoveryOptions, userDiscovery } from './discovery.ts';
+import { StaleDiscovery } from './stale-discovery.ts';
 
 /** What the bridge needs of the call core (`CallCore` fits). */
 export interface BridgeSource {
@@ -67,6 +68,10 @@ export interface MqttBridgeOptions {
   readonly stopTimeoutMs?: number;
   readonly discoveryPrefix?: string;
   readonly swVersion?: string;
+  /** Publish Home Assistant discovery (default true); config `homeassistant.enabled`. */
+  readonly discovery?: boolean;
+  /** This hub's id in every Home Assistant id (hub/mqtt/ha-options.ts). */
+  readonly hubId?: string;
 }
 
 /** [S-6] What `<base>/bridge/pairing` says. */
@@ -101,6 +106,7 @@ export class MqttBridge {
   #failures = 0;
   #lastError: Error | null = null;
   #dropped = 0;
+  readonly #stale: StaleDiscovery;
 
   constructor(opts: MqttBridgeOptions) {
     this.#opts = opts;
@@ -111,6 +117,12 @@ export class MqttBridge {
     this.#maxEvents = opts.maxQueuedEvents ?? 100;
     this.#clientId = opts.clientId ?? `babel-hub-${randomBytes(4).toString('hex')}`;
     this.#retained.set(this.#topics.pairing, 'closed');
+    this.#stale = new StaleDiscovery({
+      discovery: this.#discoveryOpts(),
+      isUser: (name) => this.#safeUsers().some((u) => u.name === name),
+      clear: (topic) => this.#send(topic, '', true),
+      log: this.#log,
+    });
   }
 
   /**
@@ -213,6 +225,7 @@ export class MqttBridge {
 
   /** Recomputes discovery for every user; users gone from the store lose theirs. */
   #refreshDiscovery(force: boolean): void {
+    if (this.#opts.discovery === false) return;
     for (const m of bridgeDiscovery(this.#discoveryOpts())) {
       this.#setRetained(m.topic, JSON.stringify(m.payload), force);
     }
@@ -225,6 +238,7 @@ export class MqttBridge {
 
   #discoverUser(name: string, force = false): void {
     this.#known.add(name);
+    if (this.#opts.discovery === false) return;
     for (const m of userDiscovery(this.#discoveryOpts(), name, this.#devices.get(name) ?? null)) {
       if (m.payload) this.#setRetained(m.topic, JSON.stringify(m.payload), force);
       else if (this.#retained.get(m.topic)) this.#setRetained(m.topic, '');
@@ -247,6 +261,7 @@ export class MqttBridge {
       topics: this.#topics,
       ...(prefix ? { prefix } : {}),
       ...(this.#opts.swVersion ? { swVersion: this.#opts.swVersion } : {}),
+      ...(this.#opts.hubId ? { hubId: this.#opts.hubId } : {}),
     };
   }
 
@@ -292,9 +307,13 @@ export class MqttBridge {
       'mqtt connected',
     );
     this.#failures = 0;
-    client.subscribe([this.#topics.haStatus, this.#topics.anyDevice], { qos: QOS }, (err) => {
-      if (err) this.#log.warn({ err }, 'mqtt subscribe failed');
-    });
+    client.subscribe(
+      [this.#topics.haStatus, this.#topics.anyDevice, ...this.#stale.filters],
+      { qos: QOS },
+      (err) => {
+        if (err) this.#log.warn({ err }, 'mqtt subscribe failed');
+      },
+    );
     client.publish(this.#topics.bridgeState, ONLINE, { qos: QOS, retain: true });
     // Recompute while still "disconnected" so that everything goes out once, below.
     this.#refreshDiscovery(false);
@@ -337,6 +356,7 @@ export class MqttBridge {
       }
       return;
     }
+    if (this.#stale.message(topic, payload)) return;
     const owner = this.#topics.deviceOwner(topic);
     if (owner === null || !this.#safeUsers().some((u) => u.name === owner)) return;
     const next = parseDeviceAnnouncement(payload);

@@ -13,7 +13,20 @@
  * - `button` "Open door" to `<base>/<user>/set`, only if the device announced
  *   `{"door": true}` on `<base>/<user>/device`;
  * - `number` "Speaker volume" (0-100) to `<base>/<user>/set` as `{"action":"volume"}`, its
- *   state the `volume` of `<base>/<user>/device`, only if the device announced one.
+ *   state the `volume` of `<base>/<user>/device`, only if the device announced one;
+ * - `button`s "Accept" and "Hang up" (`{"action":"accept"}`, `{"action":"hangup"}`) for a
+ *   device that announced itself (it has an MQTT link that takes commands), and "Call
+ *   <target>" (`{"action":"call","target":...}`) if it announced its `target`;
+ * - `switch` "Do not disturb" (`{"action":"dnd","value":true|false}`), its state the `dnd`
+ *   of `<base>/<user>/device`, only if the device announced one.
+ *
+ * Every command goes to `<base>/<user>/set`, the one command topic Home Assistant's login
+ * may publish to [S-9] (hub/mqtt/acl.ts) and the device takes commands from.
+ *
+ * With a `hubId` (the hub always passes one: hub/mqtt/ha-options.ts) every node id, HA
+ * device identifier and unique id carries it (`babel_<hubId>_<user>`, `babel-hub_<hubId>`),
+ * so that two hubs on one broker never overwrite each other's entities. Without one, the
+ * names of earlier versions (`babel_<user>`, `babel-hub`), which the bridge clears.
  *
  * Every user entity is available while both the bridge and the user are online
  * (`availability_mode: all`); "Connected" depends on the bridge alone, so it can read off.
@@ -22,6 +35,7 @@
  */
 import {
   type DeviceAnnouncement,
+  type DeviceCommand,
   type DeviceStats,
   DOOR_COMMAND,
   HA_PREFIX,
@@ -43,6 +57,8 @@ export interface DiscoveryOptions {
   readonly prefix?: string;
   /** Software version shown on the HA devices and in `origin`. */
   readonly swVersion?: string;
+  /** This hub's id (8 hex digits), part of every id; absent: the names before hub ids. */
+  readonly hubId?: string;
 }
 
 /** The options of the call state sensor, in the order HA shows them. */
@@ -120,16 +136,22 @@ const STATS: ReadonlyArray<{
 ];
 
 /**
- * The discovery node id of a user: `babel_<name>` with `.` (allowed in names, not in
- * discovery topics) written `_2E`; names are lowercase, so this cannot collide.
+ * The discovery node id of a user: `babel_<hubId>_<name>` (`babel_<name>` without a hub
+ * id) with `.` (allowed in names, not in discovery topics) written `_2E`; names are
+ * lowercase, so this cannot collide.
  */
-export function nodeId(name: string): string {
-  return `babel_${name.replaceAll('.', '_2E')}`;
+export function nodeId(name: string, hubId?: string): string {
+  return `babel_${hubId ? `${hubId}_` : ''}${name.replaceAll('.', '_2E')}`;
 }
 
 /** The HA device identifier of a user. */
-function deviceId(name: string): string {
-  return `babel_${name}`;
+function deviceId(name: string, hubId?: string): string {
+  return `babel_${hubId ? `${hubId}_` : ''}${name}`;
+}
+
+/** The hub's HA device identifier: `babel-hub_<hubId>` (`babel-hub` without a hub id). */
+export function bridgeDeviceId(hubId?: string): string {
+  return hubId ? `${BRIDGE_DEVICE_ID}_${hubId}` : BRIDGE_DEVICE_ID;
 }
 
 /** An entity id suggestion: HA wants `[a-z0-9_]`; a clash only makes HA append `_2`. */
@@ -148,8 +170,9 @@ function configTopic(opts: DiscoveryOptions, component: string, node: string, ke
 
 /** The hub as an HA device with a connectivity sensor on `<base>/bridge/state`. */
 export function bridgeDiscovery(opts: DiscoveryOptions): DiscoveryMessage[] {
+  const id = bridgeDeviceId(opts.hubId);
   const device: Record<string, unknown> = {
-    identifiers: [BRIDGE_DEVICE_ID],
+    identifiers: [id],
     name: 'Babel hub',
     manufacturer: 'Babel Intercom',
     model: 'Intercom hub',
@@ -157,10 +180,10 @@ export function bridgeDiscovery(opts: DiscoveryOptions): DiscoveryMessage[] {
   if (opts.swVersion) device.sw_version = opts.swVersion;
   return [
     {
-      topic: configTopic(opts, 'binary_sensor', BRIDGE_DEVICE_ID, 'connection'),
+      topic: configTopic(opts, 'binary_sensor', id, 'connection'),
       payload: {
         name: 'Connection state',
-        unique_id: `${BRIDGE_DEVICE_ID}_connection`,
+        unique_id: `${id}_connection`,
         default_entity_id: 'binary_sensor.babel_hub_connection',
         state_topic: opts.topics.bridgeState,
         payload_on: ONLINE,
@@ -184,15 +207,17 @@ export function userDiscovery(
   device: DeviceAnnouncement | null,
 ): DiscoveryMessage[] {
   const t = opts.topics;
-  const node = nodeId(name);
+  const node = nodeId(name, opts.hubId);
   const haDevice: Record<string, unknown> = {
-    identifiers: [deviceId(name)],
+    identifiers: [deviceId(name, opts.hubId)],
     name,
     manufacturer: 'Babel Intercom',
     model: device?.model ?? 'Intercom station',
-    via_device: BRIDGE_DEVICE_ID,
+    via_device: bridgeDeviceId(opts.hubId),
   };
-  if (device?.sw_version) haDevice.sw_version = device.sw_version;
+  // The device's own version, else the hub's (they ship in one package).
+  const sw = device?.sw_version ?? opts.swVersion;
+  if (sw) haDevice.sw_version = sw;
   const common = (component: string, key: string) => ({
     unique_id: `${node}_${key}`,
     default_entity_id: entityId(component, name, key),
@@ -302,6 +327,49 @@ export function userDiscovery(
             mode: 'slider',
             unit_of_measurement: '%',
             icon: 'mdi:volume-high',
+            ...both,
+          }
+        : null,
+  });
+  const button = (key: string, label: string, command: DeviceCommand, icon: string) => ({
+    topic: configTopic(opts, 'button', node, key),
+    payload: {
+      name: label,
+      ...common('button', key),
+      command_topic: t.set(name),
+      payload_press: JSON.stringify(command),
+      icon,
+      ...both,
+    },
+  });
+  const target = device?.target;
+  out.push(
+    target
+      ? button('call', `Call ${target}`, { action: 'call', target }, 'mdi:phone-outgoing')
+      : { topic: configTopic(opts, 'button', node, 'call'), payload: null },
+  );
+  for (const m of [
+    button('accept', 'Accept', { action: 'accept' }, 'mdi:phone-check'),
+    button('hangup', 'Hang up', { action: 'hangup' }, 'mdi:phone-hangup'),
+  ]) {
+    out.push(device ? m : { topic: m.topic, payload: null });
+  }
+  out.push({
+    topic: configTopic(opts, 'switch', node, 'dnd'),
+    payload:
+      device?.dnd !== undefined
+        ? {
+            name: 'Do not disturb',
+            ...common('switch', 'dnd'),
+            command_topic: t.set(name),
+            payload_on: JSON.stringify({ action: 'dnd', value: true }),
+            payload_off: JSON.stringify({ action: 'dnd', value: false }),
+            state_topic: t.device(name),
+            // A JSON boolean renders as Python's True / False.
+            value_template: '{{ value_json.dnd }}',
+            state_on: 'True',
+            state_off: 'False',
+            icon: 'mdi:bell-off',
             ...both,
           }
         : null,

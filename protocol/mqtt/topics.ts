@@ -15,6 +15,7 @@
  * ```
  */
 import type { EndReason, UserState } from '../codes.ts';
+import { normalizeName } from '../names.ts';
 
 /** What the call payloads read of a call event (the hub core's `CallEvent` fits). */
 export interface CallEvent {
@@ -141,6 +142,10 @@ export interface DeviceAnnouncement {
   door: boolean;
   /** The speaker's volume 0..100; when present, Home Assistant gets a volume number. */
   volume?: number;
+  /** Do not disturb is on; when present, Home Assistant gets a switch (extension). */
+  dnd?: boolean;
+  /** Whom the device's button calls; when present, Home Assistant gets a "Call" button. */
+  target?: string;
   model?: string;
   sw_version?: string;
 }
@@ -160,6 +165,11 @@ export function parseDeviceAnnouncement(payload: Buffer | string): DeviceAnnounc
   const out: DeviceAnnouncement = { door: o.door === true };
   if (Number.isInteger(o.volume) && (o.volume as number) >= 0 && (o.volume as number) <= 100)
     out.volume = o.volume as number;
+  if (typeof o.dnd === 'boolean') out.dnd = o.dnd;
+  if (typeof o.target === 'string') {
+    const target = normalizeName(o.target);
+    if (target !== null) out.target = target;
+  }
   if (typeof o.model === 'string' && o.model.length <= 64) out.model = o.model;
   if (typeof o.sw_version === 'string' && o.sw_version.length <= 64) out.sw_version = o.sw_version;
   return out;
@@ -193,12 +203,16 @@ export interface DeviceStats {
   srtp_replayed?: number;
 }
 
-/** `<base>/<user>/set` commands (device side); the hub advertises `door` and `volume`. */
+/**
+ * `<base>/<user>/set` commands (device side); the hub advertises every one to Home
+ * Assistant (hub/mqtt/discovery.ts). `dnd` is an extension: do not disturb on or off.
+ */
 export type DeviceCommand =
   | { action: 'call'; target: string }
   | { action: 'accept' }
   | { action: 'hangup' }
   | { action: 'door' }
-  | { action: 'volume'; value: number };
+  | { action: 'volume'; value: number }
+  | { action: 'dnd'; value: boolean };
 
 export const DOOR_COMMAND: DeviceCommand = { action: 'door' };

@@ -9,6 +9,7 @@ import type mqtt from 'mqtt';
 import type { MediaStats } from '../../device/media/pipeline.ts';
 import { DeviceMqtt, deviceStats, parseCommand } from '../../device/mqtt.ts';
 import type { DeviceCommand } from '../../protocol/mqtt/topics.ts';
+import { packageVersion } from '../../shared/version.ts';
 import { testLog } from '../helpers/log.ts';
 
 const valid: Array<[string, DeviceCommand]> = [
@@ -249,7 +250,11 @@ test('DeviceMqtt: announces itself retained and subscribes on every connect', as
   client.up(); // a reconnect
   const announce = client.published.filter((p) => p.topic === 'babel/door/device');
   t.is(announce.length, 2);
-  t.deepEqual(JSON.parse(announce[0]!.payload), { door: true, model: 'babel-device' });
+  t.deepEqual(JSON.parse(announce[0]!.payload), {
+    door: true,
+    model: 'babel-device',
+    sw_version: packageVersion(),
+  });
   t.like(announce[0]!.opts, { retain: true, qos: 1 });
   t.deepEqual(client.subscribed, ['babel/door/set', 'babel/door/set']);
   const kitchen = link(false).client;

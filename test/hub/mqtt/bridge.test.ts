@@ -4,6 +4,7 @@
  * retained state for a late subscriber, Home Assistant's birth message, device
  * announcements and a clean stop.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Hub } from '../../../hub/main.ts';
@@ -12,6 +13,7 @@ import { readMqttLogins } from '../../../hub/mqtt/logins.ts';
 import { AccountStore } from '../../../hub/store/accounts.ts';
 import { openDatabase } from '../../../hub/store/db.ts';
 import { topicsFor } from '../../../protocol/mqtt/topics.ts';
+import { packageVersion } from '../../../shared/version.ts';
 import { tempDir, testConfig } from '../../helpers/hub.ts';
 import { testLog } from '../../helpers/log.ts';
 import { Mosquitto, MqttWatch } from '../../helpers/mosquitto.ts';
@@ -43,6 +45,9 @@ function loginFor(kind: BrokerKind, dataDir: string): Login {
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const topics = topicsFor('babel');
+/** The hub id every hub here runs with (`<data_dir>/hub-id`), in its Home Assistant ids. */
+const HUB = '0123abcd';
+const discovery = { topics, hubId: HUB, swVersion: packageVersion() };
 
 /** A hub on `kind`, with `users` already in its database (so offline at start). */
 async function withHub(
@@ -51,6 +56,7 @@ async function withHub(
   body: (ctx: Ctx) => Promise<void>,
 ): Promise<void> {
   const dataDir = tempDir();
+  fs.writeFileSync(path.join(dataDir, 'hub-id'), `${HUB}\n`);
   const store = new AccountStore(openDatabase(path.join(dataDir, 'babel.sqlite')));
   for (const name of users) await store.createUser({ name });
   store.close();
@@ -90,7 +96,7 @@ macro('every topic and payload through a whole call', async (t, kind) => {
       const carol = json((await w.waitTopic(topics.user('carol'))).payload);
       t.like(carol, { state: 'offline', peer: null });
       t.regex(carol.since, ISO);
-      for (const m of userDiscovery({ topics }, 'carol', null)) {
+      for (const m of userDiscovery(discovery, 'carol', null)) {
         if (!m.payload) continue;
         t.deepEqual(json((await w.waitTopic(m.topic)).payload), m.payload, m.topic);
       }
@@ -98,8 +104,8 @@ macro('every topic and payload through a whole call', async (t, kind) => {
       // Users created after start get discovery on their first presence.
       const alice = await connectedClient(hub.textPort, 'alice', 5004);
       const bob = await connectedClient(hub.textPort, 'bob', 5006);
-      await w.waitTopic('homeassistant/sensor/babel_alice/state/config');
-      await w.waitTopic('homeassistant/event/babel_bob/doorbell/config');
+      await w.waitTopic('homeassistant/sensor/babel_0123abcd_alice/state/config');
+      await w.waitTopic('homeassistant/event/babel_0123abcd_bob/doorbell/config');
       for (const name of ['alice', 'bob']) {
         await w.waitTopic(topics.availability(name), 'online');
         await w.waitJson(topics.user(name), { state: 'idle', peer: null });
@@ -197,10 +203,10 @@ macro('a late subscriber sees the retained state and no events', async (t, kind)
       t.like(json(await retained(topics.user('alice'))), { state: 'calling', peer: 'bob' });
       t.like(json(await retained(topics.user('bob'))), { state: 'ringing', peer: 'alice' });
       t.like(json(await retained(topics.user('carol'))), { state: 'offline' });
-      t.like(json(await retained('homeassistant/sensor/babel_bob/state/config')), {
-        unique_id: 'babel_bob_state',
+      t.like(json(await retained('homeassistant/sensor/babel_0123abcd_bob/state/config')), {
+        unique_id: 'babel_0123abcd_bob_state',
       });
-      await retained('homeassistant/binary_sensor/babel-hub/connection/config');
+      await retained('homeassistant/binary_sensor/babel-hub_0123abcd/connection/config');
       // Everything retained came at subscribe time; a marker published now comes after it.
       await late.client.publishAsync('babel/zz-marker', 'x');
       await late.waitTopic('babel/zz-marker');
@@ -219,15 +225,15 @@ macro('homeassistant/status online re-publishes discovery', async (t, kind) => {
   await withHub(kind, ['carol'], async ({ url, login }) => {
     const w = await MqttWatch.connect(url, ['homeassistant/#'], login);
     try {
-      const config = 'homeassistant/sensor/babel_carol/state/config';
-      const bridge = 'homeassistant/binary_sensor/babel-hub/connection/config';
+      const config = 'homeassistant/sensor/babel_0123abcd_carol/state/config';
+      const bridge = 'homeassistant/binary_sensor/babel-hub_0123abcd/connection/config';
       await w.waitTopic(config);
       const from = w.seen.length;
       await w.client.publishAsync('homeassistant/status', 'offline');
       await w.client.publishAsync('homeassistant/status', 'online');
       const again = await w.waitTopic(config, undefined, undefined, from);
       await w.waitTopic(bridge, undefined, undefined, from);
-      t.deepEqual(json(again.payload), userDiscovery({ topics }, 'carol', null)[0]?.payload);
+      t.deepEqual(json(again.payload), userDiscovery(discovery, 'carol', null)[0]?.payload);
       // One re-publish for one `online`; `offline` triggers nothing.
       await w.client.publishAsync('homeassistant/zz-marker', 'x');
       await w.waitTopic('homeassistant/zz-marker', undefined, undefined, from);
@@ -244,8 +250,8 @@ macro(
     await withHub(kind, ['gate'], async ({ url, login }) => {
       const w = await MqttWatch.connect(url, ['homeassistant/#'], login);
       try {
-        const button = 'homeassistant/button/babel_gate/door/config';
-        const state = 'homeassistant/sensor/babel_gate/state/config';
+        const button = 'homeassistant/button/babel_0123abcd_gate/door/config';
+        const state = 'homeassistant/sensor/babel_0123abcd_gate/state/config';
         await w.waitTopic(state);
         // Unknown users' announcements are ignored: published first, so they would show first.
         await w.client.publishAsync('babel/nobody/device', '{"door":true}', { retain: true });
@@ -258,7 +264,7 @@ macro(
           command_topic: 'babel/gate/set',
           payload_press: '{"action":"door"}',
         });
-        t.like(on.device, { identifiers: ['babel_gate'], model: 'Gate panel' });
+        t.like(on.device, { identifiers: ['babel_0123abcd_gate'], model: 'Gate panel' });
         t.like(
           json(
             (await w.waitFor((m) => m.topic === state && m.payload.includes('Gate panel'))).payload,
@@ -267,7 +273,7 @@ macro(
             model: 'Gate panel',
           },
         );
-        t.false(w.seen.some((m) => m.topic.includes('babel_nobody')));
+        t.false(w.seen.some((m) => m.topic.includes('babel_0123abcd_nobody')));
 
         const from = w.seen.length;
         await w.client.publishAsync('babel/gate/device', '{"door":false}', { retain: true });

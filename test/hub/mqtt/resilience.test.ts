@@ -4,7 +4,9 @@
  * bounded queue of events kept while the broker is away.
  */
 import { once } from 'node:events';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import test from 'ava';
 import type { CallEvent, CallInfo, PresenceEvent, UserState } from '../../../hub/core/types.ts';
 import { Hub } from '../../../hub/main.ts';
@@ -12,7 +14,7 @@ import { type BridgeSource, MqttBridge } from '../../../hub/mqtt/bridge.ts';
 import { topicsFor } from '../../../protocol/mqtt/topics.ts';
 import { Backoff } from '../../../shared/backoff.ts';
 import { FakeClock } from '../../../shared/clock.ts';
-import { startHub, testConfig } from '../../helpers/hub.ts';
+import { startHub, tempDir, testConfig } from '../../helpers/hub.ts';
 import { testLog } from '../../helpers/log.ts';
 import { freePort, Mosquitto, MqttWatch } from '../../helpers/mosquitto.ts';
 import { connectedClient, type TextClient } from '../../helpers/text-client.ts';
@@ -33,7 +35,9 @@ async function inCall(
 
 test('mosquitto restarts in the middle of a call: the call goes on, the bridge re-publishes', async (t) => {
   const mosquitto = await Mosquitto.start();
-  const { hub, stop } = await startHub(['--mqtt', mosquitto.url]);
+  const dataDir = tempDir();
+  fs.writeFileSync(path.join(dataDir, 'hub-id'), '0123abcd\n');
+  const { hub, stop } = await startHub(['--mqtt', mosquitto.url], {}, dataDir);
   try {
     const before = await MqttWatch.connect(mosquitto.url, ['babel/#']);
     const alice = await connectedClient(hub.textPort, 'alice', 5004);
@@ -55,8 +59,8 @@ test('mosquitto restarts in the middle of a call: the call goes on, the bridge r
       await after.waitJson(topics.user('alice'), { state: 'in_call', peer: 'bob' });
       await after.waitJson(topics.user('bob'), { state: 'in_call', peer: 'alice' });
       await after.waitTopic(topics.availability('carol'), 'online');
-      await after.waitTopic('homeassistant/sensor/babel_carol/state/config');
-      await after.waitTopic('homeassistant/binary_sensor/babel-hub/connection/config');
+      await after.waitTopic('homeassistant/sensor/babel_0123abcd_carol/state/config');
+      await after.waitTopic('homeassistant/binary_sensor/babel-hub_0123abcd/connection/config');
 
       const from = after.seen.length;
       t.is(await alice.request('HANGUP bob'), '107 bob ended');

@@ -41,6 +41,7 @@ const DEFAULTS: HubConfig = {
     embedded_port: 1883,
     embedded_tls_port: 8883,
   },
+  homeassistant: { enabled: true, discovery_topic: 'homeassistant' },
   relay: 'auto',
   ring_timeout: 30,
   idle_timeout: 90,
