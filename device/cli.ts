@@ -3,6 +3,7 @@ import { createLogger } from '../shared/log.ts';
 import { runService } from '../shared/service.ts';
 import { DeviceAgent } from './agent.ts';
 import { loadDeviceConfig } from './config-schema.ts';
+import { runDoctor } from './doctor.ts';
 import { listAudio, listButtons } from './list.ts';
 import { runSoundCheck } from './media/echo/sound-check-run.ts';
 
@@ -18,6 +19,14 @@ export function runDevice(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
           const log = createLogger(config.log_level, pino.destination(2), 'babel-device');
           const print = (text: string) => process.stdout.write(text);
           return runSoundCheck(config, { log, print });
+        }
+        if (config.doctor) {
+          // One line per check on stdout; the backends' own lines (said in the checks'
+          // lines already) to stderr, only at a level asked for below info.
+          const level = config.log_level === 'info' ? 'error' : config.log_level;
+          const log = createLogger(level, pino.destination(2), 'babel-device');
+          const print = (text: string) => process.stdout.write(text);
+          return runDoctor(config, { log, print, env });
         }
         if (!config.list_audio && !config.list_buttons) return null;
         if (config.list_audio) process.stdout.write(listAudio());

@@ -294,6 +294,11 @@ export const DeviceConfigSchema = Type.Object(
       description:
         'play a test sound on the speaker, record the microphone, print levels, echo delay and advice, then exit',
     }),
+    doctor: Type.Boolean({
+      default: false,
+      description:
+        'check config, hub reachable, TLS pin, sound card, GPIO lines and MQTT login, one line each, then exit (0 all passed, 1 a check failed)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -318,6 +323,7 @@ export const DEVICE_FLAGS: FlagTable = [
   { flag: '--list-audio', path: 'list_audio', kind: 'boolean', arg: '' },
   { flag: '--list-buttons', path: 'list_buttons', kind: 'boolean', arg: '' },
   { flag: '--sound-check', path: 'sound_check', kind: 'boolean', arg: '' },
+  { flag: '--doctor', path: 'doctor', kind: 'boolean', arg: '' },
 ];
 
 export const DEVICE_CONFIG: ConfigSpec<typeof DeviceConfigSchema> = {
