@@ -51,6 +51,9 @@ export async function backupDatabase(source: string, target: string): Promise<Da
   if (!fs.existsSync(source)) {
     throw new BackupError(`${source}: no database here (wrong --data-dir or --config?)`);
   }
+  if (sameFile(source, target)) {
+    throw new BackupError(`${target} is the live database itself; back up to another file`);
+  }
   const tmp = tempBeside(target);
   const db = new BetterSqlite3(source, { fileMustExist: true });
   try {
@@ -127,6 +130,9 @@ export async function restoreDatabase(
   backup: string,
   live: string,
 ): Promise<{ summary: DatabaseSummary; previous: string | null }> {
+  if (sameFile(backup, live)) {
+    throw new BackupError(`${backup} is the live database itself, not a backup of it`);
+  }
   checkDatabase(backup);
   fs.mkdirSync(path.dirname(path.resolve(live)), { recursive: true });
   const tmp = tempBeside(live);
@@ -170,6 +176,18 @@ function selfContained(file: string): void {
     db.pragma('journal_mode = DELETE');
   } finally {
     db.close();
+  }
+}
+
+/** Whether two paths name one file (also through links), or one path that does not exist yet. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
   }
 }
 

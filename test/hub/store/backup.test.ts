@@ -255,6 +255,28 @@ test('backup of a data directory without a database says so', async (t) => {
   t.false(fs.existsSync(path.join(dir, 'x.sqlite')));
 });
 
+test('backup onto the live database, or restore from it, is refused and changes nothing', async (t) => {
+  const dataDir = tempDir();
+  const live = path.join(dataDir, DB_FILE);
+  const db = openDatabase(live);
+  db.prepare("INSERT INTO users (id, name, created_at) VALUES ('a', 'keep', 0)").run();
+  db.close();
+  const before = fs.readFileSync(live);
+  const link = path.join(tempDir(), 'link.sqlite');
+  fs.symlinkSync(live, link);
+  for (const [verb, file] of [
+    ['backup', live],
+    ['backup', link],
+    ['restore', live],
+  ] as const) {
+    const r = io();
+    t.is(await runBackupCommand(verb, [file, '--data-dir', dataDir], {}, r.io), 1, verb);
+    t.regex(r.err(), /is the live database itself/, verb);
+  }
+  t.deepEqual(fs.readFileSync(live), before);
+  t.deepEqual(userNames(live), ['keep']);
+});
+
 test('usage errors exit 2; --help exits 0', async (t) => {
   const r = io();
   t.is(await runBackupCommand('backup', [], {}, r.io), 2);
