@@ -307,6 +307,14 @@ export async function checkMqtt(config: DeviceConfig, deps: DoctorDeps): Promise
     return skip('no secret yet: the device makes one at its first start and logs in with it');
   }
   const target = brokerFor(config, { env: deps.env, log: deps.log });
+  const paired =
+    config.hub_fingerprint !== undefined ||
+    fs.existsSync(path.join(resolveStateDir(config, deps.env), FINGERPRINT_FILE));
+  if (target.tls && !paired) {
+    return skip(
+      `not paired with the hub yet: ${target.url} is judged by the hub's pin, which the device records at its first start; MQTT logs in after`,
+    );
+  }
   const m = deps.mqtt ?? (await import('mqtt'));
   const ms = deps.timeoutMs ?? 5000;
   const opts: IClientOptions = {

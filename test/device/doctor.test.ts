@@ -110,6 +110,44 @@ test('a working device: every check ok, verdict passed, exit 0; GPIO lines relea
   t.false(r.bank.created[0]!.exported);
 });
 
+test('a device never started (no pin, nothing recorded): pin and MQTT skipped, exit 0, nothing written', async (t) => {
+  const state = tempDir();
+  const loaded = loadDeviceConfig(
+    [
+      '--name',
+      'door',
+      '--hub',
+      `tls://127.0.0.1:${hub.hub.textTlsPort}`,
+      '--state-dir',
+      state,
+      '--secret',
+      SECRET,
+      '--capture',
+      'silence',
+      '--playback',
+      'null',
+      '--mqtt',
+      `mqtts://127.0.0.1:${hub.hub.mqttTlsPort}`,
+    ],
+    {},
+  );
+  if (loaded.kind !== 'config') throw new Error('help');
+  let out = '';
+  const code = await runDoctor(loaded.config, {
+    log: testLog,
+    env: {},
+    print: (text) => {
+      out += text;
+    },
+    timeoutMs: 3000,
+  });
+  t.is(code, 0, out);
+  t.regex(out, /skip {2}tls pin {3}not paired yet: the hub presents sha256:[0-9a-f]{64}/);
+  t.regex(out, /skip {2}mqtt {6}not paired with the hub yet/);
+  // The doctor made no secret and recorded no fingerprint.
+  t.deepEqual(fs.readdirSync(state), []);
+});
+
 test('wrong pin: tls pin FAIL with what to do, exit 1', async (t) => {
   const r = await doctor(['--hub-fingerprint', `sha256:${'ab'.repeat(32)}`]);
   t.is(r.code, 1);

@@ -152,7 +152,7 @@ test('the add-on bridge file: a real mosquitto bridged to a real hub with the ad
       from,
     );
     // Nothing loops: the command came back to the add-on at most as published there.
-    await ha.client.publishAsync('babel/zz-marker', 'x');
+    await ha.client.publishAsync('babel/zz-marker', 'x', { qos: 1 });
     await ha.waitTopic('babel/zz-marker');
     t.is(ha.on('babel/alice/set').length, 1);
     t.is(atHub.on('babel/alice/set').length, 1);
