@@ -283,7 +283,7 @@ export function checkGpio(config: DeviceConfig, deps: DoctorDeps): CheckResult {
   if (problems.length === 0) return ok(`${list} free`);
   return fail(
     problems.join('; '),
-    'stop whatever holds the line (a running babel-device: `sudo systemctl stop babel-device`), run as a user in the gpio group, and check the BCM numbers (`babel-device --list-buttons`)',
+    'stop whatever holds the line (a running babel-device: `sudo systemctl stop babel-device`; a line left exported by a program that died: `echo LINE | sudo tee /sys/class/gpio/unexport`), run as a user in the gpio group, and check the BCM numbers (`babel-device --list-buttons`)',
   );
 }
 

@@ -148,6 +148,46 @@ test('a device never started (no pin, nothing recorded): pin and MQTT skipped, e
   t.deepEqual(fs.readdirSync(state), []);
 });
 
+test('no secret configured or stored: the MQTT login is skipped, and none is made', async (t) => {
+  const state = tempDir();
+  const loaded = loadDeviceConfig(
+    [
+      '--name',
+      'door',
+      '--hub',
+      `tls://127.0.0.1:${hub.hub.textTlsPort}`,
+      '--hub-fingerprint',
+      hub.hub.fingerprint,
+      '--state-dir',
+      state,
+      '--capture',
+      'silence',
+      '--playback',
+      'null',
+      '--mqtt',
+      `mqtt://127.0.0.1:${hub.hub.mqttPort}`,
+    ],
+    {},
+  );
+  if (loaded.kind !== 'config') throw new Error('help');
+  let out = '';
+  const code = await runDoctor(loaded.config, {
+    log: testLog,
+    env: {},
+    print: (text) => {
+      out += text;
+    },
+    timeoutMs: 3000,
+  });
+  t.is(code, 0, out);
+  t.regex(
+    out,
+    /config {4}door, hub tls:\/\/127\.0\.0\.1:\d+, secret in .*secret \(made at first start if missing\)/,
+  );
+  t.regex(out, /skip {2}mqtt {6}no secret yet: the device makes one at its first start/);
+  t.deepEqual(fs.readdirSync(state), []);
+});
+
 test('wrong pin: tls pin FAIL with what to do, exit 1', async (t) => {
   const r = await doctor(['--hub-fingerprint', `sha256:${'ab'.repeat(32)}`]);
   t.is(r.code, 1);
