@@ -70,6 +70,8 @@ export async function backupDatabase(source: string, target: string): Promise<Da
   try {
     selfContained(tmp);
     const summary = checkDatabase(tmp);
+    // Password and token hashes: for the owner's eyes only.
+    fs.chmodSync(tmp, 0o600);
     syncFile(tmp);
     fs.renameSync(tmp, target);
     syncDir(path.dirname(path.resolve(target)));
@@ -151,6 +153,11 @@ export async function restoreDatabase(
     syncFile(tmp);
     let previous: string | null = null;
     if (fs.existsSync(live)) {
+      // The hub's user must keep reading and writing it (`sudo babel-hub restore` runs as
+      // root): the new file takes the owner and mode of the one it replaces.
+      const st = fs.statSync(live);
+      fs.chmodSync(tmp, st.mode & 0o777);
+      if (process.getuid?.() === 0) fs.chownSync(tmp, st.uid, st.gid);
       // Folds the old WAL into its file and removes it, so no -wal of the old database is
       // left to be read against the new one; then keeps a copy to go back to.
       selfContained(live);

@@ -156,6 +156,8 @@ test('restore replaces a stopped hub database atomically and keeps the old one',
     db.close();
   };
   seed(live, ['old1', 'old2']);
+  fs.chmodSync(live, 0o640);
+  const liveMode = 0o640;
   const other = path.join(tempDir(), DB_FILE);
   seed(other, ['new1']);
   const file = path.join(tempDir(), 'b.sqlite');
@@ -169,6 +171,9 @@ test('restore replaces a stopped hub database atomically and keeps the old one',
   t.is(await runBackupCommand('restore', [file, '--data-dir', dataDir], {}, r.io), 0, r.err());
   t.regex(r.out(), /1 user, schema version/);
   t.deepEqual(userNames(live), ['new1']);
+  // The backup is the owner's only; the restored file keeps the live file's mode.
+  t.is(fs.statSync(file).mode & 0o777, 0o600);
+  t.is(fs.statSync(live).mode & 0o777, liveMode);
   t.deepEqual(userNames(`${live}${PRE_RESTORE_SUFFIX}`).sort(), ['old1', 'old2']);
   t.false(fs.existsSync(`${live}-wal`));
   t.deepEqual(
