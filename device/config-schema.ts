@@ -22,7 +22,6 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import { NAME_PATTERN, normalizeName } from '../protocol/names.ts';
-import { ConfigError } from '../shared/config/errors.ts';
 import {
   type ConfigSpec,
   type FlagTable,
@@ -31,7 +30,8 @@ import {
   oneOf,
 } from '../shared/config/load.ts';
 import { LOG_LEVELS } from '../shared/log.ts';
-import { HUB_ADDRESS_FORMS, hubAddressProblem } from './hub-address.ts';
+import { checkDeviceConfig } from './config-checks.ts';
+import { HUB_ADDRESS_FORMS } from './hub-address.ts';
 
 export const DEVICE_CONFIG_VERSION = 1;
 
@@ -107,6 +107,7 @@ export const DeviceConfigSchema = Type.Object(
       default: 'aplay:default',
       description: 'speaker: aplay:PCM, file:PATH.wav, null',
       errorMessage: 'must be aplay:PCM, file:PATH.wav or null',
+      yamlNull: 'null', // `playback: null` in YAML is the null speaker, not the default
     }),
     button: Type.Array(
       Type.String({
@@ -326,6 +327,7 @@ export const DEVICE_CONFIG: ConfigSpec<typeof DeviceConfigSchema> = {
   flags: DEVICE_FLAGS,
   envPrefix: 'BABEL_DEVICE_',
   version: DEVICE_CONFIG_VERSION,
+  check: checkDeviceConfig,
 };
 
 export function loadDeviceConfig(
@@ -333,11 +335,8 @@ export function loadDeviceConfig(
   env: NodeJS.ProcessEnv,
   readFile: (p: string) => string = (p) => readFileSync(p, 'utf8'),
 ): LoadResult<DeviceConfig> {
-  const r = loadConfig(DEVICE_CONFIG, { argv, env, readFile });
-  // What a pattern cannot say: a port out of range, brackets around a non-IPv6 host.
-  const problem = r.kind === 'config' ? hubAddressProblem(r.config.hub) : null;
-  if (problem) throw new ConfigError([`hub: ${problem}`]);
-  return r;
+  // What a pattern cannot say (a port out of range, a GPIO line off the header): `check`.
+  return loadConfig(DEVICE_CONFIG, { argv, env, readFile });
 }
 
 export { type HubAddress, isLoopback, parseHubAddress } from './hub-address.ts';

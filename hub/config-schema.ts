@@ -24,6 +24,7 @@ import {
   type FlagTable,
   type LoadResult,
   loadConfig,
+  mqttUrlProblem,
   oneOf,
 } from '../shared/config/load.ts';
 import { LOG_LEVELS } from '../shared/log.ts';
@@ -223,6 +224,11 @@ const HUB_CONFIG: ConfigSpec<typeof HubConfigSchema> = {
   flags: HUB_FLAGS,
   envPrefix: 'BABEL_HUB_',
   version: HUB_CONFIG_VERSION,
+  check: (config) => {
+    const url = config.mqtt.url;
+    const problem = url === 'embedded' || url === 'off' ? null : mqttUrlProblem(url);
+    return problem ? [{ path: 'mqtt.url', message: problem }] : [];
+  },
 };
 
 /**
