@@ -116,7 +116,11 @@ export const DeviceConfigSchema = Type.Object(
         errorMessage:
           'must be gpio:BCM[:active_low], evdev:PATH[:KEYCODE], serial:PATH[:BAUD] or stdin',
       }),
-      { default: [], description: 'push-button(s); may repeat' },
+      {
+        default: [],
+        description:
+          'push-button(s): gpio:BCM[:active_low], evdev:PATH[:KEYCODE], serial:PATH[:BAUD] or stdin',
+      },
     ),
     target: Type.Optional(
       Type.String({

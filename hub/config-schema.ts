@@ -28,6 +28,7 @@ import {
   oneOf,
 } from '../shared/config/load.ts';
 import { LOG_LEVELS } from '../shared/log.ts';
+import { HUB_COMMANDS } from './commands-help.ts';
 
 /** The config file format version this hub writes and reads; older files are migrated. */
 const HUB_CONFIG_VERSION = 1;
@@ -224,6 +225,7 @@ const HUB_CONFIG: ConfigSpec<typeof HubConfigSchema> = {
   flags: HUB_FLAGS,
   envPrefix: 'BABEL_HUB_',
   version: HUB_CONFIG_VERSION,
+  commands: HUB_COMMANDS,
   check: (config) => {
     const url = config.mqtt.url;
     const problem = url === 'embedded' || url === 'off' ? null : mqttUrlProblem(url);

@@ -43,6 +43,8 @@ export interface ConfigSpec<S extends TObject> {
    * names the flag or variable instead when one set it.
    */
   readonly check?: (config: Static<S>) => readonly ConfigProblem[];
+  /** Subcommands, for `--help`: `[usage, what it does]`, e.g. `['status', 'ask the running hub ...']`. */
+  readonly commands?: readonly (readonly [string, string])[];
 }
 
 /** One problem `ConfigSpec.check` found. */
