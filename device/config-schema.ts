@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import { NAME_PATTERN, normalizeName } from '../protocol/names.ts';
+import { ConfigError } from '../shared/config/errors.ts';
 import {
   type ConfigSpec,
   type FlagTable,
@@ -31,7 +32,7 @@ import {
 } from '../shared/config/load.ts';
 import { LOG_LEVELS } from '../shared/log.ts';
 import { checkDeviceConfig } from './config-checks.ts';
-import { HUB_ADDRESS_FORMS } from './hub-address.ts';
+import { HUB_ADDRESS_FORMS, hubAddressProblem } from './hub-address.ts';
 
 export const DEVICE_CONFIG_VERSION = 1;
 
@@ -339,8 +340,11 @@ export function loadDeviceConfig(
   env: NodeJS.ProcessEnv,
   readFile: (p: string) => string = (p) => readFileSync(p, 'utf8'),
 ): LoadResult<DeviceConfig> {
-  // What a pattern cannot say (a port out of range, a GPIO line off the header): `check`.
-  return loadConfig(DEVICE_CONFIG, { argv, env, readFile });
+  const r = loadConfig(DEVICE_CONFIG, { argv, env, readFile });
+  // What a pattern cannot say: a port out of range, brackets around a non-IPv6 host.
+  const problem = r.kind === 'config' ? hubAddressProblem(r.config.hub) : null;
+  if (problem) throw new ConfigError([`hub: ${problem}`]);
+  return r;
 }
 
 export { type HubAddress, isLoopback, parseHubAddress } from './hub-address.ts';
