@@ -172,10 +172,13 @@ const procfs = fs.existsSync('/proc/self');
   },
 );
 
-(procfs ? test : test.skip)('babel-hub user list --data-dir /proc/x: one line, exit 1', async (t) => {
-  const r = await run('hub', ['user', 'list', '--data-dir', '/proc/x']);
-  t.is(r.code, 1);
-  t.deepEqual(r.stderr, [
-    'babel-hub: cannot create directory /proc/x: /proc cannot hold new directories (ENOENT)',
-  ]);
-});
+(procfs ? test : test.skip)(
+  'babel-hub user list --data-dir /proc/x: one line, exit 1',
+  async (t) => {
+    const r = await run('hub', ['user', 'list', '--data-dir', '/proc/x']);
+    t.is(r.code, 1);
+    t.deepEqual(r.stderr, [
+      'babel-hub: cannot create directory /proc/x: /proc cannot hold new directories (ENOENT)',
+    ]);
+  },
+);
