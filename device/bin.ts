@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { reportFailure } from '../shared/service.ts';
 import { runDevice } from './cli.ts';
 
 // Exit explicitly: a pending read on an input device (evdev button) would otherwise keep
@@ -6,7 +7,7 @@ import { runDevice } from './cli.ts';
 runDevice(process.argv.slice(2), process.env).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err);
+    reportFailure('babel-device', err);
     process.exit(1);
   },
 );

@@ -31,6 +31,7 @@ import {
   oneOf,
 } from '../shared/config/load.ts';
 import { LOG_LEVELS } from '../shared/log.ts';
+import { checkDeviceConfig } from './config-checks.ts';
 import { HUB_ADDRESS_FORMS, hubAddressProblem } from './hub-address.ts';
 
 export const DEVICE_CONFIG_VERSION = 1;
@@ -107,6 +108,7 @@ export const DeviceConfigSchema = Type.Object(
       default: 'aplay:default',
       description: 'speaker: aplay:PCM, file:PATH.wav, null',
       errorMessage: 'must be aplay:PCM, file:PATH.wav or null',
+      yamlNull: 'null', // `playback: null` in YAML is the null speaker, not the default
     }),
     button: Type.Array(
       Type.String({
@@ -115,7 +117,11 @@ export const DeviceConfigSchema = Type.Object(
         errorMessage:
           'must be gpio:BCM[:active_low], evdev:PATH[:KEYCODE], serial:PATH[:BAUD] or stdin',
       }),
-      { default: [], description: 'push-button(s); may repeat' },
+      {
+        default: [],
+        description:
+          'push-button(s): gpio:BCM[:active_low], evdev:PATH[:KEYCODE], serial:PATH[:BAUD] or stdin',
+      },
     ),
     target: Type.Optional(
       Type.String({
@@ -332,6 +338,7 @@ export const DEVICE_CONFIG: ConfigSpec<typeof DeviceConfigSchema> = {
   flags: DEVICE_FLAGS,
   envPrefix: 'BABEL_DEVICE_',
   version: DEVICE_CONFIG_VERSION,
+  check: checkDeviceConfig,
 };
 
 export function loadDeviceConfig(

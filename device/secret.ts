@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDir } from '../shared/make-dir.ts';
 
 /** The file, inside the state directory, that holds the generated secret. */
 export const SECRET_FILE = 'secret';
@@ -46,7 +47,7 @@ export function loadOrCreateSecret(
     }
     return { secret, created: false, path: file };
   }
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeDir(stateDir, 0o700);
   const secret = newSecret(random);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${secret}\n`, { mode: 0o600, flag: 'wx' });

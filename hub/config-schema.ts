@@ -24,9 +24,11 @@ import {
   type FlagTable,
   type LoadResult,
   loadConfig,
+  mqttUrlProblem,
   oneOf,
 } from '../shared/config/load.ts';
 import { LOG_LEVELS } from '../shared/log.ts';
+import { HUB_COMMANDS } from './commands-help.ts';
 
 /** The config file format version this hub writes and reads; older files are migrated. */
 const HUB_CONFIG_VERSION = 1;
@@ -240,6 +242,12 @@ const HUB_CONFIG: ConfigSpec<typeof HubConfigSchema> = {
   flags: HUB_FLAGS,
   envPrefix: 'BABEL_HUB_',
   version: HUB_CONFIG_VERSION,
+  commands: HUB_COMMANDS,
+  check: (config) => {
+    const url = config.mqtt.url;
+    const problem = url === 'embedded' || url === 'off' ? null : mqttUrlProblem(url);
+    return problem ? [{ path: 'mqtt.url', message: problem }] : [];
+  },
 };
 
 /**

@@ -84,3 +84,17 @@ export async function runService<
     process.once('SIGINT', () => stop('SIGINT'));
   });
 }
+
+/**
+ * What a `bin.ts` prints when its program failed outside a service's own reporting (a
+ * subcommand): a system error (a directory that cannot be made, a file that cannot be
+ * read) is one line `program: message`; anything else is a bug, printed with its stack.
+ */
+export function reportFailure(program: string, err: unknown): void {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    process.stderr.write(`${program}: ${err.message}\n`);
+  } else {
+    console.error(err);
+  }
+}

@@ -247,7 +247,7 @@ export class AlsaCapture extends EventEmitter<CaptureEvents> implements AudioCap
     if (was === 'opening') {
       this.#settleOpen(err);
     } else {
-      this.#log.warn({ err, pcm: this.pcm }, 'alsa capture failed');
+      this.#log.debug({ err, pcm: this.pcm }, 'alsa capture failed'); // its owner reports the error
       this.emit('error', err);
     }
   }

@@ -138,7 +138,9 @@ export class AlsaUtilProcess {
         this.#opts.onXrun(xrun[1] === undefined ? null : Number(xrun[1]));
         continue;
       }
-      this.#opts.log.warn({ command: this.#opts.command, stderr: line }, 'alsa-utils says');
+      // At debug: a failure quotes the last lines in its error, which its owner reports
+      // once (resilient.ts); a card-less machine printed nine of these every retry.
+      this.#opts.log.debug({ command: this.#opts.command, stderr: line }, 'alsa-utils says');
       this.#lines.push(line);
       if (this.#lines.length > STDERR_LINES) this.#lines.shift();
     }
@@ -265,7 +267,7 @@ export class ArecordCapture extends EventEmitter<CaptureEvents> implements Audio
     if (this.#state !== 'running') return;
     this.#state = 'failed';
     this.#reframer.reset();
-    this.#deps.log.warn({ err, pcm: this.pcm }, 'arecord capture failed');
+    this.#deps.log.debug({ err, pcm: this.pcm }, 'arecord capture failed'); // its owner reports the error
     this.emit('error', err);
   }
 }

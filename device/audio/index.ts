@@ -90,7 +90,9 @@ export function createResilientCapture(
 ): ResilientCapture {
   checkFrameSamples(deps.frameSamples);
   const log = deps.log.child({ capture: formatSpec(spec) });
-  return new ResilientCapture(() => createCapture(spec, deps), { ...deps, ...opts, log });
+  const hint =
+    'babel-device --list-audio lists the sound cards and the capture spec of each; capture: silence runs without a microphone';
+  return new ResilientCapture(() => createCapture(spec, deps), { ...deps, hint, ...opts, log });
 }
 
 /** `createPlayback` behind `ResilientPlayback`: what the agent runs. */
@@ -101,5 +103,7 @@ export function createResilientPlayback(
 ): ResilientPlayback {
   checkFrameSamples(deps.frameSamples);
   const log = deps.log.child({ playback: formatSpec(spec) });
-  return new ResilientPlayback(() => createPlayback(spec, deps), { ...deps, ...opts, log });
+  const hint =
+    'babel-device --list-audio lists the sound cards and the playback spec of each; playback: null runs without a speaker';
+  return new ResilientPlayback(() => createPlayback(spec, deps), { ...deps, hint, ...opts, log });
 }

@@ -109,7 +109,7 @@ export class AplayPlayback extends EventEmitter<PlaybackEvents> implements Audio
       throw new Error(`${this.pcm}: ${await proc.exited}`);
     }
     this.#state = 'running';
-    this.#deps.log.info({ pcm: this.pcm }, 'aplay playback started');
+    this.#deps.log.debug({ pcm: this.pcm }, 'aplay playback started');
   }
 
   /** Queues one frame, or drops it (counted) when not running, behind or mis-sized. */
@@ -147,7 +147,7 @@ export class AplayPlayback extends EventEmitter<PlaybackEvents> implements Audio
   #fail(err: Error): void {
     if (this.#state !== 'running') return;
     this.#state = 'failed';
-    this.#deps.log.warn({ err, pcm: this.pcm }, 'aplay playback failed');
+    this.#deps.log.debug({ err, pcm: this.pcm }, 'aplay playback failed'); // its owner reports the error
     this.emit('error', err);
   }
 }

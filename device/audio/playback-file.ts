@@ -1,8 +1,9 @@
 /**
  * `file:PATH.wav`: the speaker's audio recorded to a WAV file (48 kHz mono s16le). The
- * header is written with a zero length at `start()` and fixed up by `stop()`; a process
- * killed in between leaves a file whose header says 0 bytes (most readers then take the
- * data to the end of the file, `decodeWav` does).
+ * header is written with a zero length at `start()`, brought up to date after each second
+ * of audio written (one small write a second, not one a frame) and fixed up by `stop()`;
+ * a reader of the file in progress, or of a process killed in between, gets every whole
+ * second (and readers that take the data to the end of the file get the rest).
  */
 import { EventEmitter } from 'node:events';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -20,6 +21,9 @@ import { WAV_HEADER_BYTES, WAV_MAX_DATA_BYTES, wavHeader } from './wav.ts';
 /** Most bytes waiting for the disk before frames are dropped: one second of audio. */
 const MAX_PENDING_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE;
 
+/** The header's sizes are rewritten each time this much more audio is on disk: one second. */
+const HEADER_EVERY_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE;
+
 /** `file:PATH.wav` as an `AudioPlayback`. Every accepted frame is in the file after `stop()`. */
 export class FilePlayback extends EventEmitter<PlaybackEvents> implements AudioPlayback {
   readonly frameSamples: number;
@@ -30,6 +34,9 @@ export class FilePlayback extends EventEmitter<PlaybackEvents> implements AudioP
   #state: 'idle' | 'opening' | 'running' | 'failed' | 'stopped' = 'idle';
   #file: FileHandle | undefined;
   #dataBytes = 0;
+  /** Audio bytes on disk, and how many of them the header counts. */
+  #writtenBytes = 0;
+  #headerBytes = 0;
   #pendingBytes = 0;
   #writes: Promise<void> = Promise.resolve();
 
@@ -81,12 +88,19 @@ export class FilePlayback extends EventEmitter<PlaybackEvents> implements AudioP
     this.stats.frames++;
     this.#writes = this.#writes
       .then(() => file.write(frame, 0, frame.length, position))
-      .then(
-        () => {
-          this.#pendingBytes -= frame.length;
-        },
-        (err: Error) => this.#fail(err),
-      );
+      .then(() => {
+        this.#pendingBytes -= frame.length;
+        this.#writtenBytes += frame.length;
+        if (this.#writtenBytes - this.#headerBytes < HEADER_EVERY_BYTES) return;
+        this.#headerBytes = this.#writtenBytes;
+        return file.write(wavHeader(this.#headerBytes), 0, WAV_HEADER_BYTES, 0).then(() => {});
+      })
+      .then(undefined, (err: Error) => this.#fail(err));
+  }
+
+  /** Resolves when every frame accepted so far is on disk (and the header as its rule says). */
+  flush(): Promise<void> {
+    return this.#writes;
   }
 
   /** Writes what is queued, fixes the header's sizes and closes the file. */

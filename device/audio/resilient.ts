@@ -4,6 +4,11 @@
  * unplugged, arecord killed), is logged, reported as a 'state' change (and 'error' if
  * anyone listens), and opened again with exponential backoff and jitter until it is back.
  * Nothing here throws or rejects because of the device; time comes from the clock.
+ *
+ * The log says it once: the first failure of a streak is a warning with what to do
+ * (`hint`); the retries after it are at debug, with a warning summing them up every
+ * `summaryEveryMs` (5 min) while the device stays away, and one info line when it is back
+ * (it ran `stableMs`). A machine without a sound card logged 77 warnings in 30 s before.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -49,6 +54,10 @@ export interface ResilientOptions {
   stableMs?: number;
   /** An attempt neither opening nor failing in this time is abandoned (default 10 s). */
   openTimeoutMs?: number;
+  /** What to do about a device that will not open, said with the first failure. */
+  hint?: string;
+  /** While failures go on, a summary warning this often (default 5 min); each retry is at debug. */
+  summaryEveryMs?: number;
 }
 
 interface Device {
@@ -75,7 +84,12 @@ class Supervisor<D extends Device> {
   #stopped = true;
   #failures = 0;
   #openedAt = 0;
+  /** When the current streak of failures began, and when it was last summed up. */
+  #streakAt = 0;
+  #summedAt = 0;
+  #openedInStreak = false;
   #timer: Timer | undefined;
+  #stableTimer: Timer | undefined;
   #attempt: Promise<void> = Promise.resolve();
   readonly #onError = (err: Error) => {
     void this.#lost(err);
@@ -111,6 +125,7 @@ class Supervisor<D extends Device> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#timer?.cancel();
+    this.#stableTimer?.cancel();
     await this.#attempt;
     const device = this.#device;
     this.#device = undefined;
@@ -148,7 +163,20 @@ class Supervisor<D extends Device> {
     this.#openedAt = clock.now();
     device.on('error', this.#onError);
     this.#hooks.attach(device);
-    this.#opts.log.info({ failures: this.#failures }, 'audio device open');
+    // Once per streak at info: a device that opens and dies at once (aplay without a
+    // card) would say it every retry.
+    const level = this.#failures === 0 || !this.#openedInStreak ? 'info' : 'debug';
+    this.#opts.log[level]({ failures: this.#failures }, 'audio device open');
+    if (this.#failures > 0) {
+      this.#openedInStreak = true;
+      this.#stableTimer = clock.setTimeout(() => {
+        this.#stableTimer = undefined;
+        if (this.#device !== device || this.#stopped) return;
+        this.#opts.log.info({ failedAttempts: this.#failures }, 'audio device back');
+        this.#failures = 0;
+        this.#backoff.reset();
+      }, this.#opts.stableMs ?? 10_000);
+    }
     this.#hooks.state({ state: 'running', failures: this.#failures });
   }
 
@@ -158,6 +186,8 @@ class Supervisor<D extends Device> {
     this.#device = undefined;
     this.#hooks.detach(device);
     device.off('error', this.#onError);
+    this.#stableTimer?.cancel();
+    this.#stableTimer = undefined;
     if (this.#opts.clock.now() - this.#openedAt >= (this.#opts.stableMs ?? 10_000)) {
       this.#failures = 0;
       this.#backoff.reset();
@@ -171,13 +201,36 @@ class Supervisor<D extends Device> {
   #retry(err: Error): void {
     this.#failures++;
     const delayMs = this.#backoff.next();
-    this.#opts.log.warn({ err, failures: this.#failures, delayMs }, 'audio device unavailable');
+    this.#report(err, delayMs);
     this.#hooks.error(err);
     this.#hooks.state({ state: 'waiting', failures: this.#failures, delayMs, error: err });
     this.#timer = this.#opts.clock.setTimeout(() => {
       this.#timer = undefined;
       if (!this.#stopped) this.#attempt = this.#open();
     }, delayMs);
+  }
+
+  /** The first failure of a streak warns with the hint; later ones are at debug, summed up now and then. */
+  #report(err: Error, delayMs: number): void {
+    const { log, clock, hint } = this.#opts;
+    const now = clock.now();
+    if (this.#failures === 1) {
+      this.#streakAt = now;
+      this.#openedInStreak = false;
+      this.#summedAt = now;
+      log.warn(
+        { err, delayMs, ...(hint ? { hint } : {}) },
+        'audio device unavailable; retrying until it is back',
+      );
+      return;
+    }
+    log.debug({ err, failures: this.#failures, delayMs }, 'audio device unavailable');
+    if (now - this.#summedAt < (this.#opts.summaryEveryMs ?? 300_000)) return;
+    this.#summedAt = now;
+    log.warn(
+      { failedAttempts: this.#failures, forMs: now - this.#streakAt, lastError: err.message },
+      'audio device still unavailable',
+    );
   }
 
   async #release(device: D): Promise<void> {

@@ -7,6 +7,7 @@ import { LineFramer } from '../../protocol/text/framer.ts';
 import { Backoff } from '../../shared/backoff.ts';
 import type { Clock, Timer } from '../../shared/clock.ts';
 import { type CallEvent, type HubEvent, hubEvent, isCallEvent } from './events.ts';
+import { TakeoverWatch } from './takeover.ts';
 
 /** Replies can be longer than requests (the USERS list has every user); see docs/protocol.md. */
 const MAX_REPLY_BYTES = 64 * 1024;
@@ -72,12 +73,15 @@ export class HubClient extends EventEmitter<HubClientEvents> {
   #created = false;
   /** The refusal last logged, so a streak of the same one is logged once. */
   #refusal: string | null = null;
+  /** [T-8] Notices the name being taken by another device, and backs off (takeover.ts). */
+  readonly #takeover: TakeoverWatch;
 
   constructor(opts: HubClientOptions) {
     super();
     this.#o = opts;
     this.#log = opts.log;
     this.#backoff = opts.backoff ?? new Backoff({ minMs: 250, maxMs: 3000 });
+    this.#takeover = new TakeoverWatch({ clock: opts.clock, log: opts.log, name: opts.name });
   }
 
   get online(): boolean {
@@ -248,6 +252,7 @@ export class HubClient extends EventEmitter<HubClientEvents> {
       this.#phase = 'online';
       this.#backoff.reset();
       this.#refusal = null;
+      this.#takeover.registered();
       this.#startPings();
       this.#log.info({ uuid: event.uuid }, 'registered with the hub');
       this.emit('online', event.uuid);
@@ -324,7 +329,8 @@ export class HubClient extends EventEmitter<HubClientEvents> {
     this.#clearTimers();
     if (this.#phase === 'stopped') return;
     this.#phase = 'waiting';
-    const delay = this.#backoff.next();
+    const held = wasOnline ? this.#takeover.lost(reason === 'connection closed') : null;
+    const delay = held ?? this.#backoff.next();
     this.#log.info({ reason, retryInMs: delay }, 'hub link down');
     if (wasOnline) this.emit('offline', reason);
     this.#retry = this.#o.clock.setTimeout(() => {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { makeDir } from '../../shared/make-dir.ts';
 
 /** The file, inside the state directory, that holds the fingerprint trusted on first use. */
 export const FINGERPRINT_FILE = 'hub-fingerprint';
@@ -181,7 +182,7 @@ export class HubTrust {
 
   #record(fingerprint: string, hub: string): void {
     try {
-      fs.mkdirSync(this.#stateDir, { recursive: true, mode: 0o700 });
+      makeDir(this.#stateDir, 0o700);
       const tmp = `${this.#file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, `${fingerprint}\n`, { mode: 0o600 });
       fs.renameSync(tmp, this.#file);

@@ -14,6 +14,7 @@ import {
   stateIn,
 } from './call.ts';
 import { type CallKeys, drawCallKeys, srtpOf } from './srtp-keys.ts';
+import { logTakeover } from './takeover-log.ts';
 import type {
   CallEvent,
   CallFailure,
@@ -95,6 +96,7 @@ export class CallCore {
     this.#sessions.set(spec.user.id, session);
     reply();
     if (old) {
+      logTakeover(this.#opts.log, old.spec, spec);
       old.closed = true;
       this.#endCallOf(old, EndReason.DISCONNECTED);
       old.spec.sink.replaced();

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDir } from '../../shared/make-dir.ts';
 
 export const MQTT_LOGINS_FILE = 'mqtt-logins.json';
 export const HUB_MQTT_USER = 'babel-hub';
@@ -40,7 +41,7 @@ export function loadOrCreateMqttLogins(
     hub: { username: HUB_MQTT_USER, password: random(24).toString('base64url') },
     admin: { username: ADMIN_MQTT_USER, password: random(24).toString('base64url') },
   };
-  fs.mkdirSync(dataDir, { recursive: true });
+  makeDir(dataDir);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(logins, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   fs.renameSync(tmp, file);

@@ -2,9 +2,9 @@
  * Opens the hub's SQLite database with the pragmas that make acknowledged writes survive
  * `kill -9` and power loss, and brings its schema up to date.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { makeDir } from '../../shared/make-dir.ts';
 
 /** A better-sqlite3 connection. */
 export type Database = BetterSqlite3.Database;
@@ -53,7 +53,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * by a newer version of the hub.
  */
 export function openDatabase(file: string): Database {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') makeDir(path.dirname(path.resolve(file)));
   const db = new BetterSqlite3(file);
   try {
     db.pragma('busy_timeout = 5000');

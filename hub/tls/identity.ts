@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { makeDir } from '../../shared/make-dir.ts';
 
 /** Where the made identity lives in the data directory. */
 export const TLS_DIR = 'tls';
@@ -158,7 +159,7 @@ function readFile(file: string, setting: string): Buffer {
  * exactly one wins, the other uses the winner's.
  */
 async function makeIdentity(dataDir: string, run: RunOpenssl, hostname: string): Promise<boolean> {
-  fs.mkdirSync(dataDir, { recursive: true });
+  makeDir(dataDir);
   const tmp = fs.mkdtempSync(path.join(dataDir, '.tls-new-')); // mode 0700
   try {
     const keyPath = path.join(tmp, KEY_FILE);

@@ -6,6 +6,7 @@ import type { TObject } from '@sinclair/typebox';
 import YAML from 'yaml';
 import { isPlainObject, type Raw } from './raw.ts';
 import type { ConfigInput, ConfigSpec } from './spec.ts';
+import { normalizeValues, scalarSources, selfAliasLine } from './yaml-values.ts';
 
 const READ_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file',
@@ -28,7 +29,8 @@ export function readConfigFile<S extends TObject>(
     problems.push(`${file}: cannot read: ${why}`);
     return {};
   }
-  const doc = YAML.parseDocument(text, { uniqueKeys: true });
+  const lines = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const line = e.linePos?.[0].line;
@@ -38,14 +40,34 @@ export function readConfigFile<S extends TObject>(
     }
     return {};
   }
-  const raw = dropNulls(doc.toJS({ maxAliasCount: 100 }));
-  if (raw === undefined) return {};
+  // `a: &a [*a]` reads as a value that contains itself: nothing could walk it.
+  const selfAlias = selfAliasLine(doc, lines);
+  if (selfAlias !== null) {
+    problems.push(`${file}: line ${selfAlias}: an alias refers to the node that contains it`);
+    return {};
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // The yaml library refuses an alias bomb ("Excessive alias count ...").
+    const why = /alias/i.test((err as Error).message)
+      ? `too many aliases (more than ${MAX_ALIAS_COUNT}); a config file needs few, if any`
+      : (err as Error).message;
+    problems.push(`${file}: ${why}`);
+    return {};
+  }
+  if (raw === null || raw === undefined) return {};
   if (!isPlainObject(raw)) {
     problems.push(`${file}: must be a mapping of settings`);
     return {};
   }
-  return migrate(spec, raw, problems);
+  const migrated = migrate(spec, raw, problems);
+  return normalizeValues(spec.schema, migrated, scalarSources(doc), problems);
 }
+
+/** Aliases resolved per file at most: ample for anchors of shared settings, not a bomb. */
+const MAX_ALIAS_COUNT = 100;
 
 function migrate<S extends TObject>(spec: ConfigSpec<S>, raw: Raw, problems: string[]): Raw {
   const from = raw.version;
@@ -68,17 +90,4 @@ function migrate<S extends TObject>(spec: ConfigSpec<S>, raw: Raw, problems: str
     out = step(out);
   }
   return { ...out, version: spec.version };
-}
-
-/** YAML `key:` with nothing after it means "the default", as if the key were absent. */
-function dropNulls(value: unknown): unknown {
-  if (value === null) return undefined;
-  if (Array.isArray(value)) return value.map(dropNulls);
-  if (!isPlainObject(value)) return value;
-  const out: Raw = {};
-  for (const [k, v] of Object.entries(value)) {
-    const kept = dropNulls(v);
-    if (kept !== undefined) out[k] = kept;
-  }
-  return out;
 }

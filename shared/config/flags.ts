@@ -87,7 +87,7 @@ export function checkSpec<S extends TObject>(spec: ConfigSpec<S>): void {
   }
 }
 
-/** The `--help` text: usage, every flag with its help and default, the environment rule. */
+/** The `--help` text: usage, the subcommands, every flag with its help and default, the environment rule. */
 export function helpText<S extends TObject>(spec: ConfigSpec<S>): string {
   const defaults = Value.Default(spec.schema, {}) as Raw;
   const usage = ['[--config FILE]'];
@@ -95,26 +95,37 @@ export function helpText<S extends TObject>(spec: ConfigSpec<S>): string {
   for (const f of spec.flags) {
     const segments = f.path.split('.');
     const def = getPath(defaults, segments);
+    const text = forUsers(f.help ?? String(leafAt(spec.schema, segments)?.description ?? ''));
     const notes = [
-      f.kind === 'list' ? 'may repeat' : '',
+      f.kind === 'list' && !/may repeat/.test(text) ? 'may repeat' : '',
       def === undefined || (Array.isArray(def) && def.length === 0) ? '' : `default: ${def}`,
     ].filter(Boolean);
-    const text = f.help ?? String(leafAt(spec.schema, segments)?.description ?? '');
     const many = f.kind === 'list' ? '...' : '';
-    usage.push(`[${f.flag} ${f.arg}]${many}`);
-    rows.push([`${f.flag} ${f.arg}${many}`, notes.length ? `${text} (${notes.join('; ')})` : text]);
+    const flag = f.arg === '' ? f.flag : `${f.flag} ${f.arg}`;
+    usage.push(`[${flag}]${many}`);
+    rows.push([`${flag}${many}`, notes.length ? `${text} (${notes.join('; ')})` : text]);
   }
   rows.push(
     ['-h, --help', 'print this help and exit'],
     ['--version', 'print the version and exit'],
   );
-  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  const commands = spec.commands ?? [];
+  const width = Math.max(...[...rows, ...commands].map(([left]) => left.length)) + 2;
   const examples = [1, 2].flatMap((depth) => {
     const leaf = envLeaves(spec.schema).find((l) => l.segments.length === depth);
     return leaf ? [envName(spec.envPrefix, leaf.segments)] : [];
   });
+  const head = `Usage: ${spec.program}`;
   return [
-    wrap(`Usage: ${spec.program}`, usage, 80),
+    wrap(head, usage, 80),
+    ...(commands.length === 0
+      ? []
+      : [
+          `${' '.repeat(head.length - spec.program.length)}${spec.program} COMMAND [ARGS...] [--config FILE] [--data-dir DIR]`,
+          '',
+          'Commands:',
+          ...commands.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
+        ]),
     '',
     'Options:',
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
@@ -124,6 +135,11 @@ export function helpText<S extends TObject>(spec: ConfigSpec<S>): string {
     'Precedence: flags, then environment, then the config file, then defaults.',
     '',
   ].join('\n');
+}
+
+/** A description without the contract clauses it cites for the code's readers (`[M-4]`, `[S-3, S-4]`). */
+function forUsers(text: string): string {
+  return text.replace(/ ?\[[A-Z]{1,2}-\d+(, ?[A-Z]{1,2}-\d+)*\]/g, '');
 }
 
 /** `head` then `words`, wrapped at `width` columns under the first word. */

@@ -14,15 +14,17 @@ import { readEnv } from './env.ts';
 import { ConfigError } from './errors.ts';
 import { readConfigFile } from './file.ts';
 import { checkSpec, helpText, parseArgv } from './flags.ts';
-import { validationProblems } from './messages.ts';
+import { labelFor, validationProblems } from './messages.ts';
 import { setPath } from './raw.ts';
 import type { ConfigInput, ConfigSpec, LoadResult } from './spec.ts';
 
+export { mqttUrlProblem } from './checks.ts';
 export { envName } from './env.ts';
 export { helpText } from './flags.ts';
 export { oneOf } from './schema.ts';
 export type {
   ConfigInput,
+  ConfigProblem,
   ConfigSpec,
   FlagKind,
   FlagSpec,
@@ -59,6 +61,11 @@ export function loadConfig<S extends TObject>(
 
   const config = Value.Default(spec.schema, merged);
   problems.push(...validationProblems(spec.schema, config, origin));
+  if (problems.length === 0 && spec.check) {
+    for (const p of spec.check(config as Static<S>)) {
+      problems.push(`${labelFor(p.path, origin)}: ${p.message}`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { kind: 'config', config: config as Static<S>, file: cli.file };
 }

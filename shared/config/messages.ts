@@ -20,10 +20,15 @@ export function validationProblems(
     const path = pointerToPath(error.path);
     if (seen.has(path)) continue;
     seen.add(path);
-    const label = origin.get(path) ?? origin.get(path.replace(/\[\d+\]$/, '')) ?? path;
+    const label = labelFor(path, origin);
     problems.push(`${label}: ${describeError(error.type, error.schema)}`);
   }
   return problems;
+}
+
+/** What the user typed for the setting at dotted `path`: the flag or variable that set it, else `path`. */
+export function labelFor(path: string, origin: ReadonlyMap<string, string>): string {
+  return origin.get(path) ?? origin.get(path.replace(/\[\d+\]$/, '')) ?? path;
 }
 
 /** `/mqtt/url` -> `mqtt.url`, `/button/1` -> `button[1]`. */
@@ -43,7 +48,7 @@ function describeError(type: ValueErrorType, schema: TSchema): string {
 }
 
 /** What a value must be, from its schema; a schema's own `errorMessage` wins. */
-function describe(schema: TSchema): string {
+export function describe(schema: TSchema): string {
   if (typeof schema.errorMessage === 'string') return schema.errorMessage;
   if (KindGuard.IsInteger(schema) || KindGuard.IsNumber(schema)) {
     const what = KindGuard.IsInteger(schema) ? 'an integer' : 'a number';

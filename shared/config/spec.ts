@@ -1,5 +1,5 @@
 /** The shape of one program's configuration: its flags, schema, file versions and a run's inputs. */
-import type { TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
 
 /** How a flag's or variable's text is converted: as is, to a number, a boolean, or a list. */
 export type FlagKind = 'string' | 'number' | 'boolean' | 'list';
@@ -37,6 +37,20 @@ export interface ConfigSpec<S extends TObject> {
   readonly version: number;
   /** `migrations[n]` upgrades a version-n file to n + 1. */
   readonly migrations?: Readonly<Record<number, Migration>>;
+  /**
+   * What the schema cannot say (a port inside a host string, a GPIO line), run on a config
+   * that passed the schema. `path` is the setting's dotted path (`button[1]`); the loader
+   * names the flag or variable instead when one set it.
+   */
+  readonly check?: (config: Static<S>) => readonly ConfigProblem[];
+  /** Subcommands, for `--help`: `[usage, what it does]`, e.g. `['status', 'ask the running hub ...']`. */
+  readonly commands?: readonly (readonly [string, string])[];
+}
+
+/** One problem `ConfigSpec.check` found. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
 }
 
 /** The run's inputs: `argv` without node and script (`process.argv.slice(2)`). */

@@ -79,9 +79,9 @@ const bad: Array<[string[], string]> = [
   [['--hub', 'udp://hub'], '--hub: must be HOST[:PORT], tls://HOST[:PORT] or tcp://HOST[:PORT]'],
   [['--hub', 'tls://'], '--hub: must be HOST[:PORT], tls://HOST[:PORT] or tcp://HOST[:PORT]'],
   [['--hub', 'hub:'], '--hub: must be HOST[:PORT], tls://HOST[:PORT] or tcp://HOST[:PORT]'],
-  [['--hub', 'hub:99999'], 'hub: port 99999 is out of range 1-65535'],
-  [['--hub', 'tls://hub:0'], 'hub: port 0 is out of range 1-65535'],
-  [['--hub', '[1.2.3.4]'], 'hub: 1.2.3.4 is not an IPv6 address'],
+  [['--hub', 'hub:99999'], '--hub: port 99999 is out of range 1-65535'],
+  [['--hub', 'tls://hub:0'], '--hub: port 0 is out of range 1-65535'],
+  [['--hub', '[1.2.3.4]'], '--hub: 1.2.3.4 is not an IPv6 address'],
   [
     ['--hub-fingerprint', 'abc'],
     '--hub-fingerprint: must be sha256: and 64 hex digits, as `babel-hub fingerprint` prints it',

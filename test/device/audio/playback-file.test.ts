@@ -64,3 +64,36 @@ test('null playback counts frames, and drops mis-sized ones and those written wh
   playback.write(frame(3));
   t.deepEqual(playback.stats, { frames: 2, dropped: 3, underruns: 0 });
 });
+
+test('while playing, the header says how much is written, updated each second of audio (not each frame)', async (t) => {
+  const path = join(dir, 'growing.wav');
+  const playback = new FilePlayback(path, { log, clock: new FakeClock(), frameSamples: 960 });
+  await playback.start();
+  const second = 48000 * 2;
+  const frame20 = (n: number) => Buffer.alloc(1920, n);
+  const header = async () => {
+    const file = await readFile(path);
+    return { riff: file.readUInt32LE(4), data: file.readUInt32LE(40), length: file.length };
+  };
+  for (let i = 0; i < 40; i++) playback.write(frame20(i));
+  await playback.flush();
+  t.like(await header(), { riff: 36, data: 0, length: 44 + 40 * 1920 });
+  for (let i = 40; i < 60; i++) playback.write(frame20(i));
+  await playback.flush();
+  t.like(await header(), { riff: 36 + second, data: second, length: 44 + 60 * 1920 });
+  for (let n = 60; n < 150; n += 30) {
+    for (let i = n; i < n + 30; i++) playback.write(frame20(i));
+    await playback.flush();
+  }
+  const now = await header();
+  t.is(now.data, 3 * second);
+  t.is(now.riff, now.data + 36);
+  const playing = await readFile(path);
+  t.is(
+    decodeWav(playing).length,
+    3 * second,
+    'a reader of the file in progress gets whole seconds',
+  );
+  await playback.stop();
+  t.like(await header(), { data: 150 * 1920, riff: 150 * 1920 + 36 });
+});
