@@ -31,6 +31,7 @@ import test from 'ava';
 import { loadDeviceConfig } from '../../device/config-schema.ts';
 import { listAudio } from '../../device/list.ts';
 import { loadHubConfig } from '../../hub/config-schema.ts';
+import { hangGuardMs } from '../helpers/hang-guard.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
@@ -155,7 +156,8 @@ function bash(env: Env, script: string): Promise<{ code: number; output: string 
     execFile(
       'bash',
       ['-c', `${env.preamble}\n${script}`],
-      { env: childEnv(env.dir), timeout: 30_000 },
+      // A guard against a hang, not a speed bound: the machine running the suite may be busy.
+      { env: childEnv(env.dir), timeout: hangGuardMs(120_000) },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         resolve({ code, output: `${stdout}${stderr}` });
