@@ -23,6 +23,10 @@ export interface CallEvent {
     readonly id: string;
     readonly caller: { readonly name: string };
     readonly callee: { readonly name: string };
+    /** [G-1, G-2] The group the call was placed to, if any. */
+    readonly group?: string | undefined;
+    /** [G-2] A page. */
+    readonly page?: boolean | undefined;
   };
   readonly reason: EndReason | null;
   /** Time in the call (answered to ended), 0 if never answered. */
@@ -104,6 +108,14 @@ export interface CallEventPayload {
   callee: string;
   reason: CallEvent['reason'];
   duration_ms: number;
+  /**
+   * [G-1, G-2] The group the call was placed to (extension; absent for a call to a user).
+   * While a group rings, and for a page, `callee` is the group too; once a member
+   * answers, `callee` is that member.
+   */
+  group?: string;
+  /** [G-2] Present (true) for a page. */
+  page?: true;
 }
 
 export function callEvent(e: CallEvent): CallEventPayload {
@@ -114,6 +126,8 @@ export function callEvent(e: CallEvent): CallEventPayload {
     callee: e.call.callee.name,
     reason: e.reason,
     duration_ms: Math.round(e.durationMs),
+    ...(e.call.group ? { group: e.call.group } : {}),
+    ...(e.call.page ? { page: true as const } : {}),
   };
 }
 
