@@ -5,6 +5,7 @@
  * ```
  * <base>/bridge/state        online | offline             retained, the hub's last will
  * <base>/bridge/pairing      open | closed                retained [S-6]
+ * <base>/bridge/stats        {"group_calls","pages","relay_fallbacks"}  retained [G-1..G-3]
  * <base>/<user>/availability online | offline             retained
  * <base>/<user>              {"state","peer","since"}     retained
  * <base>/calls               {"event","call_id",...}      not retained
@@ -52,6 +53,8 @@ export function topicsFor(base: string) {
     bridgeState: `${base}/bridge/state`,
     /** [S-6] Whether the hub's pairing window is open. */
     pairing: `${base}/bridge/pairing`,
+    /** [G-1..G-3] The call core's counters since start (extension). */
+    bridgeStats: `${base}/bridge/stats`,
     calls: `${base}/calls`,
     user: (name: string) => `${base}/${name}`,
     availability: (name: string) => `${base}/${name}/availability`,
