@@ -4,6 +4,7 @@ import { runAdmin } from './admin.ts';
 import { runBackupCommand } from './backup-command.ts';
 import { loadHubConfig } from './config-schema.ts';
 import { runPair } from './control/pair-command.ts';
+import { runGroup } from './group-command.ts';
 import { Hub } from './main.ts';
 import { runMqttLogin } from './mqtt/login-command.ts';
 import { runFingerprint } from './tls/fingerprint-command.ts';
@@ -24,6 +25,8 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   // online backup of the database; restore only while the hub is stopped
   if (argv[0] === 'backup' || argv[0] === 'restore')
     return runBackupCommand(argv[0], argv.slice(1), env, io);
+  // [G-1] ring and paging groups, on the running hub or its database
+  if (argv[0] === 'group') return runGroup(argv.slice(1), env, io);
   return runService(
     {
       program: 'babel-hub',
