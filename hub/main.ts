@@ -6,8 +6,14 @@ import { binaryHandler } from './binary/connection.ts';
 import type { HubConfig } from './config-schema.ts';
 import { buildContext, type ConnectionLimits } from './context.ts';
 import { ControlServer } from './control/server.ts';
-import { CallCore } from './core/call-core.ts';
+import type { CallCore } from './core/call-core.ts';
+import { type RunningWeb, startWeb } from './http/start.ts';
+import { HubView } from './http/view.ts';
+import { DeviceFeed } from './metrics/device-feed.ts';
+import { MeasuredCallCore } from './metrics/measured-core.ts';
+import { HubMetrics } from './metrics/metrics.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
+import { redact } from './mqtt/client.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import type { Handle } from './net/address.ts';
@@ -20,6 +26,24 @@ import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 import { textHandler } from './text/connection.ts';
 import { loadIdentity, type RunOpenssl } from './tls/identity.ts';
+
+/** What `babel-hub status` prints (the control socket's `status`), and the page's hub panel. */
+export interface HubStatus {
+  pid: number;
+  started: string;
+  uptime_s: number;
+  data_dir: string;
+  /** Bound ports by listener name; null when off or not bound. */
+  listeners: Record<string, number | null>;
+  /** Stations online now, by name. */
+  stations: string[];
+  users: number;
+  calls: Array<{ caller: string; callee: string; phase: string; relayed: boolean }>;
+  pairing: string;
+  /** Null with MQTT off; the URL without its password. */
+  mqtt: { url: string; connected: boolean } | null;
+  relay: Record<string, number>;
+}
 
 export interface HubDeps {
   log: Logger;
@@ -58,6 +82,10 @@ export class Hub {
   readonly mqttPort: number | null;
   /** [S-9, extension] Its TLS port; null as above, or when that port was taken (logged). */
   readonly mqttTlsPort: number | null;
+  /** The web page's bound port (docs/web.md); 0 when off or its port was taken. */
+  readonly httpPort: number;
+  /** What `babel-hub status` and the page say about the running hub. */
+  readonly status: () => HubStatus;
   readonly #log: Logger;
   readonly #components: Component[];
   readonly #cap: ConnectionCap;
@@ -75,6 +103,8 @@ export class Hub {
     fingerprint: string;
     mqttPort: number | null;
     mqttTlsPort: number | null;
+    httpPort: number;
+    status: () => HubStatus;
     log: Logger;
     components: Component[];
     cap: ConnectionCap;
@@ -90,6 +120,8 @@ export class Hub {
     this.fingerprint = parts.fingerprint;
     this.mqttPort = parts.mqttPort;
     this.mqttTlsPort = parts.mqttTlsPort;
+    this.httpPort = parts.httpPort;
+    this.status = parts.status;
     this.#log = parts.log;
     this.#components = parts.components;
     this.#cap = parts.cap;
@@ -122,16 +154,67 @@ export class Hub {
       log.info({ db: dbFile, users: accounts.listUsers().length }, 'accounts open');
 
       const relay = new UdpRelay({ bindHost: config.host, log: log.child({ mod: 'relay' }) });
-      const core = new CallCore({
-        clock,
-        log: log.child({ mod: 'core' }),
-        ringTimeoutMs: config.ring_timeout * 1000,
-        relayMode: config.relay,
-        relay,
-      });
+      let metrics: HubMetrics | null = null;
+      const core: CallCore = new MeasuredCallCore(
+        {
+          clock,
+          log: log.child({ mod: 'core' }),
+          ringTimeoutMs: config.ring_timeout * 1000,
+          relayMode: config.relay,
+          relay,
+        },
+        (ms) => metrics?.callSetup(ms),
+      );
       const cap = new ConnectionCap(config.max_connections);
       const ctx = buildContext({ config, core, accounts, clock, log, limits: deps.limits });
       const { access } = ctx;
+      // The web page's view and the metrics (docs/web.md) watch from the start.
+      const startedWall = clock.wallNow();
+      let feed: DeviceFeed | null = null;
+      const ports: Record<string, number | null> = {};
+      let mqttShown = 'off';
+      metrics = new HubMetrics({
+        source: core,
+        relay: () => relay.stats,
+        clock,
+        mqttConnected: () => feed?.connected ?? null,
+      });
+      const view = new HubView({
+        source: {
+          observe: (l) => core.observe(l),
+          stateOf: (id) => core.stateOf(id),
+          peerOf: (id) => core.peerOf(id),
+          users: () => accounts.listUsers(),
+          pairing: () => ({ state: access.pairing.state, until: access.pairing.untilWallMs }),
+        },
+        clock,
+      });
+      access.onPairing(() => view.changed());
+      access.onLogin((o) =>
+        metrics?.login(o.ok ? 'ok' : o.reason === 'throttled' ? 'throttled' : 'failed'),
+      );
+      const status = (): HubStatus => {
+        const snap = view.snapshot();
+        return {
+          pid: process.pid,
+          started: new Date(startedWall).toISOString(),
+          uptime_s: Math.round((clock.wallNow() - startedWall) / 1000),
+          data_dir: config.data_dir,
+          listeners: { ...ports },
+          stations: snap.stations.filter((st) => st.state !== 'offline').map((st) => st.name),
+          users: snap.stations.length,
+          calls: snap.calls.map((c) => ({
+            caller: c.caller,
+            callee: c.callee,
+            phase: c.phase,
+            relayed: c.relayed,
+          })),
+          pairing: snap.pairing.state,
+          mqtt:
+            mqttShown === 'off' ? null : { url: mqttShown, connected: feed?.connected ?? false },
+          relay: { ...relay.stats },
+        };
+      };
 
       // The control socket of `babel-hub pair` (and other subcommands that need the
       // running hub); it also keeps a second hub off this data directory.
@@ -143,6 +226,7 @@ export class Hub {
             access.pairing.open(minutes); // [S-6]
             return { state: access.pairing.state, until: access.pairing.untilWallMs };
           },
+          status: () => ({ ...status() }),
           stats: () => ({
             passwordChecks: accounts.passwordChecks,
             preLogin: { pending: access.gate.pending, refused: access.gate.refused },
@@ -200,7 +284,23 @@ export class Hub {
         // [S-6] retained `<base>/bridge/pairing`
         bridge.pairing(access.pairing.state);
         access.onPairing((state) => bridge.pairing(state));
+        // the devices' call statistics and door events, for the page and /metrics
+        const deviceFeed = new DeviceFeed({
+          url: mqttUrl,
+          baseTopic: config.mqtt.base_topic,
+          username,
+          password,
+          sinks: [view, metrics],
+          isStation: (name) => accounts.getByName(name) !== undefined,
+          log: log.child({ mod: 'device-feed' }),
+        });
+        deviceFeed.start();
+        feed = deviceFeed;
+        mqttShown = redact(mqttUrl);
+        components.push({ name: 'device-feed', stop: () => deviceFeed.stop() });
       }
+      ports.mqtt = mqttPort;
+      ports.mqtt_tls = mqttTlsPort;
 
       // A window still open at stop is closed while the bridge can still say so.
       components.push({ name: 'pairing', stop: () => access.pairing.close() });
@@ -216,7 +316,12 @@ export class Hub {
         host: string,
         secure: boolean,
       ) => {
-        const listener = new Listener(handle, {
+        const dialect = name.startsWith('text') ? 'text' : 'binary';
+        const counted: Handle = (stream, peer) => {
+          stream.once('close', metrics.connection(dialect, secure ? 'tls' : 'tcp'));
+          handle(stream, peer);
+        };
+        const listener = new Listener(counted, {
           log: log.child({ mod: `${name}-server` }),
           clock,
           cap,
@@ -225,6 +330,7 @@ export class Hub {
         const addr = await listener.listen(port, host);
         components.push({ name, stop: () => listener.close() });
         log.info({ listener: name, address: addr.address, port: addr.port }, 'listening');
+        ports[name] = addr.port;
         return addr.port;
       };
       const text = textHandler(ctx);
@@ -252,6 +358,19 @@ export class Hub {
         plainHost === null
           ? 0
           : await listen('binary', binary, config.binary_port, plainHost, false);
+      // The status page and /metrics (docs/web.md)
+      const web: RunningWeb | null = await startWeb({
+        config,
+        clock,
+        log: log.child({ mod: 'http' }),
+        accounts,
+        access,
+        view,
+        metrics,
+        status,
+      });
+      if (web) components.push({ name: 'http', stop: () => web.stop() });
+      ports.http = web?.port ?? null;
       // Registered last so it stops first: calls end `ended` for both parties while their
       // connections are still open [interfaces: SIGTERM].
       components.push({ name: 'calls', stop: () => core.endAll() });
@@ -280,6 +399,8 @@ export class Hub {
         fingerprint: identity.fingerprint,
         mqttPort,
         mqttTlsPort,
+        httpPort: web?.port ?? 0,
+        status,
         log,
         components,
         cap,
