@@ -31,7 +31,8 @@ type PagePath = keyof typeof PAGES;
 const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  // not no-referrer: with it Chromium sends `Origin: null` on the page's own POSTs
+  'Referrer-Policy': 'same-origin',
   'Content-Security-Policy':
     "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; form-action 'self'",
   'Cache-Control': 'no-store',
