@@ -111,43 +111,48 @@ export class HubMetrics {
       registers,
     });
     const relay = opts.relay;
+    // The relay's own counters, read at scrape (prom-client counters only go up: reset, then inc)
     const relayCounter = (name: string, help: string, field: keyof RelayStats) =>
-      new Gauge({
+      new Counter({
         name,
         help,
         registers,
         collect() {
-          this.set(relay()[field]);
+          this.reset();
+          this.inc(relay()[field]);
         },
       });
+    relayCounter('babel_relay_packets_forwarded_total', 'packets the relay sent on', 'forwarded');
+    relayCounter('babel_relay_bytes_forwarded_total', 'bytes the relay sent on', 'forwardedBytes');
     relayCounter(
-      'babel_relay_packets_forwarded',
-      'packets the relay sent on (total since start)',
-      'forwarded',
-    );
-    relayCounter(
-      'babel_relay_bytes_forwarded',
-      'bytes the relay sent on (total since start)',
-      'forwardedBytes',
-    );
-    relayCounter(
-      'babel_relay_packets_translated',
-      'packets translated RTP<->SRTP (total)',
+      'babel_relay_packets_translated_total',
+      'packets the relay translated between SRTP and RTP [S-4]',
       'translated',
     );
-    relayCounter('babel_relay_open_legs', 'relay legs open now (two per relayed call)', 'openLegs');
     new Gauge({
-      name: 'babel_relay_packets_dropped',
-      help: 'packets the relay dropped since start, by reason',
+      name: 'babel_relay_open_legs',
+      help: 'relay legs open now (two per relayed call)',
+      registers,
+      collect() {
+        this.set(relay().openLegs);
+      },
+    });
+    const dropped = {
+      wrong_source: 'wrongSource',
+      invalid: 'invalid',
+      no_peer: 'noPeer',
+      srtp_auth_failed: 'srtpAuthFailed',
+      srtp_replayed: 'srtpReplayed',
+    } as const;
+    new Counter({
+      name: 'babel_relay_packets_dropped_total',
+      help: 'packets the relay dropped, by reason',
       labelNames: ['reason'],
       registers,
       collect() {
         const s = relay();
-        this.set({ reason: 'wrong_source' }, s.wrongSource);
-        this.set({ reason: 'invalid' }, s.invalid);
-        this.set({ reason: 'no_peer' }, s.noPeer);
-        this.set({ reason: 'srtp_auth_failed' }, s.srtpAuthFailed);
-        this.set({ reason: 'srtp_replayed' }, s.srtpReplayed);
+        this.reset();
+        for (const [reason, field] of Object.entries(dropped)) this.inc({ reason }, s[field]);
       },
     });
     const source = opts.source;
