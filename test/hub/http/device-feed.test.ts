@@ -34,7 +34,7 @@ const BAD_STATS: Array<[string, string]> = [
   ['a field missing', JSON.stringify({ ...STATS, jitter_ms: undefined })],
   ['a string number', JSON.stringify({ ...STATS, packets: '250' })],
   ['negative', JSON.stringify({ ...STATS, loss_pct: -1 })],
-  ['not finite', JSON.stringify({ ...STATS, late: 1e400 })],
+  ['not finite', JSON.stringify(STATS).replace('"late":2', '"late":1e400')],
 ];
 for (const [name, payload] of BAD_STATS) {
   test(`stats refused: ${name}`, (t) => t.is(parseDeviceStats(payload), null));
