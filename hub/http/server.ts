@@ -111,6 +111,8 @@ export class WebServer {
     const url = new URL(req.url ?? '/', 'http://hub');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    // the path only: never a query, a header or a body (cookies and passwords live there)
+    if (this.#o.log.isLevelEnabled('trace')) this.#o.log.trace({ method, path }, 'web request');
     if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
       this.#json(res, 200, { status: 'ok' });
       return;
