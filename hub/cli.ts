@@ -3,6 +3,7 @@ import { runService } from '../shared/service.ts';
 import { runAdmin } from './admin.ts';
 import { loadHubConfig } from './config-schema.ts';
 import { runPair } from './control/pair-command.ts';
+import { runGroup } from './group-command.ts';
 import { runWebLogin } from './http/web-login-command.ts';
 import { Hub } from './main.ts';
 import { runMqttLogin } from './mqtt/login-command.ts';
@@ -27,6 +28,8 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   // the web page's admin login and metrics token (docs/web.md)
   if (argv[0] === 'web-login')
     return runWebLogin(argv.slice(1), env, { ...io, readLine: readStdinLine });
+  // [G-1] ring and paging groups, on the running hub or its database
+  if (argv[0] === 'group') return runGroup(argv.slice(1), env, io);
   return runService(
     {
       program: 'babel-hub',

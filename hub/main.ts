@@ -7,6 +7,7 @@ import type { HubConfig } from './config-schema.ts';
 import { buildContext, type ConnectionLimits } from './context.ts';
 import { ControlServer } from './control/server.ts';
 import type { CallCore } from './core/call-core.ts';
+import { groupControl } from './group-command.ts';
 import { type RunningWeb, startWeb } from './http/start.ts';
 import { HubView } from './http/view.ts';
 import { DeviceFeed } from './metrics/device-feed.ts';
@@ -227,10 +228,12 @@ export class Hub {
             return { state: access.pairing.state, until: access.pairing.untilWallMs };
           },
           status: () => ({ ...status() }),
+          group: groupControl(accounts.groups, core, log.child({ mod: 'group' })), // [G-1]
           stats: () => ({
             passwordChecks: accounts.passwordChecks,
             preLogin: { pending: access.gate.pending, refused: access.gate.refused },
             connections: { open: cap.open, refused: cap.refused },
+            calls: { ...core.stats }, // [G-1..G-3] group calls, pages, relay fallbacks
           }),
         },
         log.child({ mod: 'control' }),
