@@ -219,6 +219,7 @@ export class Hub {
 
       // The control socket of `babel-hub pair` (and other subcommands that need the
       // running hub); it also keeps a second hub off this data directory.
+      const groupHandler = groupControl(accounts.groups, core, log.child({ mod: 'group' }));
       const control = new ControlServer(
         config.data_dir,
         {
@@ -228,7 +229,7 @@ export class Hub {
             return { state: access.pairing.state, until: access.pairing.untilWallMs };
           },
           status: () => ({ ...status() }),
-          group: groupControl(accounts.groups, core, log.child({ mod: 'group' })), // [G-1]
+          group: groupHandler, // [G-1]
           stats: () => ({
             passwordChecks: accounts.passwordChecks,
             preLogin: { pending: access.gate.pending, refused: access.gate.refused },
@@ -371,6 +372,7 @@ export class Hub {
         view,
         metrics,
         status,
+        group: groupHandler,
       });
       if (web) components.push({ name: 'http', stop: () => web.stop() });
       ports.http = web?.port ?? null;

@@ -5,8 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { normalizeName } from '../../protocol/names.ts';
+import type { ControlHandler } from '../control/server.ts';
 import type { PairingWindow } from '../security/pairing.ts';
 import { AccountError, type AccountStore } from '../store/accounts.ts';
+import { GroupError } from '../store/groups.ts';
 
 export class ActionError extends Error {
   readonly status: number;
@@ -29,15 +31,62 @@ export function generateSecret(random: (n: number) => Buffer = randomBytes): str
   return [...random(20)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
+export interface GroupRow {
+  name: string;
+  members: Array<{ name: string; state?: string }>;
+}
+
 export class WebActions {
   readonly #accounts: AccountStore;
   readonly #pairing: PairingWindow;
   readonly #changed: () => void;
+  readonly #group: ControlHandler;
 
-  constructor(opts: { accounts: AccountStore; pairing: PairingWindow; changed: () => void }) {
+  constructor(opts: {
+    accounts: AccountStore;
+    pairing: PairingWindow;
+    changed: () => void;
+    /** [G-1] The hub's `group` control command, as `babel-hub group` uses it. */
+    group: ControlHandler;
+  }) {
     this.#accounts = opts.accounts;
     this.#pairing = opts.pairing;
     this.#changed = opts.changed;
+    this.#group = opts.group;
+  }
+
+  /** [G-1] Every group with its members and their states. */
+  groups(): GroupRow[] {
+    return (this.#group({ cmd: 'group', op: 'list' }).groups ?? []) as GroupRow[];
+  }
+
+  /**
+   * [G-1] `add`: makes the group (if new) and adds members; `remove`: takes members out,
+   * or without members deletes the group, as `babel-hub group add|remove` does.
+   */
+  group(op: unknown, rawName: unknown, rawMembers: unknown): Record<string, unknown> {
+    if (op !== 'add' && op !== 'remove') throw new ActionError('op: add or remove');
+    if (typeof rawName !== 'string' || rawName === '') throw new ActionError('name: a group name');
+    const members =
+      rawMembers === undefined
+        ? []
+        : Array.isArray(rawMembers) && rawMembers.every((m) => typeof m === 'string')
+          ? (rawMembers as string[]).filter((m) => m.trim() !== '').map((m) => m.trim())
+          : null;
+    if (members === null || members.length > 256) {
+      throw new ActionError('members: a list of user names');
+    }
+    if (op === 'add' && members.length === 0) throw new ActionError('members: at least one user');
+    try {
+      const reply = this.#group({ cmd: 'group', op, name: rawName, members });
+      this.#changed();
+      return reply;
+    } catch (err) {
+      if (err instanceof GroupError) {
+        throw new ActionError(err.message, err.reason === 'unknown' ? 404 : 400);
+      }
+      throw err;
+    }
   }
 
   users(): UserRow[] {

@@ -184,6 +184,7 @@ export class WebServer {
         a.removeUser(body.name);
         out = {};
       } else if (path === '/api/users/secret') out = await a.setSecret(body.name, body.secret);
+      else if (path === '/api/groups') out = a.group(body.op, body.name, body.members);
       else {
         this.#json(res, 404, { error: 'not found' });
         return;
@@ -258,7 +259,13 @@ export class WebServer {
   }
 
   #state(): Record<string, unknown> {
-    return { ...this.#o.view.snapshot(), users: this.#o.actions.users(), hub: this.#o.status() };
+    const a = this.#o.actions;
+    return {
+      ...this.#o.view.snapshot(),
+      users: a.users(),
+      groups: a.groups(),
+      hub: this.#o.status(),
+    };
   }
 
   #session(req: http.IncomingMessage): boolean {

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import type { HubConfig } from '../config-schema.ts';
+import type { ControlHandler } from '../control/server.ts';
 import type { HubMetrics } from '../metrics/metrics.ts';
 import type { Access } from '../security/access.ts';
 import type { AccountStore } from '../store/accounts.ts';
@@ -25,6 +26,8 @@ export interface WebParts {
   readonly view: HubView;
   readonly metrics: HubMetrics;
   readonly status: () => object;
+  /** [G-1] The hub's `group` control command. */
+  readonly group: ControlHandler;
 }
 
 export interface RunningWeb {
@@ -45,6 +48,7 @@ export async function startWeb(parts: WebParts): Promise<RunningWeb | null> {
     accounts: parts.accounts,
     pairing: parts.access.pairing,
     changed: () => parts.view.changed(),
+    group: parts.group,
   });
   const server = new WebServer({
     auth,

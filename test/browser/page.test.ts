@@ -35,7 +35,7 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-test('the page on a phone: log in, stations, a live call with statistics, door, pairing, add a user', async (t) => {
+test('the page on a phone: log in, stations, a live call with statistics, door, pairing, a user, a group', async (t) => {
   t.timeout(150_000);
   if (!fs.existsSync(CHROMIUM)) {
     t.fail(`${CHROMIUM} is missing: bash scripts/setup.sh --test installs it`);
@@ -115,13 +115,11 @@ test('the page on a phone: log in, stations, a live call with statistics, door, 
     await page.waitForSelector('[data-call][data-phase=active]', { timeout: WAIT });
     t.regex((await page.textContent('[data-call]')) ?? '', /door → kitchen/);
     // The devices publish their statistics every 5 s: a leg's loss shows as a number.
-    // (functions run in the page are given as source text: the tests have no DOM types)
-    await page.waitForFunction(
-      `[...document.querySelectorAll('[data-call] [data-leg] td:nth-child(2)')]
-        .some((td) => /^\\d+(\\.\\d)? %$/.test(td.textContent))`,
-      undefined,
-      { timeout: 20_000 },
-    );
+    await page
+      .locator('[data-call] [data-leg] td:nth-child(2)')
+      .filter({ hasText: /^\d+(\.\d)? %$/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
 
     // A door event (the door station opens on an MQTT command) shows in the door list.
     await watch.client.publishAsync('babel/door/set', '{"action":"door"}', { qos: 1 });
@@ -155,6 +153,16 @@ test('the page on a phone: log in, stations, a live call with statistics, door, 
     const garage = hub.accounts.getByName('garage');
     t.truthy(garage);
     t.true(await hub.accounts.checkSecret(garage!.id, secret));
+
+    // [G-1] A group made on the page, with both stations as members.
+    await page.fill('#group-name', 'flats');
+    await page.fill('#group-members', 'door, kitchen');
+    await page.click('#group-edit button[value=add]');
+    await page.waitForSelector('[data-group=flats]:has-text("kitchen (idle)")', { timeout: WAIT });
+    t.deepEqual(
+      hub.accounts.groups.get('flats')?.members.map((m) => m.name),
+      ['door', 'kitchen'],
+    );
 
     // Nothing overflows the phone's width.
     const width = Number(await page.evaluate('document.documentElement.scrollWidth'));

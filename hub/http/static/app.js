@@ -163,6 +163,51 @@ function drawUsers(s) {
   );
 }
 
+function drawGroups(s) {
+  const tbody = $('groups').tBodies[0];
+  tbody.replaceChildren(
+    ...(s.groups || []).map((g) =>
+      el(
+        'tr',
+        { 'data-group': g.name },
+        el('td', {}, g.name),
+        el(
+          'td',
+          {},
+          g.members
+            .map((m) => (m.state ? `${m.name} (${m.state.replace('_', ' ')})` : m.name))
+            .join(', ') || '–',
+        ),
+        el(
+          'td',
+          {},
+          el(
+            'button',
+            { type: 'button', class: 'small secondary', onclick: () => removeGroup(g.name) },
+            'Delete',
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function groupSay(text, error) {
+  const m = $('group-msg');
+  m.textContent = text;
+  m.className = error ? 'msg error' : 'msg';
+}
+
+async function removeGroup(name) {
+  if (!confirm(`Delete the group ${name}?`)) return;
+  try {
+    await post('/api/groups', { op: 'remove', name });
+    groupSay(`Deleted ${name}`);
+  } catch (e) {
+    groupSay(e.message, true);
+  }
+}
+
 function drawHub(s) {
   const h = s.hub || {};
   const rows = [
@@ -189,6 +234,7 @@ function draw() {
   drawDoors(state);
   drawPairing(state);
   drawUsers(state);
+  drawGroups(state);
   drawHub(state);
 }
 
@@ -275,6 +321,26 @@ document.addEventListener('DOMContentLoaded', () => {
       $('user-add').reset();
     } catch (e) {
       say(e.message, true);
+    }
+  });
+  $('group-edit').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const op = ev.submitter && ev.submitter.value === 'remove' ? 'remove' : 'add';
+    const name = $('group-name').value.trim();
+    const members = $('group-members')
+      .value.split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
+    try {
+      await post('/api/groups', { op, name, members });
+      groupSay(
+        op === 'add'
+          ? `Added to ${name}: ${members.join(', ')}`
+          : `Removed from ${name}: ${members.join(', ')}`,
+      );
+      $('group-edit').reset();
+    } catch (e) {
+      groupSay(e.message, true);
     }
   });
   // durations and "ago" move on without news from the hub

@@ -302,3 +302,69 @@ test('the metrics token is a bearer token; the admin password is not one', async
   await setAdminPassword(w.hub.dataDir, 'another-password-1');
   t.is(readWebLogin(w.hub.dataDir)!.metrics_token, token, 'a new password keeps the token');
 });
+
+test('[G-1] groups from the page, as `babel-hub group add|remove` does them', async (t) => {
+  const w = await startWeb();
+  t.teardown(() => w.hub.stop());
+  const c = await session(w);
+  for (const name of ['door', 'kitchen', 'hall']) {
+    t.is((await post(w, '/api/users/add', c, { name })).status, 200);
+  }
+  const add = await post(w, '/api/groups', c, {
+    op: 'add',
+    name: 'flats',
+    members: ['kitchen', 'hall'],
+  });
+  t.is(add.status, 200);
+  t.like(await add.json(), { op: 'add', created: true });
+  t.deepEqual(
+    w.hub.hub.accounts.groups.get('flats')?.members.map((m) => m.name),
+    ['hall', 'kitchen'],
+  );
+  const state = (await (await fetch(`${w.base}/api/state`, { headers: { Cookie: c } })).json()) as {
+    groups: unknown;
+  };
+  t.deepEqual(state.groups, [
+    {
+      name: 'flats',
+      members: [
+        { name: 'hall', state: 'offline' },
+        { name: 'kitchen', state: 'offline' },
+      ],
+    },
+  ]);
+  // refused: an unknown member, a user's name, no members, a non-member; nothing changes
+  const unknown = await post(w, '/api/groups', c, {
+    op: 'add',
+    name: 'flats',
+    members: ['nobody'],
+  });
+  t.is(unknown.status, 400);
+  t.regex(((await unknown.json()) as { error: string }).error, /nobody/);
+  t.is(
+    (await post(w, '/api/groups', c, { op: 'add', name: 'door', members: ['hall'] })).status,
+    400,
+  );
+  t.is((await post(w, '/api/groups', c, { op: 'add', name: 'flats', members: [] })).status, 400);
+  t.is(
+    (await post(w, '/api/groups', c, { op: 'add', name: 'flats', members: 'hall' })).status,
+    400,
+  );
+  t.is((await post(w, '/api/groups', c, { op: 'drop', name: 'flats' })).status, 400);
+  t.is(
+    (await post(w, '/api/groups', c, { op: 'remove', name: 'flats', members: ['door'] })).status,
+    400,
+  );
+  t.is(w.hub.hub.accounts.groups.get('flats')?.members.length, 2);
+  t.is(
+    (await post(w, '/api/groups', c, { op: 'remove', name: 'flats', members: ['hall'] })).status,
+    200,
+  );
+  t.deepEqual(
+    w.hub.hub.accounts.groups.get('flats')?.members.map((m) => m.name),
+    ['kitchen'],
+  );
+  t.is((await post(w, '/api/groups', c, { op: 'remove', name: 'flats' })).status, 200);
+  t.is(w.hub.hub.accounts.groups.get('flats'), undefined);
+  t.is((await post(w, '/api/groups', c, { op: 'remove', name: 'flats' })).status, 404);
+});
