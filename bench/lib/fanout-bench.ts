@@ -59,7 +59,7 @@ export async function fanoutCase(opts: {
     let seq = 0;
     const timer = setInterval(() => {
       packet.writeUInt16BE(seq++ & 0xffff, 2);
-      pagers.forEach((p, i) => p.send(packet, sources[i]!, '127.0.0.1'));
+      for (const [i, p] of pagers.entries()) p.send(packet, sources[i]!, '127.0.0.1');
     }, 20);
     await new Promise((r) => setTimeout(r, 1000)); // warm-up: latching, JIT
     received = 0;
