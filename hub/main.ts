@@ -9,12 +9,9 @@ import { ControlServer } from './control/server.ts';
 import type { CallCore } from './core/call-core.ts';
 import { groupControl } from './group-command.ts';
 import { type RunningWeb, startWeb } from './http/start.ts';
-import { HubView } from './http/view.ts';
-import { DeviceFeed } from './metrics/device-feed.ts';
+import { HubObserver, type HubStatus } from './metrics/hub-observer.ts';
 import { MeasuredCallCore } from './metrics/measured-core.ts';
-import { HubMetrics } from './metrics/metrics.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
-import { redact } from './mqtt/client.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import type { Handle } from './net/address.ts';
@@ -28,23 +25,7 @@ import { openDatabase } from './store/db.ts';
 import { textHandler } from './text/connection.ts';
 import { loadIdentity, type RunOpenssl } from './tls/identity.ts';
 
-/** What `babel-hub status` prints (the control socket's `status`), and the page's hub panel. */
-export interface HubStatus {
-  pid: number;
-  started: string;
-  uptime_s: number;
-  data_dir: string;
-  /** Bound ports by listener name; null when off or not bound. */
-  listeners: Record<string, number | null>;
-  /** Stations online now, by name. */
-  stations: string[];
-  users: number;
-  calls: Array<{ caller: string; callee: string; phase: string; relayed: boolean }>;
-  pairing: string;
-  /** Null with MQTT off; the URL without its password. */
-  mqtt: { url: string; connected: boolean } | null;
-  relay: Record<string, number>;
-}
+export type { HubStatus } from './metrics/hub-observer.ts';
 
 export interface HubDeps {
   log: Logger;
@@ -155,7 +136,7 @@ export class Hub {
       log.info({ db: dbFile, users: accounts.listUsers().length }, 'accounts open');
 
       const relay = new UdpRelay({ bindHost: config.host, log: log.child({ mod: 'relay' }) });
-      let metrics: HubMetrics | null = null;
+      let observer: HubObserver | null = null;
       const core: CallCore = new MeasuredCallCore(
         {
           clock,
@@ -164,58 +145,15 @@ export class Hub {
           relayMode: config.relay,
           relay,
         },
-        (ms) => metrics?.callSetup(ms),
+        (ms) => observer?.metrics.callSetup(ms),
       );
       const cap = new ConnectionCap(config.max_connections);
       const ctx = buildContext({ config, core, accounts, clock, log, limits: deps.limits });
       const { access } = ctx;
       // The web page's view and the metrics (docs/web.md) watch from the start.
-      const startedWall = clock.wallNow();
-      let feed: DeviceFeed | null = null;
-      const ports: Record<string, number | null> = {};
-      let mqttShown = 'off';
-      metrics = new HubMetrics({
-        source: core,
-        relay: () => relay.stats,
-        clock,
-        mqttConnected: () => feed?.connected ?? null,
-      });
-      const view = new HubView({
-        source: {
-          observe: (l) => core.observe(l),
-          stateOf: (id) => core.stateOf(id),
-          peerOf: (id) => core.peerOf(id),
-          users: () => accounts.listUsers(),
-          pairing: () => ({ state: access.pairing.state, until: access.pairing.untilWallMs }),
-        },
-        clock,
-      });
-      access.onPairing(() => view.changed());
-      access.onLogin((o) =>
-        metrics?.login(o.ok ? 'ok' : o.reason === 'throttled' ? 'throttled' : 'failed'),
-      );
-      const status = (): HubStatus => {
-        const snap = view.snapshot();
-        return {
-          pid: process.pid,
-          started: new Date(startedWall).toISOString(),
-          uptime_s: Math.round((clock.wallNow() - startedWall) / 1000),
-          data_dir: config.data_dir,
-          listeners: { ...ports },
-          stations: snap.stations.filter((st) => st.state !== 'offline').map((st) => st.name),
-          users: snap.stations.length,
-          calls: snap.calls.map((c) => ({
-            caller: c.caller,
-            callee: c.callee,
-            phase: c.phase,
-            relayed: c.relayed,
-          })),
-          pairing: snap.pairing.state,
-          mqtt:
-            mqttShown === 'off' ? null : { url: mqttShown, connected: feed?.connected ?? false },
-          relay: { ...relay.stats },
-        };
-      };
+      const seen = new HubObserver({ config, clock, core, accounts, access, relay });
+      observer = seen;
+      const status = () => seen.status();
 
       // The control socket of `babel-hub pair` (and other subcommands that need the
       // running hub); it also keeps a second hub off this data directory.
@@ -289,22 +227,15 @@ export class Hub {
         bridge.pairing(access.pairing.state);
         access.onPairing((state) => bridge.pairing(state));
         // the devices' call statistics and door events, for the page and /metrics
-        const deviceFeed = new DeviceFeed({
-          url: mqttUrl,
-          baseTopic: config.mqtt.base_topic,
-          username,
-          password,
-          sinks: [view, metrics],
-          isStation: (name) => accounts.getByName(name) !== undefined,
-          log: log.child({ mod: 'device-feed' }),
-        });
-        deviceFeed.start();
-        feed = deviceFeed;
-        mqttShown = redact(mqttUrl);
-        components.push({ name: 'device-feed', stop: () => deviceFeed.stop() });
+        const stopFeed = seen.watchDevices(
+          mqttUrl,
+          { username, password },
+          log.child({ mod: 'device-feed' }),
+        );
+        components.push({ name: 'device-feed', stop: stopFeed });
       }
-      ports.mqtt = mqttPort;
-      ports.mqtt_tls = mqttTlsPort;
+      seen.ports.mqtt = mqttPort;
+      seen.ports.mqtt_tls = mqttTlsPort;
 
       // A window still open at stop is closed while the bridge can still say so.
       components.push({ name: 'pairing', stop: () => access.pairing.close() });
@@ -320,11 +251,7 @@ export class Hub {
         host: string,
         secure: boolean,
       ) => {
-        const dialect = name.startsWith('text') ? 'text' : 'binary';
-        const counted: Handle = (stream, peer) => {
-          stream.once('close', metrics.connection(dialect, secure ? 'tls' : 'tcp'));
-          handle(stream, peer);
-        };
+        const counted = seen.counted(name, handle, secure);
         const listener = new Listener(counted, {
           log: log.child({ mod: `${name}-server` }),
           clock,
@@ -334,7 +261,7 @@ export class Hub {
         const addr = await listener.listen(port, host);
         components.push({ name, stop: () => listener.close() });
         log.info({ listener: name, address: addr.address, port: addr.port }, 'listening');
-        ports[name] = addr.port;
+        seen.ports[name] = addr.port;
         return addr.port;
       };
       const text = textHandler(ctx);
@@ -369,13 +296,13 @@ export class Hub {
         log: log.child({ mod: 'http' }),
         accounts,
         access,
-        view,
-        metrics,
+        view: seen.view,
+        metrics: seen.metrics,
         status,
         group: groupHandler,
       });
       if (web) components.push({ name: 'http', stop: () => web.stop() });
-      ports.http = web?.port ?? null;
+      seen.ports.http = web?.port ?? null;
       // Registered last so it stops first: calls end `ended` for both parties while their
       // connections are still open [interfaces: SIGTERM].
       components.push({ name: 'calls', stop: () => core.endAll() });
