@@ -180,6 +180,23 @@ export class Hub {
       await control.start();
       components.push({ name: 'control', stop: () => control.stop() });
 
+      // The status page and /metrics (docs/web.md), before MQTT: its first start (an scrypt
+      // hash for the admin login) then does not lengthen the time from MQTT's `online` to
+      // the hub being up and taking SIGTERM.
+      const web: RunningWeb | null = await startWeb({
+        config,
+        clock,
+        log: log.child({ mod: 'http' }),
+        accounts,
+        access,
+        view: seen.view,
+        metrics: seen.metrics,
+        status,
+        group: groupHandler,
+      });
+      if (web) components.push({ name: 'http', stop: () => web.stop() });
+      seen.ports.http = web?.port ?? null;
+
       // MQTT (docs/mqtt.md) starts before the listeners so it stops after them: the calls
       // they end are published, then `offline`, then the embedded broker goes.
       let mqttPort: number | null = null;
@@ -289,20 +306,6 @@ export class Hub {
         plainHost === null
           ? 0
           : await listen('binary', binary, config.binary_port, plainHost, false);
-      // The status page and /metrics (docs/web.md)
-      const web: RunningWeb | null = await startWeb({
-        config,
-        clock,
-        log: log.child({ mod: 'http' }),
-        accounts,
-        access,
-        view: seen.view,
-        metrics: seen.metrics,
-        status,
-        group: groupHandler,
-      });
-      if (web) components.push({ name: 'http', stop: () => web.stop() });
-      seen.ports.http = web?.port ?? null;
       // Registered last so it stops first: calls end `ended` for both parties while their
       // connections are still open [interfaces: SIGTERM].
       components.push({ name: 'calls', stop: () => core.endAll() });
