@@ -55,7 +55,8 @@ export interface WebServerOptions {
 export class WebServer {
   readonly #o: WebServerOptions;
   readonly #server: http.Server;
-  readonly #streams = new Set<http.ServerResponse>();
+  /** Open event streams, with the cookie header each was opened with. */
+  readonly #streams = new Map<http.ServerResponse, string | undefined>();
   readonly #files = new Map<string, Buffer>();
   #pending: Timer | null = null;
   #heartbeat: Timer | null = null;
@@ -91,7 +92,7 @@ export class WebServer {
     this.#server.on('error', (err) => this.#o.log.error({ err }, 'web server error'));
     this.#unsubscribe = this.#o.view.onChange(() => this.#schedule());
     this.#heartbeat = this.#o.clock.setInterval(() => {
-      for (const res of this.#streams) res.write(': keep-alive\n\n');
+      this.#send(': keep-alive\n\n');
     }, 20_000);
     return (this.#server.address() as AddressInfo).port;
   }
@@ -100,7 +101,7 @@ export class WebServer {
     this.#unsubscribe();
     this.#pending?.cancel();
     this.#heartbeat?.cancel();
-    for (const res of this.#streams) res.end();
+    for (const res of this.#streams.keys()) res.end();
     this.#streams.clear();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
@@ -242,7 +243,7 @@ export class WebServer {
       'Content-Type': 'text/event-stream; charset=utf-8',
       Connection: 'keep-alive',
     });
-    this.#streams.add(res);
+    this.#streams.set(res, req.headers.cookie);
     req.socket.setTimeout(0);
     res.write(`retry: 2000\nevent: state\ndata: ${JSON.stringify(this.#state())}\n\n`);
     res.on('close', () => this.#streams.delete(res));
@@ -254,8 +255,19 @@ export class WebServer {
     this.#pending = this.#o.clock.setTimeout(() => {
       this.#pending = null;
       const data = `event: state\ndata: ${JSON.stringify(this.#state())}\n\n`;
-      for (const res of this.#streams) res.write(data);
+      this.#send(data);
     }, this.#o.coalesceMs ?? 150);
+  }
+
+  /** Writes to every stream whose session still holds; ends the others (logged out, new password). */
+  #send(data: string): void {
+    for (const [res, cookie] of this.#streams) {
+      if (this.#o.auth.session(cookie)) res.write(data);
+      else {
+        this.#streams.delete(res);
+        res.end();
+      }
+    }
   }
 
   #state(): Record<string, unknown> {

@@ -182,6 +182,9 @@ test('a new admin password (babel-hub web-login --set-password) ends the old ses
   const w = await startWeb();
   t.teardown(() => w.hub.stop());
   const c = await session(w);
+  const stream = await fetch(`${w.base}/api/events`, { headers: { Cookie: c } });
+  t.is(stream.status, 200);
+  const reader = stream.body!.getReader();
   const out: string[] = [];
   const err: string[] = [];
   const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
@@ -206,6 +209,17 @@ test('a new admin password (babel-hub web-login --set-password) ends the old ses
   );
   t.is(code, 0);
   t.is((await fetch(`${w.base}/api/state`, { headers: { Cookie: c } })).status, 401);
+  // An event stream of the old session is ended at its next update.
+  const ended = new Promise<boolean>((resolve) => {
+    void (async () => {
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) return resolve(true);
+      }
+    })().catch(() => resolve(true));
+  });
+  w.hub.hub.access.pairing.open(1);
+  t.true(await ended);
   t.is((await login(w)).status, 303);
   t.is((await login(w)).headers.get('location'), '/login?failed=1');
   const fresh = await login(w, 'a-new-password-2026');
