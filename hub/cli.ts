@@ -5,8 +5,10 @@ import { runBackupCommand } from './backup-command.ts';
 import { loadHubConfig } from './config-schema.ts';
 import { runPair } from './control/pair-command.ts';
 import { runGroup } from './group-command.ts';
+import { runWebLogin } from './http/web-login-command.ts';
 import { Hub } from './main.ts';
 import { runMqttLogin } from './mqtt/login-command.ts';
+import { runStatus } from './status-command.ts';
 import { runFingerprint } from './tls/fingerprint-command.ts';
 import { checkConfiguredIdentity } from './tls/identity.ts';
 
@@ -25,6 +27,11 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   // online backup of the database; restore only while the hub is stopped
   if (argv[0] === 'backup' || argv[0] === 'restore')
     return runBackupCommand(argv[0], argv.slice(1), env, io);
+  // what the running hub serves (docs/web.md)
+  if (argv[0] === 'status') return runStatus(argv.slice(1), env, io);
+  // the web page's admin login and metrics token (docs/web.md)
+  if (argv[0] === 'web-login')
+    return runWebLogin(argv.slice(1), env, { ...io, readLine: readStdinLine });
   // [G-1] ring and paging groups, on the running hub or its database
   if (argv[0] === 'group') return runGroup(argv.slice(1), env, io);
   return runService(
@@ -41,8 +48,34 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
       },
       start: (config, log) => Hub.start(config, { log }),
       status: (hub) =>
-        `text tls ${hub.textTlsPort}, binary tls ${hub.binaryTlsPort}, text ${hub.textPort}, binary ${hub.binaryPort}`,
+        `text tls ${hub.textTlsPort}, binary tls ${hub.binaryTlsPort}, text ${hub.textPort}, binary ${hub.binaryPort}${webStatus(hub.httpPort)}`,
     },
     env,
   );
+}
+
+/** Where the web page is, for the status line (docs/web.md). */
+function webStatus(port: number): string {
+  return port === 0
+    ? ', web page off'
+    : `, web page http://localhost:${port}/ (babel-hub web-login)`;
+}
+
+/** The first line of stdin, for `web-login --set-password`. */
+function readStdinLine(): Promise<string> {
+  return new Promise((resolve) => {
+    let buffered = '';
+    const done = () => {
+      process.stdin.off('data', onData);
+      process.stdin.off('end', done);
+      process.stdin.pause();
+      resolve(buffered.split('\n')[0] ?? '');
+    };
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      if (buffered.includes('\n') || buffered.length > 4096) done();
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', done);
+  });
 }

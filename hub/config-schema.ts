@@ -206,6 +206,11 @@ export const HubConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // The status page, /metrics and /healthz (docs/web.md)
+    http_port: port(
+      'TCP port of the web page and /metrics on host (behind a login), 0 for off',
+      8090,
+    ),
     log_level: oneOf(LOG_LEVELS, { default: 'info', description: 'least severe level logged' }),
     max_connections: Type.Integer({
       minimum: 1,
@@ -233,6 +238,7 @@ export const HUB_FLAGS: FlagTable = [
   { flag: '--relay', path: 'relay', kind: 'string', arg: 'auto|always|never' },
   { flag: '--ring-timeout', path: 'ring_timeout', kind: 'number', arg: 'SECONDS' },
   { flag: '--log-level', path: 'log_level', kind: 'string', arg: 'LEVEL' },
+  { flag: '--http-port', path: 'http_port', kind: 'number', arg: 'N' },
 ];
 
 /** Everything `loadConfig` needs to know about the hub; environment prefix `BABEL_HUB_`. */

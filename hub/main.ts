@@ -6,8 +6,11 @@ import { binaryHandler } from './binary/connection.ts';
 import type { HubConfig } from './config-schema.ts';
 import { buildContext, type ConnectionLimits } from './context.ts';
 import { ControlServer } from './control/server.ts';
-import { CallCore } from './core/call-core.ts';
+import type { CallCore } from './core/call-core.ts';
 import { groupControl } from './group-command.ts';
+import { type RunningWeb, startWeb } from './http/start.ts';
+import { HubObserver, type HubStatus } from './metrics/hub-observer.ts';
+import { MeasuredCallCore } from './metrics/measured-core.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
@@ -22,6 +25,8 @@ import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 import { textHandler } from './text/connection.ts';
 import { loadIdentity, type RunOpenssl } from './tls/identity.ts';
+
+export type { HubStatus } from './metrics/hub-observer.ts';
 
 export interface HubDeps {
   log: Logger;
@@ -60,6 +65,10 @@ export class Hub {
   readonly mqttPort: number | null;
   /** [S-9, extension] Its TLS port; null as above, or when that port was taken (logged). */
   readonly mqttTlsPort: number | null;
+  /** The web page's bound port (docs/web.md); 0 when off or its port was taken. */
+  readonly httpPort: number;
+  /** What `babel-hub status` and the page say about the running hub. */
+  readonly status: () => HubStatus;
   readonly #log: Logger;
   readonly #components: Component[];
   readonly #cap: ConnectionCap;
@@ -77,6 +86,8 @@ export class Hub {
     fingerprint: string;
     mqttPort: number | null;
     mqttTlsPort: number | null;
+    httpPort: number;
+    status: () => HubStatus;
     log: Logger;
     components: Component[];
     cap: ConnectionCap;
@@ -92,6 +103,8 @@ export class Hub {
     this.fingerprint = parts.fingerprint;
     this.mqttPort = parts.mqttPort;
     this.mqttTlsPort = parts.mqttTlsPort;
+    this.httpPort = parts.httpPort;
+    this.status = parts.status;
     this.#log = parts.log;
     this.#components = parts.components;
     this.#cap = parts.cap;
@@ -124,19 +137,28 @@ export class Hub {
       log.info({ db: dbFile, users: accounts.listUsers().length }, 'accounts open');
 
       const relay = new UdpRelay({ bindHost: config.host, log: log.child({ mod: 'relay' }) });
-      const core = new CallCore({
-        clock,
-        log: log.child({ mod: 'core' }),
-        ringTimeoutMs: config.ring_timeout * 1000,
-        relayMode: config.relay,
-        relay,
-      });
+      let observer: HubObserver | null = null;
+      const core: CallCore = new MeasuredCallCore(
+        {
+          clock,
+          log: log.child({ mod: 'core' }),
+          ringTimeoutMs: config.ring_timeout * 1000,
+          relayMode: config.relay,
+          relay,
+        },
+        (ms) => observer?.metrics.callSetup(ms),
+      );
       const cap = new ConnectionCap(config.max_connections);
       const ctx = buildContext({ config, core, accounts, clock, log, limits: deps.limits });
       const { access } = ctx;
+      // The web page's view and the metrics (docs/web.md) watch from the start.
+      const seen = new HubObserver({ config, clock, core, accounts, access, relay });
+      observer = seen;
+      const status = () => seen.status();
 
       // The control socket of `babel-hub pair` (and other subcommands that need the
       // running hub); it also keeps a second hub off this data directory.
+      const groupHandler = groupControl(accounts.groups, core, log.child({ mod: 'group' }));
       const control = new ControlServer(
         config.data_dir,
         {
@@ -145,7 +167,8 @@ export class Hub {
             access.pairing.open(minutes); // [S-6]
             return { state: access.pairing.state, until: access.pairing.untilWallMs };
           },
-          group: groupControl(accounts.groups, core, log.child({ mod: 'group' })), // [G-1]
+          status: () => ({ ...status() }),
+          group: groupHandler, // [G-1]
           stats: () => ({
             passwordChecks: accounts.passwordChecks,
             preLogin: { pending: access.gate.pending, refused: access.gate.refused },
@@ -157,6 +180,23 @@ export class Hub {
       );
       await control.start();
       components.push({ name: 'control', stop: () => control.stop() });
+
+      // The status page and /metrics (docs/web.md), before MQTT: its first start (an scrypt
+      // hash for the admin login) then does not lengthen the time from MQTT's `online` to
+      // the hub being up and taking SIGTERM.
+      const web: RunningWeb | null = await startWeb({
+        config,
+        clock,
+        log: log.child({ mod: 'http' }),
+        accounts,
+        access,
+        view: seen.view,
+        metrics: seen.metrics,
+        status,
+        group: groupHandler,
+      });
+      if (web) components.push({ name: 'http', stop: () => web.stop() });
+      seen.ports.http = web?.port ?? null;
 
       // MQTT (docs/mqtt.md) starts before the listeners so it stops after them: the calls
       // they end are published, then `offline`, then the embedded broker goes.
@@ -206,7 +246,16 @@ export class Hub {
         // [S-6] retained `<base>/bridge/pairing`
         bridge.pairing(access.pairing.state);
         access.onPairing((state) => bridge.pairing(state));
+        // the devices' call statistics and door events, for the page and /metrics
+        const stopFeed = seen.watchDevices(
+          mqttUrl,
+          { username, password },
+          log.child({ mod: 'device-feed' }),
+        );
+        components.push({ name: 'device-feed', stop: stopFeed });
       }
+      seen.ports.mqtt = mqttPort;
+      seen.ports.mqtt_tls = mqttTlsPort;
 
       // A window still open at stop is closed while the bridge can still say so.
       components.push({ name: 'pairing', stop: () => access.pairing.close() });
@@ -222,7 +271,8 @@ export class Hub {
         host: string,
         secure: boolean,
       ) => {
-        const listener = new Listener(handle, {
+        const counted = seen.counted(name, handle, secure);
+        const listener = new Listener(counted, {
           log: log.child({ mod: `${name}-server` }),
           clock,
           cap,
@@ -231,6 +281,7 @@ export class Hub {
         const addr = await listener.listen(port, host);
         components.push({ name, stop: () => listener.close() });
         log.info({ listener: name, address: addr.address, port: addr.port }, 'listening');
+        seen.ports[name] = addr.port;
         return addr.port;
       };
       const text = textHandler(ctx);
@@ -286,6 +337,8 @@ export class Hub {
         fingerprint: identity.fingerprint,
         mqttPort,
         mqttTlsPort,
+        httpPort: web?.port ?? 0,
+        status,
         log,
         components,
         cap,

@@ -5,7 +5,7 @@
 #
 #   bash scripts/setup.sh          what running the hub and devices needs
 #   bash scripts/setup.sh --test   also what the test suite uses (mosquitto, ffmpeg, sox,
-#                                  systemd-analyze, espeak-ng)
+#                                  systemd-analyze, espeak-ng, chromium for the web page)
 #   bash scripts/setup.sh --print-packages   print the Debian packages, one a line, and
 #                                  exit (scripts/install.sh uses this list)
 #
@@ -44,6 +44,8 @@ if [ "$node_bin" = /usr/bin/node ] && [ ! -e /usr/include/node/node_api.h ] &&
 fi
 if [ "$with_test" = 1 ]; then
   packages+=(mosquitto ffmpeg sox systemd espeak-ng)
+  # headless Chromium drives the web page's browser test (test/browser)
+  packages+=(chromium)
 fi
 if [ "$print_packages" = 1 ]; then
   printf '%s\n' "${packages[@]}"

@@ -123,6 +123,7 @@ export async function openFanout(
       if (leg.srtp || fromSource) stats.translated++;
     }
     stats.forwarded += n;
+    stats.forwardedBytes += n * msg.length; // as received, like the two-leg relay
   });
 
   for (const leg of legs) {

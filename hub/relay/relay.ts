@@ -14,6 +14,8 @@ import { openFanout } from './fanout.ts';
 export interface RelayStats {
   /** Packets sent on to the other leg's device (as they came, or translated). */
   forwarded: number;
+  /** Bytes of the packets forwarded, as received (the status page, /metrics). */
+  forwardedBytes: number;
   /** From an address other than the leg's device (wrong IP, or another port once latched). */
   wrongSource: number;
   /** Not RTP version 2 [M-2], or (to or from an SRTP leg) a header that runs past the packet. */
@@ -72,6 +74,7 @@ export class UdpRelay implements RelayAllocator {
   readonly #log: Logger;
   readonly #stats: RelayStats = {
     forwarded: 0,
+    forwardedBytes: 0,
     wrongSource: 0,
     invalid: 0,
     noPeer: 0,
@@ -217,6 +220,7 @@ export class UdpRelay implements RelayAllocator {
       other.toDevice(msg); // as it came: plain to plain, or SRTP to SRTP
     }
     this.#stats.forwarded++;
+    this.#stats.forwardedBytes += msg.length;
   }
 
   /**

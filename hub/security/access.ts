@@ -65,6 +65,7 @@ export class Access {
   readonly #clock: Clock;
   readonly #throttledReplyDelayMs: number;
   readonly #pairingListeners: Array<(state: PairingState) => void> = [];
+  readonly #loginListeners: Array<(outcome: LoginOutcome) => void> = [];
   /** The login in progress from each address: one password check at a time per address. */
   readonly #inFlight = new Map<string, Promise<unknown>>();
 
@@ -106,6 +107,11 @@ export class Access {
     this.#pairingListeners.push(fn);
   }
 
+  /** Hears the outcome of every login attempt (the metrics count them). */
+  onLogin(fn: (outcome: LoginOutcome) => void): void {
+    this.#loginListeners.push(fn);
+  }
+
   /**
    * A login of `account` (a user name, or for an unknown binary login the e-mail given)
    * from `address` with `secret`. [S-7] Throttled attempts are refused before any
@@ -122,7 +128,12 @@ export class Access {
    */
   async login(opts: LoginAttempt): Promise<LoginOutcome> {
     const { address } = opts;
-    if (!this.throttle) return this.#login(opts); // nothing to count: no queue either
+    if (!this.throttle) {
+      // nothing to count: no queue either
+      const outcome = await this.#login(opts);
+      for (const fn of this.#loginListeners) fn(outcome);
+      return outcome;
+    }
     const before = this.#inFlight.get(address) ?? Promise.resolve();
     const run = before.then(() => this.#login(opts));
     const tail = run.catch(() => {});
@@ -131,6 +142,7 @@ export class Access {
       if (this.#inFlight.get(address) === tail) this.#inFlight.delete(address);
     });
     const outcome = await run;
+    for (const fn of this.#loginListeners) fn(outcome);
     // [S-7] a throttled attempt waits out the tarpit (outside the per-address queue, so
     // it holds only its own connection)
     if (!outcome.ok && outcome.reason === 'throttled' && this.#throttledReplyDelayMs > 0) {

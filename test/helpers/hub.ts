@@ -77,6 +77,8 @@ export function testConfig(
       'off',
       '--data-dir',
       dataDir,
+      // the web page off unless the test asks for it: hubs in parallel never fight over 8090
+      ...(argv.includes('--http-port') ? [] : ['--http-port', '0']),
       ...argv,
     ],
     env,
@@ -130,6 +132,8 @@ export async function spawnHubProcess(
       // [S-1] free TLS ports unless the test fixes them
       ...(args.includes('--text-tls-port') ? [] : ['--text-tls-port', '0']),
       ...(args.includes('--binary-tls-port') ? [] : ['--binary-tls-port', '0']),
+      // the web page off unless the test asks for it (docs/web.md)
+      ...(args.includes('--http-port') ? [] : ['--http-port', '0']),
       '--mqtt',
       'off',
       '--data-dir',

@@ -49,6 +49,7 @@ const DEFAULTS: HubConfig = {
   registration: 'closed',
   login_throttle: 'on',
   connections: { prelogin_per_address: 32, prelogin_total: 1024, login_deadline: 10 },
+  http_port: 8090,
   log_level: 'info',
   max_connections: 10000,
 };

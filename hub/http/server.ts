@@ -1,0 +1,349 @@
+/**
+ * The hub's web server (docs/web.md) on `http_port` (8090; 0 = off), bound on `host`:
+ * the status page, its JSON API and server-sent events, `/metrics` and `/healthz`.
+ *
+ * Everything but `/healthz` and the login page needs the admin's session cookie
+ * (`/metrics` also takes `Authorization: Bearer <metrics token>`). Every POST must come
+ * from the page itself: a session cookie (`SameSite=Strict`), an `Origin` (or
+ * `Sec-Fetch-Site`) of this very host, and for the API a JSON body, which a cross-site
+ * form cannot send. Bodies are capped at 8 KiB, event streams at `maxStreams`.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../../shared/clock.ts';
+import type { HubMetrics } from '../metrics/metrics.ts';
+import { ActionError, type WebActions } from './actions.ts';
+import { CLEAR_COOKIE, type WebAuth } from './auth.ts';
+import type { HubView } from './view.ts';
+
+const MAX_BODY = 8192;
+const STATIC = new URL('./static/', import.meta.url);
+const PAGES = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/app.css': ['app.css', 'text/css; charset=utf-8'],
+  '/login': ['login.html', 'text/html; charset=utf-8'],
+} as const;
+type PagePath = keyof typeof PAGES;
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  // not no-referrer: with it Chromium sends `Origin: null` on the page's own POSTs
+  'Referrer-Policy': 'same-origin',
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; form-action 'self'",
+  'Cache-Control': 'no-store',
+};
+
+export interface WebServerOptions {
+  auth: WebAuth;
+  view: HubView;
+  actions: WebActions;
+  metrics: HubMetrics;
+  /** Extra facts for `GET /api/state` (listeners, uptime), as `babel-hub status` has them. */
+  status: () => object;
+  clock: Clock;
+  log: Logger;
+  maxStreams?: number;
+  /** Event streams send at most one update per this many ms. */
+  coalesceMs?: number;
+}
+
+export class WebServer {
+  readonly #o: WebServerOptions;
+  readonly #server: http.Server;
+  /** Open event streams, with the cookie header each was opened with. */
+  readonly #streams = new Map<http.ServerResponse, string | undefined>();
+  readonly #files = new Map<string, Buffer>();
+  #pending: Timer | null = null;
+  #heartbeat: Timer | null = null;
+  #unsubscribe: () => void = () => {};
+
+  constructor(opts: WebServerOptions) {
+    this.#o = opts;
+    for (const [, [file]] of Object.entries(PAGES)) {
+      this.#files.set(file, fs.readFileSync(new URL(file, STATIC)));
+    }
+    this.#server = http.createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        this.#o.log.error({ err, url: req.url }, 'web request failed');
+        if (!res.headersSent) this.#json(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    });
+    this.#server.maxConnections = 256;
+    this.#server.headersTimeout = 10_000;
+    this.#server.requestTimeout = 15_000;
+    this.#server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  /** Binds; resolves with the bound port. */
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server.on('error', (err) => this.#o.log.error({ err }, 'web server error'));
+    this.#unsubscribe = this.#o.view.onChange(() => this.#schedule());
+    this.#heartbeat = this.#o.clock.setInterval(() => {
+      this.#send(': keep-alive\n\n');
+    }, 20_000);
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe();
+    this.#pending?.cancel();
+    this.#heartbeat?.cancel();
+    for (const res of this.#streams.keys()) res.end();
+    this.#streams.clear();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://hub');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    // the path only: never a query, a header or a body (cookies and passwords live there)
+    if (this.#o.log.isLevelEnabled('trace')) this.#o.log.trace({ method, path }, 'web request');
+    if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
+      this.#json(res, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/login' && method === 'GET') {
+      const msg = url.searchParams.has('failed') ? 'Wrong password.' : '';
+      return this.#page(res, '/login', msg);
+    }
+    if (path === '/login' && method === 'POST') return this.#login(req, res);
+    if (path === '/metrics' && method === 'GET') {
+      if (!this.#o.auth.metricsToken(req.headers.authorization) && !this.#session(req)) {
+        res.writeHead(401, {
+          ...SECURITY_HEADERS,
+          'WWW-Authenticate': 'Bearer realm="babel-hub metrics"',
+          'Content-Type': 'text/plain; charset=utf-8',
+        });
+        res.end('a bearer token (babel-hub web-login) or a session is needed\n');
+        return;
+      }
+      const { contentType, body } = await this.#o.metrics.text();
+      res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': contentType });
+      res.end(body);
+      return;
+    }
+    if (!this.#session(req)) {
+      if (method === 'GET' && !path.startsWith('/api/')) {
+        res.writeHead(303, { ...SECURITY_HEADERS, Location: '/login' });
+        res.end();
+      } else this.#json(res, 401, { error: 'log in first' });
+      return;
+    }
+    if (method === 'GET' && Object.hasOwn(PAGES, path)) return this.#page(res, path as PagePath);
+    if (method === 'GET' && path === '/api/state') {
+      this.#json(res, 200, this.#state());
+      return;
+    }
+    if (method === 'GET' && path === '/api/events') return this.#events(req, res);
+    if (method === 'POST') {
+      if (!this.#sameOrigin(req)) {
+        this.#json(res, 403, { error: 'cross-origin request refused' });
+        return;
+      }
+      if (path === '/logout') {
+        this.#o.auth.logout(req.headers.cookie);
+        res.writeHead(303, { ...SECURITY_HEADERS, 'Set-Cookie': CLEAR_COOKIE, Location: '/login' });
+        res.end();
+        return;
+      }
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+        this.#json(res, 415, { error: 'send JSON (Content-Type: application/json)' });
+        return;
+      }
+      const body = await this.#readJson(req, res);
+      if (body === undefined) return;
+      await this.#action(path, body, res);
+      return;
+    }
+    this.#json(res, 404, { error: 'not found' });
+  }
+
+  async #action(path: string, body: Record<string, unknown>, res: http.ServerResponse) {
+    const a = this.#o.actions;
+    try {
+      let out: unknown;
+      if (path === '/api/pairing') {
+        out = body.open === false ? a.closePairing() : a.pair(body.minutes);
+      } else if (path === '/api/users/add') out = await a.addUser(body.name, body.secret);
+      else if (path === '/api/users/remove') {
+        a.removeUser(body.name);
+        out = {};
+      } else if (path === '/api/users/secret') out = await a.setSecret(body.name, body.secret);
+      else if (path === '/api/groups') out = a.group(body.op, body.name, body.members);
+      else {
+        this.#json(res, 404, { error: 'not found' });
+        return;
+      }
+      this.#o.log.info({ action: path }, 'web admin action');
+      this.#json(res, 200, out);
+    } catch (err) {
+      if (err instanceof ActionError) this.#json(res, err.status, { error: err.message });
+      else throw err;
+    }
+  }
+
+  async #login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!this.#sameOrigin(req)) {
+      this.#json(res, 403, { error: 'cross-origin request refused' });
+      return;
+    }
+    const raw = await this.#readBody(req, res);
+    if (raw === undefined) return;
+    const password = new URLSearchParams(raw).get('password') ?? '';
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const outcome = await this.#o.auth.login(address, password);
+    if (outcome.ok) {
+      this.#o.metrics.webLogin('ok');
+      this.#o.log.info({ address }, 'web login');
+      res.writeHead(303, {
+        ...SECURITY_HEADERS,
+        'Set-Cookie': this.#o.auth.cookie(outcome.token),
+        Location: '/',
+      });
+      res.end();
+      return;
+    }
+    const throttled = outcome.reason === 'throttled';
+    this.#o.metrics.webLogin(throttled ? 'throttled' : 'failed');
+    // [S-7] failures at info with the address, never the password; refusals while blocked at debug
+    if (throttled) this.#o.log.debug({ address }, 'web login throttled');
+    else this.#o.log.info({ address }, 'web login failed');
+    const retry = Math.ceil((outcome.retryAfterMs ?? 0) / 1000);
+    res.writeHead(throttled ? 429 : 303, {
+      ...SECURITY_HEADERS,
+      Location: `/login?${throttled ? `wait=${retry}` : 'failed=1'}`,
+      ...(throttled ? { 'Retry-After': String(retry), 'Content-Type': 'text/plain' } : {}),
+    });
+    res.end(throttled ? `too many failed logins; try again in ${retry} s\n` : undefined);
+  }
+
+  #events(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.#streams.size >= (this.#o.maxStreams ?? 32)) {
+      this.#json(res, 503, { error: 'too many open pages' });
+      return;
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      Connection: 'keep-alive',
+    });
+    this.#streams.set(res, req.headers.cookie);
+    req.socket.setTimeout(0);
+    res.write(`retry: 2000\nevent: state\ndata: ${JSON.stringify(this.#state())}\n\n`);
+    res.on('close', () => this.#streams.delete(res));
+  }
+
+  /** Sends the state to every stream, at most once per `coalesceMs`. */
+  #schedule(): void {
+    if (this.#pending || this.#streams.size === 0) return;
+    this.#pending = this.#o.clock.setTimeout(() => {
+      this.#pending = null;
+      const data = `event: state\ndata: ${JSON.stringify(this.#state())}\n\n`;
+      this.#send(data);
+    }, this.#o.coalesceMs ?? 150);
+  }
+
+  /** Writes to every stream whose session still holds; ends the others (logged out, new password). */
+  #send(data: string): void {
+    for (const [res, cookie] of this.#streams) {
+      if (this.#o.auth.session(cookie)) res.write(data);
+      else {
+        this.#streams.delete(res);
+        res.end();
+      }
+    }
+  }
+
+  #state(): Record<string, unknown> {
+    const a = this.#o.actions;
+    return {
+      ...this.#o.view.snapshot(),
+      users: a.users(),
+      groups: a.groups(),
+      hub: this.#o.status(),
+    };
+  }
+
+  #session(req: http.IncomingMessage): boolean {
+    return this.#o.auth.session(req.headers.cookie);
+  }
+
+  /**
+   * Whether a POST comes from a page of this host: `Origin` must name it; without
+   * `Origin`, `Sec-Fetch-Site` must say same-origin. A request with neither is refused.
+   */
+  #sameOrigin(req: http.IncomingMessage): boolean {
+    const host = req.headers.host;
+    const origin = req.headers.origin;
+    if (origin !== undefined) return host !== undefined && origin === `http://${host}`;
+    return req.headers['sec-fetch-site'] === 'same-origin';
+  }
+
+  /** A static page; `message` (fixed text, never from the request) fills the login page's slot. */
+  #page(res: http.ServerResponse, path: PagePath, message = ''): void {
+    const [file, type] = PAGES[path];
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': type });
+    const body = this.#files.get(file)!;
+    res.end(message ? body.toString('utf8').replace('<!--MSG-->', message) : body);
+  }
+
+  #json(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  #readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY && !done) {
+          done = true;
+          this.#json(res, 413, { error: 'body too large' });
+          req.destroy();
+          resolve(undefined);
+        } else chunks.push(c);
+      });
+      req.on('end', () => {
+        if (!done) resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      req.on('error', () => resolve(undefined));
+    });
+  }
+
+  async #readJson(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<Record<string, unknown> | undefined> {
+    const raw = await this.#readBody(req, res);
+    if (raw === undefined) return undefined;
+    try {
+      const v = JSON.parse(raw || '{}') as unknown;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+        return v as Record<string, unknown>;
+      }
+    } catch {
+      // answered below
+    }
+    this.#json(res, 400, { error: 'the body must be a JSON object' });
+    return undefined;
+  }
+}
