@@ -56,6 +56,7 @@ export class DeviceMqtt {
   #stopped = false;
   #door: boolean;
   #volume: number | undefined;
+  #relayFallbacks = 0;
 
   constructor(opts: DeviceMqttOptions) {
     this.#o = opts;
@@ -79,6 +80,11 @@ export class DeviceMqtt {
     if (working === this.#door) return;
     this.#door = working;
     if (this.#client?.connected) this.#announce(this.#client);
+  }
+
+  /** [G-3] Calls moved to the hub's relay so far: in every statistics message from now. */
+  setRelayFallbacks(n: number): void {
+    this.#relayFallbacks = n;
   }
 
   /** [S-10] One door event on `<base>/<name>/door`, not retained. */
@@ -235,7 +241,10 @@ export class DeviceMqtt {
   /** Publishes a call's statistics (QoS 0, dropped while the broker is away). */
   publishStats(s: MediaStats): void {
     if (!this.#client?.connected) return;
-    this.#client.publish(this.#topics.stats(this.#o.name), JSON.stringify(deviceStats(s)));
+    this.#client.publish(
+      this.#topics.stats(this.#o.name),
+      JSON.stringify(deviceStats(s, this.#relayFallbacks)),
+    );
   }
 
   async stop(): Promise<void> {
@@ -247,7 +256,7 @@ export class DeviceMqtt {
 }
 
 /** `MediaStats` as published on `<base>/<user>/stats` (protocol/mqtt/topics.ts: DeviceStats). */
-export function deviceStats(s: MediaStats): Required<DeviceStats> {
+export function deviceStats(s: MediaStats, relayFallbacks = 0): Required<DeviceStats> {
   // RFC 3550: expected = unique packets received + lost (`received` counts duplicates too).
   const expected = Math.max(0, s.received - s.duplicates) + s.lost;
   return {
@@ -261,6 +270,7 @@ export function deviceStats(s: MediaStats): Required<DeviceStats> {
     srtp: s.srtp,
     srtp_auth_failed: s.srtpAuthFailed,
     srtp_replayed: s.srtpReplayed,
+    relay_fallbacks: relayFallbacks,
   };
 }
 
@@ -293,9 +303,11 @@ export function parseCommand(payload: Buffer | string): DeviceCommand | null {
       return Number.isInteger(o.value) && (o.value as number) >= 0 && (o.value as number) <= 100
         ? { action: 'volume', value: o.value as number }
         : null;
-    case 'call': {
+    case 'call':
+    case 'page': {
+      // [G-2] a page's target is a group, named as users are [T-4]
       const target = typeof o.target === 'string' ? normalizeName(o.target) : null;
-      return target === null ? null : { action: 'call', target };
+      return target === null ? null : { action: o.action, target };
     }
     default:
       return null;
