@@ -24,6 +24,9 @@ import { EndReason } from '../../protocol/codes.ts';
 import type { CallEvent, SrtpKeys } from '../hub/events.ts';
 import type { LedPattern } from '../io/outputs.ts';
 import type { MediaDirection } from '../media/session.ts';
+import { hangup, hangupBecause, leave, ledFor, none, notice, to } from './steps.ts';
+
+export { ledFor } from './steps.ts';
 
 /**
  * `paging`: this unit sends a page to a group [G-2]; `paged`: it plays one. The hub's
@@ -53,6 +56,8 @@ export interface Machine {
   readonly via: string | null;
   /** [G-3] `RELAY` was asked for in this call (once a call). */
   readonly relayAsked: boolean;
+  /** Where this call's (or page's) media goes, `ip:port`, once the hub said. */
+  readonly media: string | null;
   /** Whether the hub session is registered (CONNECT answered `connected`). */
   readonly online: boolean;
   /** When the current state began (injected clock, ms). */
@@ -98,7 +103,15 @@ export interface Step {
 }
 
 export function initialMachine(now: number): Machine {
-  return { state: 'idle', peer: null, via: null, relayAsked: false, online: false, since: now };
+  return {
+    state: 'idle',
+    peer: null,
+    via: null,
+    relayAsked: false,
+    media: null,
+    online: false,
+    since: now,
+  };
 }
 
 /** One transition. Never throws: an input that makes no sense in a state is ignored. */
@@ -242,33 +255,46 @@ function onMedia(m: Machine, e: Extract<CallEvent, { kind: 'media' }>, now: numb
     direction,
     moved,
   });
+  const at = `${e.ip}:${e.port}`;
   if (m.state === 'in_call' && m.peer === who) {
-    // [G-3] A new 106 in a call: the hub moved it (to its relay, with fresh keys); the
-    // media session follows and the call goes on.
+    // [G-3] A call already relayed is answered with its media as it is: nothing moves.
+    if (at === m.media) return none(m, `the call with ${who} stays where it is`);
+    // A new 106 in a call: the hub moved it (to its relay, with fresh keys); the media
+    // session follows and the call goes on.
     return {
-      machine: m,
+      machine: { ...m, media: at },
       effects: [media('both', true), notice(`the call with ${who} now goes through the hub`)],
     };
   }
   if (m.state === 'paging' && m.peer === who) {
     // [G-2] Where the page goes: the hub's relay copies it to every member.
-    return to(m, 'paging', who, now, [
-      { kind: 'led', pattern: 'on' },
-      media('send', false),
-      notice(`paging ${who}`),
-    ]);
+    return to(
+      m,
+      'paging',
+      who,
+      now,
+      [{ kind: 'led', pattern: 'on' }, media('send', false), notice(`paging ${who}`)],
+      at,
+    );
   }
   // [G-1] A call to a group is answered by one of its members: the call goes on with it.
   const answered = m.state === 'calling' && m.peer !== who;
   if (m.peer !== who && !answered) return none(m);
   if (m.state !== 'calling' && m.state !== 'ringing') return none(m);
   const via = answered ? m.peer : null;
-  const step = to(m, 'in_call', who, now, [
-    { kind: 'tone', tone: 'none' },
-    { kind: 'led', pattern: 'on' },
-    media('both', false),
-    notice(via ? `talking with ${who} (answered for ${via})` : `talking with ${who}`),
-  ]);
+  const step = to(
+    m,
+    'in_call',
+    who,
+    now,
+    [
+      { kind: 'tone', tone: 'none' },
+      { kind: 'led', pattern: 'on' },
+      media('both', false),
+      notice(via ? `talking with ${who} (answered for ${via})` : `talking with ${who}`),
+    ],
+    at,
+  );
   return { machine: { ...step.machine, via }, effects: step.effects };
 }
 
@@ -280,18 +306,16 @@ function onPaged(m: Machine, e: Extract<CallEvent, { kind: 'paged' }>, now: numb
     return onMedia(m, { kind: 'media', peer: who, ip: e.ip, port: e.port, srtp: e.srtp }, now);
   }
   if (m.state !== 'idle') return none(m, `a page from ${who} is not played: busy`);
-  return to(m, 'paged', who, now, [
-    { kind: 'led', pattern: 'on' },
-    {
-      kind: 'media_start',
-      ip: e.ip,
-      port: e.port,
-      srtp: e.srtp,
-      direction: 'receive',
-      moved: false,
-    },
-    notice(`${who} is paging`),
-  ]);
+  const play: Effect = {
+    kind: 'media_start',
+    ip: e.ip,
+    port: e.port,
+    srtp: e.srtp,
+    direction: 'receive',
+    moved: false,
+  };
+  const effects: Effect[] = [{ kind: 'led', pattern: 'on' }, play, notice(`${who} is paging`)];
+  return to(m, 'paged', who, now, effects, `${e.ip}:${e.port}`);
 }
 
 function endedText(m: Machine, reason: string): string {
@@ -329,57 +353,4 @@ function accept(m: Machine): Step {
       { kind: 'tone', tone: 'none' },
     ],
   };
-}
-
-function hangup(m: Machine, now: number): Step {
-  return hangupBecause(m, now, `hung up on ${m.peer}`);
-}
-
-function hangupBecause(m: Machine, now: number, why: string): Step {
-  const peer = m.peer!;
-  const left = leave(m, now, why);
-  return {
-    machine: left.machine,
-    effects: [{ kind: 'send', verb: 'HANGUP', arg: peer }, ...left.effects],
-  };
-}
-
-/** Back to idle: media and tones stop, the LED shows idle or offline. */
-function leave(m: Machine, now: number, why: string | null): Step {
-  const effects: Effect[] = [];
-  if (m.state === 'in_call' || m.state === 'paging' || m.state === 'paged')
-    effects.push({ kind: 'media_stop' });
-  if (m.state !== 'idle') effects.push({ kind: 'tone', tone: 'none' });
-  effects.push({ kind: 'led', pattern: ledFor('idle', m.online) });
-  if (why) effects.push(notice(why));
-  return to(m, 'idle', null, now, effects);
-}
-
-function to(
-  m: Machine,
-  state: CallState,
-  peer: string | null,
-  now: number,
-  effects: Effect[],
-): Step {
-  const same = state === m.state && peer === m.peer;
-  const since = same ? m.since : now;
-  // A new call (or none) forgets what the last one was placed through and asked for.
-  const fresh = state === 'idle' || m.state === 'idle';
-  const call = fresh ? { via: null, relayAsked: false } : {};
-  return { machine: { ...m, ...call, state, peer, since }, effects };
-}
-
-function none(m: Machine, why?: string): Step {
-  return { machine: m, effects: why ? [notice(why)] : [] };
-}
-
-function notice(text: string): Effect {
-  return { kind: 'notice', text };
-}
-
-export function ledFor(state: CallState, online: boolean): LedPattern {
-  if (!online) return 'fast_blink';
-  if (state === 'idle') return 'off';
-  return state === 'in_call' || state === 'paged' || state === 'paging' ? 'on' : 'blink';
 }

@@ -354,3 +354,22 @@ test('[G-2] a page from someone else while paged, and a ring while paged, are no
   t.is(r.m.peer, 'door');
   t.deepEqual(r.effects, ['led on', 'media receive 10.0.0.1:40002']);
 });
+
+test('[G-3] a 106 naming where the media already goes moves nothing (a call already relayed)', (t) => {
+  const r = run([
+    press,
+    hub('106 kitchen 10.0.0.1 40010'),
+    silent,
+    hub('106 kitchen 10.0.0.1 40010'),
+  ]);
+  t.is(r.m.state, 'in_call');
+  t.is(r.m.media, '10.0.0.1:40010');
+  t.deepEqual(r.effects.slice(-2), ['media both 10.0.0.1:40010', 'RELAY kitchen']);
+  t.true(r.notices.includes('the call with kitchen stays where it is'));
+});
+
+test('the media address is remembered for calls and pages, and forgotten after', (t) => {
+  t.is(run([hub('111 door 10.0.0.1 40002')]).m.media, '10.0.0.1:40002');
+  t.is(run([pagePress('floors'), hub('106 floors 10.0.0.1 40000')]).m.media, '10.0.0.1:40000');
+  t.is(run([hub('111 door 10.0.0.1 40002'), hub('107 door ended')]).m.media, null);
+});
