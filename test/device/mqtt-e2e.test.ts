@@ -149,6 +149,7 @@ const STATS_FIELDS = [
   'srtp',
   'srtp_auth_failed',
   'srtp_replayed',
+  'relay_fallbacks', // [G-3]
 ];
 
 test.serial(

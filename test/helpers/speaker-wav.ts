@@ -6,10 +6,16 @@ import fs from 'node:fs';
 import { decodeWav } from '../../device/audio/wav.ts';
 import { dominantFrequency, rms } from '../../device/media/tone.ts';
 
-/** Dominant frequency of each loud 200 ms window of a WAV written by `file:` playback. */
-export function tones(file: string, fromBytes = 44): number[] {
+/**
+ * Dominant frequency of each loud 200 ms window of a WAV written by `file:` playback,
+ * between two file offsets. Read it once the device has stopped (the header is complete).
+ */
+export function tones(file: string, fromBytes = 44, toBytes = Infinity): number[] {
   if (!fs.existsSync(file)) return [];
-  const pcm = decodeWav(fs.readFileSync(file)).subarray(Math.max(0, fromBytes - 44));
+  const pcm = decodeWav(fs.readFileSync(file)).subarray(
+    Math.max(0, fromBytes - 44),
+    Math.max(0, toBytes - 44),
+  );
   const win = 48000 * 2 * 0.2;
   const out: number[] = [];
   for (let o = 0; o + win <= pcm.length; o += win) {
