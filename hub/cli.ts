@@ -3,6 +3,7 @@ import { runService } from '../shared/service.ts';
 import { runAdmin } from './admin.ts';
 import { loadHubConfig } from './config-schema.ts';
 import { runPair } from './control/pair-command.ts';
+import { runGroup } from './group-command.ts';
 import { Hub } from './main.ts';
 import { runMqttLogin } from './mqtt/login-command.ts';
 import { runFingerprint } from './tls/fingerprint-command.ts';
@@ -20,6 +21,8 @@ export async function runHub(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   if (argv[0] === 'pair') return runPair(argv.slice(1), env, io);
   // [S-2] the hub certificate's fingerprint, for pinning devices
   if (argv[0] === 'fingerprint') return runFingerprint(argv.slice(1), env, io);
+  // [G-1] ring and paging groups, on the running hub or its database
+  if (argv[0] === 'group') return runGroup(argv.slice(1), env, io);
   return runService(
     {
       program: 'babel-hub',

@@ -7,6 +7,7 @@ import type { HubConfig } from './config-schema.ts';
 import { buildContext, type ConnectionLimits } from './context.ts';
 import { ControlServer } from './control/server.ts';
 import { CallCore } from './core/call-core.ts';
+import { groupControl } from './group-command.ts';
 import { MqttBridge } from './mqtt/bridge.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
@@ -143,10 +144,12 @@ export class Hub {
             access.pairing.open(minutes); // [S-6]
             return { state: access.pairing.state, until: access.pairing.untilWallMs };
           },
+          group: groupControl(accounts.groups, core, log.child({ mod: 'group' })), // [G-1]
           stats: () => ({
             passwordChecks: accounts.passwordChecks,
             preLogin: { pending: access.gate.pending, refused: access.gate.refused },
             connections: { open: cap.open, refused: cap.refused },
+            calls: { ...core.stats }, // [G-1..G-3] group calls, pages, relay fallbacks
           }),
         },
         log.child({ mod: 'control' }),

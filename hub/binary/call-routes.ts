@@ -1,6 +1,7 @@
 import type { Fields } from '../../protocol/binary/fields.ts';
 import { Status } from '../../protocol/codes.ts';
 import { CallError } from '../core/call-core.ts';
+import { callGroup } from './group-routes.ts';
 import { positiveInt, Refusal, type Route, type RouteScope, required } from './route.ts';
 
 /** [B-8] Largest `/send` batch, in packets. */
@@ -16,6 +17,7 @@ export const callRoutes: Record<string, Route> = {
 };
 
 async function call(s: RouteScope, h: Fields, d: Fields): Promise<void> {
+  if (d.group !== undefined && d.contact_id === undefined) return callGroup(s, h, d); // [G-1]
   const user = s.auth(h);
   const target = s.ctx.accounts.getById(required(d, 'contact_id'));
   if (!target) throw new Refusal(Status.FORBIDDEN, 'unknown');

@@ -5,7 +5,6 @@ import { encodeResponse, type RequestFrame, RequestParser } from '../../protocol
 import { Status } from '../../protocol/codes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { normalizeName } from '../../protocol/names.ts';
-import { SRTP_SUITE } from '../../protocol/srtp/index.ts';
 import type { HubContext } from '../context.ts';
 import type { Session } from '../core/call-core.ts';
 import type {
@@ -24,9 +23,10 @@ import type { UserRecord } from '../store/accounts.ts';
 import { accountRoutes } from './account-routes.ts';
 import { callRoutes } from './call-routes.ts';
 import { CallChannels, type ChannelEnd } from './channels.ts';
+import { groupRoutes, srtpFields } from './group-routes.ts';
 import { Refusal, type Route, type RouteScope, unauthorized } from './route.ts';
 
-const ROUTES: Record<string, Route> = { ...accountRoutes, ...callRoutes };
+const ROUTES: Record<string, Route> = { ...accountRoutes, ...callRoutes, ...groupRoutes };
 
 /**
  * The binary dialect (default port 4243): serves each connection it is handed. Its
@@ -102,6 +102,7 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
       call_id: call.id,
       from_id: call.caller.id,
       from_name: call.caller.name,
+      ...(call.group ? { group: call.group } : {}), // [G-1] extension
     });
   }
 
@@ -113,8 +114,21 @@ export class BinaryConnection implements SessionSink, ChannelEnd, RouteScope {
       peer_name: peer.name,
       ip: media.ip,
       port: String(media.port),
-      // [S-4] on a TLS session only (an extension)
-      ...(srtp ? { srtp_suite: SRTP_SUITE, srtp_send: srtp.send, srtp_recv: srtp.recv } : {}),
+      ...srtpFields(srtp), // [S-4] on a TLS session only (an extension)
+    });
+  }
+
+  /** [G-2] A page plays here at once: event `paged` (extension). */
+  paged(call: CallInfo, caller: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
+    this.#event({
+      event: 'paged',
+      call_id: call.id,
+      from_id: caller.id,
+      from_name: caller.name,
+      ...(call.group ? { group: call.group } : {}),
+      ip: media.ip,
+      port: String(media.port),
+      ...srtpFields(srtp),
     });
   }
 

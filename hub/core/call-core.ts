@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EndReason } from '../../protocol/codes.ts';
 import { newMasterKey } from '../../protocol/srtp/index.ts';
@@ -6,18 +5,30 @@ import type { Clock } from '../../shared/clock.ts';
 import {
   type Call,
   type CallSelector,
+  isStandIn,
   type LiveSession,
   matches,
   otherSide,
-  relayByMode,
   type Session,
   stateIn,
 } from './call.ts';
-import { type CallKeys, drawCallKeys, srtpOf } from './srtp-keys.ts';
+import { placeCall } from './direct-call.ts';
+import { CallError } from './errors.ts';
+import {
+  acceptGroup,
+  type CoreParts,
+  callGroup,
+  type GroupRef,
+  leaveGroup,
+  page,
+  releaseGroup,
+} from './group-calls.ts';
+import { moveToRelay } from './relay-move.ts';
+import { srtpOf } from './srtp-keys.ts';
 import type {
   CallEvent,
-  CallFailure,
   CallInfo,
+  CoreStats,
   Endpoint,
   PresenceEvent,
   RelayAllocator,
@@ -28,18 +39,8 @@ import type {
   UserState,
 } from './types.ts';
 
-export type { CallSelector, Session };
-
-/** A refused call operation; `reason` is the wire token (`404 <name> <reason>`). */
-export class CallError extends Error {
-  readonly reason: CallFailure;
-
-  constructor(reason: CallFailure, message?: string) {
-    super(message ?? reason);
-    this.name = 'CallError';
-    this.reason = reason;
-  }
-}
+export type { CallSelector, GroupRef, Session };
+export { CallError };
 
 export interface CallCoreOptions {
   clock: Clock;
@@ -67,9 +68,32 @@ export class CallCore {
   readonly #sessions = new Map<string, LiveSession>();
   readonly #calls = new Map<string, Call>();
   readonly #listeners: Listener[] = [];
+  readonly #stats: CoreStats = { groupCalls: 0, pages: 0, relayFallbacks: 0 };
+  readonly #parts: CoreParts; // what group-calls.ts and its siblings use of this core
 
   constructor(opts: CallCoreOptions) {
     this.#opts = opts;
+    this.#parts = {
+      clock: opts.clock,
+      log: opts.log,
+      ringTimeoutMs: opts.ringTimeoutMs,
+      relay: opts.relay,
+      newKey: opts.newKey ?? newMasterKey,
+      sessions: this.#sessions,
+      calls: this.#calls,
+      stats: this.#stats,
+      presence: (s) => this.#presence(s),
+      emitCall: (kind, call, reason) => this.#emitCall(kind, call, reason),
+      end: (call, reason, by, reply) => this.#end(call, reason, by, reply),
+      drop: (call) => this.#drop(call),
+      relayMode: opts.relayMode,
+      mediaFor: (call, side) => this.#mediaFor(call, side),
+    };
+  }
+
+  /** [G-1..G-3] Counters since start: group calls, pages, relay fallbacks. */
+  get stats(): Readonly<CoreStats> {
+    return this.#stats;
   }
 
   /** Observes presence changes and call events (MQTT, logs). */
@@ -168,65 +192,7 @@ export class CallCore {
     target: UserRef,
     reply: (call: CallInfo, media: Endpoint) => void,
   ): Promise<CallInfo> {
-    const caller = this.#live(from);
-    if (target.id === caller.user.id) throw new CallError('self');
-    if (caller.call) throw new CallError('in_call');
-    const callee = this.#sessions.get(target.id);
-    if (!callee) throw new CallError('offline');
-    if (callee.call || callee.dnd) throw new CallError('busy');
-
-    const id = randomUUID();
-    const relayed = this.#needsRelay(id, caller.spec, callee.spec);
-    const info: CallInfo = { id, caller: caller.user, callee: callee.user, relayed };
-    // [S-4] fresh keys for every call, only when a party can be given them over TLS
-    const keys: CallKeys | null =
-      caller.spec.secure || callee.spec.secure
-        ? drawCallKeys(this.#opts.newKey ?? newMasterKey)
-        : null;
-    const call: Call = {
-      info,
-      caller,
-      callee,
-      phase: 'setup',
-      ringTimer: null,
-      relay: null,
-      keys,
-      answeredAt: 0,
-    };
-    caller.call = call;
-    callee.call = call;
-    this.#calls.set(info.id, call);
-
-    if (relayed && this.#opts.relay) {
-      try {
-        call.relay = await this.#opts.relay.allocate(
-          info.id,
-          { device: caller.spec.media, srtp: srtpOf(call, caller) },
-          { device: callee.spec.media, srtp: srtpOf(call, callee) },
-        );
-      } catch (err) {
-        this.#opts.log.error({ err, call: info.id }, 'relay allocation failed');
-        this.#drop(call);
-        throw new CallError('busy', 'no relay port available');
-      }
-      // Either party may have left while the relay was being opened.
-      if (call.phase !== 'setup') {
-        call.relay.release();
-        throw new CallError('offline');
-      }
-    }
-
-    call.phase = 'ringing';
-    call.ringTimer = this.#opts.clock.setTimeout(
-      () => this.#end(call, EndReason.TIMEOUT, null),
-      this.#opts.ringTimeoutMs,
-    );
-    reply(info, this.#mediaFor(call, caller));
-    callee.spec.sink.incomingCall(info);
-    this.#presence(caller);
-    this.#presence(callee);
-    this.#emitCall('ringing', call, null);
-    return info;
+    return placeCall(this.#parts, this.#live(from), target, reply);
   }
 
   /**
@@ -240,6 +206,15 @@ export class CallCore {
   ): CallInfo {
     const callee = this.#live(by);
     const call = callee.call;
+    // [G-1] a ringing group: the first member to answer wins
+    if (
+      call?.group?.kind === 'ring' &&
+      call.phase === 'ringing' &&
+      call.group.members.has(callee)
+    ) {
+      if (!matches(call, which, callee)) throw new CallError('no_call');
+      return acceptGroup(this.#parts, call, callee, reply);
+    }
     if (call?.phase !== 'ringing' || call.callee !== callee || !matches(call, which, callee)) {
       throw new CallError('no_call');
     }
@@ -274,6 +249,12 @@ export class CallCore {
     if (!call || call.phase === 'setup' || call.phase === 'over' || !matches(call, which, me)) {
       throw new CallError('no_call');
     }
+    if (call.group?.members.has(me)) {
+      // [G-1, G-2] a member declines a ring, or leaves a page; the others go on
+      const reason = call.phase === 'ringing' ? EndReason.DECLINED : EndReason.ENDED;
+      leaveGroup(this.#parts, call, me, reason, () => reply(call.info, call.caller.user, reason));
+      return call.info;
+    }
     const reason: EndReason =
       call.phase === 'active'
         ? EndReason.ENDED
@@ -292,8 +273,36 @@ export class CallCore {
   /** [T-5 table, `CALLED`] The call from `callerName` ringing at this session, if any. */
   ringingFrom(by: Session, callerName: string): CallInfo | null {
     const call = (by as LiveSession).call;
-    if (call?.phase !== 'ringing' || call.callee !== by) return null;
+    const rings = call?.callee === by || call?.group?.members.has(by as LiveSession);
+    if (call?.phase !== 'ringing' || !rings) return null;
     return call.caller.user.name === callerName ? call.info : null;
+  }
+
+  /** [G-1] Rings every reachable member of a group; the first to accept wins (group-calls.ts). */
+  async callGroup(
+    from: Session,
+    group: GroupRef,
+    reply: (call: CallInfo, media: Endpoint) => void,
+  ): Promise<CallInfo> {
+    return callGroup(this.#parts, this.#live(from), group, reply);
+  }
+
+  /** [G-2] Pages every reachable member of a group through the relay (group-calls.ts). */
+  async page(
+    from: Session,
+    group: GroupRef,
+    reply: (call: CallInfo, media: Endpoint, srtp: SrtpKeys | null) => void,
+  ): Promise<CallInfo> {
+    return page(this.#parts, this.#live(from), group, reply);
+  }
+
+  /** [G-3] Moves a direct call to the relay, with new media for both (relay-move.ts). */
+  async relayCall(
+    by: Session,
+    which: CallSelector,
+    reply: (call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null) => void,
+  ): Promise<CallInfo> {
+    return moveToRelay(this.#parts, this.#live(by), which, reply);
   }
 
   /** Ends every call with `ended` (hub shutdown) [interfaces: SIGTERM]. */
@@ -310,21 +319,6 @@ export class CallCore {
     return live;
   }
 
-  #needsRelay(callId: string, a: SessionSpec, b: SessionSpec): boolean {
-    if (a.secure !== b.secure && this.#opts.relay) {
-      // [S-4] one SRTP leg and one plain: only the relay can translate, so it relays
-      // whatever the mode; with `relay: never` that is said, since it overrides a setting.
-      if (this.#opts.relayMode === 'never') {
-        this.#opts.log.warn(
-          { call: callId },
-          'call between a TLS and a plaintext client relayed despite relay: never [S-4]',
-        );
-      }
-      return true;
-    }
-    return relayByMode(this.#opts.relayMode, a.media, b.media);
-  }
-
   /** [T-9] Where `side` sends its media and from where it will receive it. */
   #mediaFor(call: Call, side: LiveSession): Endpoint {
     if (call.relay) {
@@ -339,8 +333,11 @@ export class CallCore {
   #endCallOf(session: LiveSession, reason: EndReason): void {
     const call = session.call;
     if (!call) return;
-    if (call.phase === 'setup') this.#drop(call);
-    else this.#end(call, reason, session);
+    // [G-1, G-2] a member that leaves a group call leaves it alone
+    if (call.group?.members.has(session)) leaveGroup(this.#parts, call, session, reason);
+    else if (call.phase === 'setup') this.#drop(call);
+    // [G-2] a pager that goes away ends its page `ended` for every member
+    else this.#end(call, call.info.page ? EndReason.ENDED : reason, session);
   }
 
   /**
@@ -350,6 +347,7 @@ export class CallCore {
   #end(call: Call, reason: EndReason, by: LiveSession | null, reply: () => void = noop): void {
     if (call.phase === 'over') return;
     const durationMs = call.phase === 'active' ? this.#opts.clock.now() - call.answeredAt : 0;
+    const members = call.group ? [...call.group.members.keys()] : [];
     this.#release(call);
     reply();
     for (const side of [call.caller, call.callee]) {
@@ -357,8 +355,12 @@ export class CallCore {
         side.spec.sink.callEnded(call.info, otherSide(call, side).user, reason);
       }
     }
-    for (const side of [call.caller, call.callee]) {
-      if (!side.closed) this.#presence(side);
+    // [G-1, G-2] every member still ringing or listening hears it from the caller
+    for (const m of members) {
+      if (m !== by && !m.closed) m.spec.sink.callEnded(call.info, call.caller.user, reason);
+    }
+    for (const side of [call.caller, call.callee, ...members]) {
+      if (!side.closed && !isStandIn(side)) this.#presence(side);
     }
     this.#emitCall('ended', call, reason, durationMs);
   }
@@ -374,6 +376,7 @@ export class CallCore {
     call.ringTimer = null;
     call.relay?.release();
     call.relay = null;
+    releaseGroup(call);
     if (call.caller.call === call) call.caller.call = null;
     if (call.callee.call === call) call.callee.call = null;
     this.#calls.delete(call.info.id);

@@ -7,9 +7,12 @@ import type { CallKeys } from './srtp-keys.ts';
 import type {
   CallInfo,
   Endpoint,
+  FanoutAllocation,
   RelayAllocation,
   RelayMode,
+  SessionSink,
   SessionSpec,
+  SrtpKeys,
   UserRef,
   UserState,
 } from './types.ts';
@@ -29,15 +32,41 @@ export interface LiveSession extends Session {
 }
 
 export interface Call {
-  readonly info: CallInfo;
+  /** Replaced when a ring group is answered or the call moves to the relay [G-1, G-3]. */
+  info: CallInfo;
   readonly caller: LiveSession;
-  readonly callee: LiveSession;
+  /** A group call's stand-in (`groupStandIn`) until a member answers [G-1]; a page's for good. */
+  callee: LiveSession;
   phase: 'setup' | 'ringing' | 'active' | 'over';
   ringTimer: Timer | null;
   relay: RelayAllocation | null;
-  /** [S-4] The call's SRTP keys; null when neither party is secure. */
-  readonly keys: CallKeys | null;
+  /** [S-4] The call's SRTP keys; null when neither party is secure. Fresh on `RELAY` [G-3]. */
+  keys: CallKeys | null;
   answeredAt: number;
+  /** [G-1, G-2] The members of a ringing group or of a page; null for a call to one user. */
+  group: GroupLegs | null;
+  /** [G-3] A move to the relay under way, which a second `RELAY` waits for. */
+  moving: Promise<void> | null;
+}
+
+/** One member's part in a group call or page. */
+export interface MemberLeg {
+  /** [G-1] The relay opened for this member, if a call with it needs one. */
+  relay: RelayAllocation | null;
+  /** [G-2] The member's leg in the page's fan-out, and its SRTP keys [S-4]. */
+  readonly index: number;
+  readonly srtp: SrtpKeys | null;
+}
+
+/** [G-1, G-2] A call placed to a group: the members still ringing, or hearing a page. */
+export interface GroupLegs {
+  readonly name: string;
+  readonly kind: 'ring' | 'page';
+  readonly members: Map<LiveSession, MemberLeg>;
+  /** [G-2] The page's fan-out relay, once open. */
+  fanout: FanoutAllocation | null;
+  /** [G-2, S-4] The caller's keys for a page, null on a plain leg. */
+  readonly source: SrtpKeys | null;
 }
 
 /** How a request names the call it acts on: by peer name (text) or by call id (binary). */
@@ -49,6 +78,48 @@ export function stateIn(s: LiveSession): UserState {
   if (!call || call.phase === 'over') return 'idle';
   if (call.phase === 'active') return 'in_call';
   return call.caller === s ? 'calling' : 'ringing';
+}
+
+/** The stand-in's sink: a group is told nothing; its members are, one by one. */
+const GROUP_SINK: SessionSink = {
+  incomingCall() {},
+  callStarted() {},
+  callEnded() {},
+  paged() {},
+  replaced() {},
+};
+
+/**
+ * [G-1, G-2] The group as the other party of a call placed to it: named like the group,
+ * never online itself (the core keeps it out of its sessions and of presence).
+ */
+export function groupStandIn(name: string, caller: LiveSession): LiveSession {
+  const user = { id: `group:${name}`, name };
+  return {
+    spec: {
+      user,
+      dialect: caller.spec.dialect,
+      media: { ip: '', port: 0 },
+      localIp: caller.spec.localIp,
+      secure: false,
+      sink: GROUP_SINK,
+    },
+    user,
+    call: null,
+    since: 0,
+    closed: false,
+    dnd: false,
+  };
+}
+
+/** True for a group's stand-in. */
+export function isStandIn(s: LiveSession): boolean {
+  return s.spec.sink === GROUP_SINK;
+}
+
+/** [G-1, G-2] Whether `s` may be rung or paged now: online, idle, not in do-not-disturb. */
+export function reachable(s: LiveSession | undefined): s is LiveSession {
+  return s !== undefined && !s.closed && s.call === null && !s.dnd;
 }
 
 export function otherSide(call: Call, side: LiveSession): LiveSession {

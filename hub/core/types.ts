@@ -25,6 +25,13 @@ export interface CallInfo {
   readonly caller: UserRef;
   readonly callee: UserRef;
   readonly relayed: boolean;
+  /**
+   * [G-1, G-2] The group the call was placed to (absent: a call to a user). While a ring
+   * group rings, and for a page, `callee` is the group itself (id `group:<name>`).
+   */
+  readonly group?: string | undefined;
+  /** [G-2] A page: one-way from the caller to every member, through the relay. */
+  readonly page?: boolean | undefined;
 }
 
 /**
@@ -41,6 +48,11 @@ export interface SessionSink {
   callStarted(call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void;
   /** The call is over (text `107`, binary `call_ended`). `peer` is the other party. */
   callEnded(call: CallInfo, peer: UserRef, reason: EndReason): void;
+  /**
+   * [G-2] A page from `caller` plays here at once: media comes from `media` (the relay),
+   * protected with `srtp` on a secure session (text `111`, binary `paged`).
+   */
+  paged(call: CallInfo, caller: UserRef, media: Endpoint, srtp: SrtpKeys | null): void;
   /** This session was replaced by a newer connection of the same user [T-8]: close it. */
   replaced(): void;
 }
@@ -100,10 +112,34 @@ export interface RelayAllocation {
   release(): void;
 }
 
+/**
+ * [G-2] Ports the relay opened for one page: the caller sends to `sourcePort`, member `i`
+ * hears from `memberPorts[i]`.
+ */
+export interface FanoutAllocation {
+  readonly sourcePort: number;
+  readonly memberPorts: readonly number[];
+  /** Stops copying to member `index` and closes its port (it hung up or left). */
+  drop(index: number): void;
+  release(): void;
+}
+
 /** The media relay as the core sees it. */
 export interface RelayAllocator {
   /** Opens a relay for a call between leg `a` (caller) and leg `b` (callee). */
   allocate(callId: string, a: RelayLeg, b: RelayLeg): Promise<RelayAllocation>;
+  /** [G-2] Opens a one-way relay copying what `source` sends to every member leg. */
+  allocateFanout(callId: string, source: RelayLeg, members: RelayLeg[]): Promise<FanoutAllocation>;
+}
+
+/** [G-1..G-3] What the core counts since start (the hub's statistics). */
+export interface CoreStats {
+  /** Calls placed to a ring group. */
+  groupCalls: number;
+  /** Pages started. */
+  pages: number;
+  /** [G-3] Direct calls moved to the relay by `RELAY` (fallback). */
+  relayFallbacks: number;
 }
 
 export type RelayMode = 'auto' | 'always' | 'never';

@@ -1,7 +1,14 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import { rtpHeaderLength, SrtpReceiver, SrtpSender } from '../../protocol/srtp/index.ts';
-import type { Endpoint, RelayAllocation, RelayAllocator, RelayLeg } from '../core/types.ts';
+import type {
+  Endpoint,
+  FanoutAllocation,
+  RelayAllocation,
+  RelayAllocator,
+  RelayLeg,
+} from '../core/types.ts';
+import { openFanout } from './fanout.ts';
 
 /** Counters for one relay, summed over all its calls. */
 export interface RelayStats {
@@ -81,6 +88,15 @@ export class UdpRelay implements RelayAllocator {
 
   get stats(): Readonly<RelayStats> {
     return this.#stats;
+  }
+
+  /**
+   * [G-2] Opens a page's one-way fan-out from `source` to every member leg (fanout.ts).
+   * Rejects with `SrtpKeyError` (before opening anything) if a leg's key is malformed.
+   */
+  allocateFanout(callId: string, source: RelayLeg, members: RelayLeg[]): Promise<FanoutAllocation> {
+    const log = this.#log.child({ call: callId });
+    return openFanout(this.#bindHost, source, members, this.#stats, log);
   }
 
   /** Rejects with `SrtpKeyError` (before opening anything) if a leg's key is malformed. */

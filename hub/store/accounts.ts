@@ -10,11 +10,14 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
-import { asciiLower, normalizeName } from '../../protocol/names.ts';
+import { asciiLower } from '../../protocol/names.ts';
 import { hashSecret, hashToken, newToken, tokenMatches, verifySecret } from './crypto.ts';
 import type { Database } from './db.ts';
+import { GroupStore } from './groups.ts';
+import { checkName, nameFromEmail, RESERVED_NAMES, withSuffix } from './names.ts';
 
-const NAME_MAX = 32;
+export { nameFromEmail };
+
 /** One `@`, a non-empty local part and domain, no spaces or control characters. */
 const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u;
 const EMAIL_MAX = 254; // RFC 5321 path limit
@@ -65,35 +68,11 @@ export interface NewUser {
   secret?: string | undefined;
 }
 
-/**
- * The name `/create` derives from an e-mail before making it unique [B-5]: the lowercased
- * local part without characters outside `[a-z0-9._-]`, without leading punctuation,
- * `user` if nothing is left, at most 32 characters.
- */
-export function nameFromEmail(email: string): string {
-  const local = asciiLower(email.slice(0, email.lastIndexOf('@')));
-  const base = local.replace(/[^a-z0-9._-]/g, '').replace(/^[^a-z0-9]+/, '');
-  return (base || 'user').slice(0, NAME_MAX);
-}
-
-/** `base` for n = 1, else `base` cut short enough that `base + n` fits 32 characters. */
-function withSuffix(base: string, n: number): string {
-  if (n === 1) return base;
-  const suffix = String(n);
-  return base.slice(0, NAME_MAX - suffix.length) + suffix;
-}
-
-/**
- * Names that would collide with the hub's own MQTT topics (`babel/calls`, `babel/bridge/state`)
- * are refused, as zigbee2mqtt reserves `bridge`.
- */
-const RESERVED_NAMES: ReadonlySet<string> = new Set(['calls', 'bridge']);
-
+/** [T-4] `raw` normalized, or AccountError `invalid` (bad pattern or reserved name). */
 function validName(raw: string): string {
-  const name = normalizeName(raw); // [T-4]
-  if (name === null) throw new AccountError('invalid', `invalid name: ${raw}`);
-  if (RESERVED_NAMES.has(name)) throw new AccountError('invalid', `reserved name: ${name}`);
-  return name;
+  const checked = checkName(raw);
+  if ('problem' in checked) throw new AccountError('invalid', checked.problem);
+  return checked.name;
 }
 
 function normalizeEmail(raw: string): string {
@@ -145,6 +124,8 @@ function prepareStatements(db: Database) {
     ),
     setSecret: db.prepare<[string | null, string]>('UPDATE users SET secret_hash = ? WHERE id = ?'),
     deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
+    // [G-1] groups share the users' namespace [T-4]
+    isGroup: db.prepare<[string], number>('SELECT 1 FROM groups WHERE name = ?').pluck(),
     insertToken: db.prepare<[string, Buffer, number]>(
       'INSERT INTO tokens (user_id, token_hash, created_at) VALUES (?, ?, ?)',
     ),
@@ -188,12 +169,15 @@ export class AccountStore {
   readonly #q: ReturnType<typeof prepareStatements>;
   #passwordChecks = 0;
   #dummyHash: Promise<string> | undefined;
+  /** [G-1, G-2] Ring and paging groups, on the same database and namespace. */
+  readonly groups: GroupStore;
 
   /** `now` gives `createdAt` timestamps (ms since the epoch). */
   constructor(db: Database, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
     this.#q = prepareStatements(db);
+    this.groups = new GroupStore(db, now);
   }
 
   /**
@@ -391,6 +375,9 @@ export class AccountStore {
     if (name !== null && this.#q.byName.get(name)) {
       throw new AccountError('exists', `name ${name} is taken`);
     }
+    if (name !== null && this.#q.isGroup.get(name)) {
+      throw new AccountError('exists', `name ${name} is taken by a group [G-1]`);
+    }
     if (email !== null && this.#q.byEmail.get(email)) {
       throw new AccountError('exists', `e-mail ${email} is taken`);
     }
@@ -400,7 +387,8 @@ export class AccountStore {
   #freeName(base: string): string {
     for (let n = 1; ; n++) {
       const name = withSuffix(base, n);
-      if (!RESERVED_NAMES.has(name) && !this.#q.byName.get(name)) return name;
+      if (!RESERVED_NAMES.has(name) && !this.#q.byName.get(name) && !this.#q.isGroup.get(name))
+        return name;
     }
   }
 }

@@ -41,6 +41,22 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX contacts_by_contact ON contacts(contact_id);
   `,
+  // 2: ring and paging groups [G-1, G-2]; a group's name is in the users' namespace [T-4]
+  // (the stores refuse a name the other table holds).
+  `
+  CREATE TABLE groups (
+    name       TEXT PRIMARY KEY NOT NULL,   -- lowercased, NAME_PATTERN [T-4]
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE group_members (
+    group_name TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    added_at   INTEGER NOT NULL,
+    PRIMARY KEY (group_name, user_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX group_members_by_user ON group_members(user_id);
+  `,
 ];
 
 /** The schema version this code writes; a newer database is refused. */

@@ -26,6 +26,7 @@ import { guardStream } from '../net/guard.ts';
 import { type LoginWatch, watchLogin } from '../net/prelogin.ts';
 import { RequestPump } from '../net/request-pump.ts';
 import { AccountError } from '../store/accounts.ts';
+import { callGroup, pageGroup, relayCall, type TextScope } from './group-verbs.ts';
 
 /** [T-5] Verbs allowed before CONNECT. */
 const OPEN_VERBS = new Set(['NEW', 'CONNECT', 'OUT', 'PING']);
@@ -42,6 +43,8 @@ const ARITY: Record<string, readonly [number, number]> = {
   CALLED: [1, 1],
   PING: [0, 1],
   DND: [1, 1],
+  PAGE: [1, 1], // [G-2] extension
+  RELAY: [1, 1], // [G-3] extension
 };
 
 /** A request value echoed back on the wire must be one bare token; anything else is shown as `-`. */
@@ -96,18 +99,33 @@ export class TextConnection implements SessionSink {
   }
 
   callStarted(_call: CallInfo, peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
-    this.#media(peer, media, srtp);
+    this.#media(Text.MEDIA, peer.name, media, srtp);
+  }
+
+  /** [G-2] `111 <caller> <ip> <port> [keys]`: a page plays here at once (extension). */
+  paged(_call: CallInfo, caller: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
+    this.#media(Text.PAGED, caller.name, media, srtp);
   }
 
   /**
-   * `106 <peer> <ip> <port>`, the seed's form on a plaintext leg; on a TLS leg followed by
-   * `AES_CM_128_HMAC_SHA1_80 <send> <recv>` [S-4] (an extension).
+   * `106 <peer> <ip> <port>` (or `111`), the seed's form on a plaintext leg; on a TLS leg
+   * followed by `AES_CM_128_HMAC_SHA1_80 <send> <recv>` [S-4] (an extension).
    */
-  #media(peer: UserRef, media: Endpoint, srtp: SrtpKeys | null): void {
-    const seed = [peer.name, media.ip, media.port];
-    if (!srtp) this.#send(Text.MEDIA, ...seed);
+  #media(code: number, name: string, media: Endpoint, srtp: SrtpKeys | null): void {
+    const seed = [name, media.ip, media.port];
+    if (!srtp) this.#send(code, ...seed);
     // Keys never reach the log, even at trace.
-    else this.#emit(Text.MEDIA, [...seed, SRTP_SUITE, srtp.send, srtp.recv], [...seed, SRTP_SUITE]);
+    else this.#emit(code, [...seed, SRTP_SUITE, srtp.send, srtp.recv], [...seed, SRTP_SUITE]);
+  }
+
+  /** What the section G verbs use of this connection (group-verbs.ts). */
+  #scope(): TextScope {
+    return {
+      ctx: this.#ctx,
+      session: this.#session!,
+      send: (code, ...args) => this.#send(code, ...args),
+      media: (code, name, media, srtp) => this.#media(code, name, media, srtp),
+    };
   }
 
   callEnded(_call: CallInfo, peer: UserRef, reason: EndReason): void {
@@ -187,6 +205,10 @@ export class TextConnection implements SessionSink {
         return this.#called(a0);
       case 'DND':
         return this.#dnd(a0);
+      case 'PAGE':
+        return pageGroup(this.#scope(), a0, echo(asciiLower(a0)));
+      case 'RELAY':
+        return relayCall(this.#scope(), a0, echo(asciiLower(a0)));
       case 'PING':
         // [T-5 table] extension: liveness and round-trip measurement. The token comes back
         // as sent when it is one bare token (the line limit bounds it), else as `-`.
@@ -294,6 +316,9 @@ export class TextConnection implements SessionSink {
     const session = this.#session!;
     const name = normalizeName(rawTarget);
     const target = name ? this.#ctx.accounts.getByName(name) : undefined;
+    // [G-1] a group's name rings its members
+    const group = name && !target ? this.#ctx.accounts.groups.get(name) : undefined;
+    if (group) return callGroup(this.#scope(), group);
     if (!name || !target)
       return this.#send(Text.CALL_REFUSED, echo(name ?? asciiLower(rawTarget)), 'unknown');
     try {
@@ -310,7 +335,7 @@ export class TextConnection implements SessionSink {
     const caller = normalizeName(rawCaller) ?? echo(asciiLower(rawCaller));
     try {
       this.#ctx.core.accept(this.#session!, { peer: caller }, (_c, peer, media, srtp) =>
-        this.#media(peer, media, srtp),
+        this.#media(Text.MEDIA, peer.name, media, srtp),
       );
     } catch (err) {
       if (!(err instanceof CallError)) throw err;
