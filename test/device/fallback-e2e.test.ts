@@ -4,8 +4,11 @@
  * hub's relay without ending, within 3 s of its start, and both sides hear each other.
  */
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { decodeWav } from '../../device/audio/wav.ts';
+import { dominantFrequency, rms } from '../../device/media/tone.ts';
 import { BlackHole } from '../helpers/black-hole.ts';
 import { DeviceProcess } from '../helpers/device.ts';
 import { startHub, tempDir } from '../helpers/hub.ts';
@@ -18,6 +21,17 @@ async function freeUdpPort(): Promise<number> {
   const { port } = s.address();
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+/** The dominant frequency of every 200 ms window (quiet ones as 0) from `fromBytes` on. */
+function tonesFrom(file: string, fromBytes: number): number[] {
+  const pcm = decodeWav(fs.readFileSync(file)).subarray(Math.max(0, fromBytes - 44));
+  const out: number[] = [];
+  for (let o = 0; o + 19_200 <= pcm.length; o += 19_200) {
+    const w = pcm.subarray(o, o + 19_200);
+    out.push(rms(w) > 300 ? dominantFrequency(w, 48000) : 0);
+  }
+  return out;
 }
 
 function timeOf(d: DeviceProcess, re: RegExp): number {
@@ -49,6 +63,8 @@ test.serial(
     ]);
     let atDoor = 0;
     let atKitchen = 0;
+    /** The kitchen's speaker file when its call started. */
+    let callStart = 0;
     try {
       await door.waitFor(/connected to the hub/, 30_000);
       await kitchen.waitFor(/connected to the hub/, 30_000);
@@ -57,6 +73,7 @@ test.serial(
       kitchen.press();
       await door.waitFor(/talking with kitchen/);
       await kitchen.waitFor(/talking with door/);
+      callStart = size(wav('kitchen'));
       t.is(hole.rewritten, 1, 'the direct call runs through the black hole');
       await kitchen.waitFor(/no audio from door for 2 s: asking the hub to relay/, 10_000);
       await kitchen.waitFor(/the call with door now goes through the hub/, 10_000);
@@ -64,6 +81,7 @@ test.serial(
       t.true(hole.dropped > 0, 'the door was not heard directly');
       const moved = timeOf(kitchen, /now goes through the hub/) - timeOf(kitchen, /talking with/);
       t.true(moved >= 1900 && moved < 3000, `moved ${moved} ms into the call`);
+      t.log(`the kitchen asked for the relay and moved ${moved} ms into the call`);
       // From the move on, each speaker plays 2 s more: the other's tone.
       atDoor = size(wav('door'));
       atKitchen = size(wav('kitchen'));
@@ -85,6 +103,12 @@ test.serial(
       `kitchen heard ${tones(wav('kitchen'), atKitchen)}`,
     );
     t.true(windowsAt(wav('door'), 1000, atDoor) >= 6, `door heard ${tones(wav('door'), atDoor)}`);
+    // Audio flows again within 3 s of the call's start, in played time: the first 200 ms
+    // window of the door's tone on the kitchen's speaker after the call began.
+    const windows = tonesFrom(wav('kitchen'), callStart);
+    const first = windows.findIndex((f) => Math.abs(f - 440) <= 3);
+    t.true(first >= 0 && first * 200 < 3000, `first 440 Hz at ${first * 200} ms: ${windows}`);
+    t.log(`the kitchen heard the door again ${first * 200} ms (of played audio) into the call`);
     // Only the deaf side asked; each counted one fallback.
     t.false(door.events.some((e) => /asking the hub to relay/.test(e)));
     for (const d of [door, kitchen]) {
