@@ -15,6 +15,7 @@
  *   idle --page press / page cmd--> paging (PAGE) --106/111--> sending one-way [G-2]
  *   paging --page press / press / hangup--> idle (HANGUP <group>)
  *   idle --111 <caller>--> paged (plays at once, microphone closed) --107--> idle [G-2]
+ *   paged --press / hangup--> idle (HANGUP <caller>: this member leaves, the page goes on)
  *   in_call --media silent--> (RELAY <peer>, once a call) --106 again--> media moved [G-3]
  *
  * Hub lines come in as `CallEvent`s (device/hub/events.ts reads the codes).
@@ -147,8 +148,8 @@ function onPress(m: Machine, long: boolean, target: string | null, now: number):
       // One button, three meanings: a press accepts; a long press declines.
       return long ? hangup(m, now) : accept(m);
     case 'paged':
-      // [G-2] A page plays until the pager ends it; a press here ends nothing of theirs.
-      return none(m, `a page from ${m.peer} is playing`);
+      // [G-2] A member leaves the page (`HANGUP <caller>`); it goes on for the others.
+      return hangupBecause(m, now, `left the page from ${m.peer}`);
     default:
       return hangup(m, now);
   }
@@ -182,7 +183,7 @@ function onCommand(m: Machine, input: Extract<Input, { kind: 'command' }>, now: 
     return m.state === 'idle' ? startPage(m, input.target, now) : none(m, 'busy');
   if (input.action === 'accept')
     return m.state === 'ringing' ? accept(m) : none(m, 'nothing to accept');
-  if (m.state === 'paged') return none(m, `a page from ${m.peer} is playing`);
+  if (m.state === 'paged') return hangupBecause(m, now, `left the page from ${m.peer}`);
   return m.state === 'idle' ? none(m, 'no call') : hangup(m, now);
 }
 

@@ -87,9 +87,20 @@ test.serial(
       for (const [i, m] of members.entries())
         await m.waitFor(/reception is paging/, 8000, marks[i]);
       await Promise.all(members.map((m, i) => played(wav(m), before[i]!, 1500)));
+      // Floor 1 leaves the page with a press; it goes on for the others.
+      f1.press();
+      await f1.waitFor(/left the page from reception/, 8000, marks[0]);
+      const rest = members.slice(1);
+      const mid = rest.map((m) => size(wav(m)));
+      await Promise.all(rest.map((m, i) => played(wav(m), mid[i]!, 500)));
+      t.false(
+        pager.events.some((e) => /page to floors ended/.test(e)),
+        'the page went on',
+      );
       pager.press();
-      for (const [i, m] of members.entries())
-        await m.waitFor(/page from reception ended/, 8000, marks[i]);
+      for (const [i, m] of rest.entries())
+        await m.waitFor(/page from reception ended/, 8000, marks[i + 1]);
+      await pager.waitFor(/hung up on floors/);
       for (const [i, m] of members.entries())
         t.false(micOpened(m, pagedMarks[i]), `${m.name} opened its microphone for a page`);
       second = before;
