@@ -27,7 +27,7 @@ async function udp() {
 }
 
 test('a TLS device plays a page in SRTP, sends nothing back, moves a call to new keys, and logs no key', async (t) => {
-  t.timeout(40_000);
+  t.timeout(90_000);
   const cert = makeCert();
   const relay = await udp();
   const direct = await udp();
@@ -57,32 +57,32 @@ test('a TLS device plays a page in SRTP, sends nothing back, moves a call to new
     ...['--capture', 'tone:1000', '--playback', 'null', '--log-level', 'trace'],
   ]);
   try {
-    await device.waitFor(/connected to the hub as kitchen/);
+    await device.waitFor(/connected to the hub as kitchen/, 30_000);
     // [G-2] The page: the "relay" sends SRTP under the member's <recv>.
     write(`111 reception 127.0.0.1 ${relay.port} ${SUITE} ${page.send} ${page.recv}`);
-    await device.waitFor(/reception is paging/);
+    await device.waitFor(/reception is paging/, 15_000);
     const fromRelay = new MediaPipeline({
       remote: { address: '127.0.0.1', port: to },
       srtp: { send: page.recv, recv: page.send },
     });
     for (let k = 0; k < 25; k++)
       relay.s.send(fromRelay.captureFrame(toneFrame(700, k), k * 20)[0]!, to, '127.0.0.1');
-    await until(() => device.logs.some((r) => r.msg === 'rtp'), 5000);
+    await until(() => device.logs.some((r) => r.msg === 'rtp'), 15_000);
     t.true(
       device.logs.some((r) => r.msg === 'rtp'),
       'the page authenticated and was taken',
     );
     t.is(relay.got.length, 0, 'a paged member sends nothing');
     write('107 reception ended');
-    await device.waitFor(/page from reception ended/);
+    await device.waitFor(/page from reception ended/, 15_000);
 
     // [G-3] A call, then the hub moves it: a new 106 with fresh keys and a new address.
     write('105 door');
-    await device.waitFor(/talking with door/);
-    await until(() => direct.got.length >= 5, 5000);
+    await device.waitFor(/talking with door/, 15_000);
+    await until(() => direct.got.length >= 5, 15_000);
     write(`106 door 127.0.0.1 ${moved.port} ${SUITE} ${call2.send} ${call2.recv}`);
-    await device.waitFor(/the call with door now goes through the hub/);
-    await until(() => moved.got.length >= 10, 5000);
+    await device.waitFor(/the call with door now goes through the hub/, 15_000);
+    await until(() => moved.got.length >= 10, 15_000);
     const rx = new SrtpReceiver(call2.send);
     for (const { msg } of moved.got.slice(0, 10)) {
       const clear = rx.unprotect(msg);
