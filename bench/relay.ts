@@ -8,9 +8,15 @@
  * one SRTP and one plain leg per call (every packet decrypted or protected by the relay);
  * and last the floor, a bare Node dgram forwarder.
  *
- *   node --import tsx bench/relay.ts [--calls 100] [--seconds 10] [--payload 80]
+ * Then the fan-out case [G-2]: pages of one pager and 20 members, the relay's fan-out and
+ * a bare Node fan-out (one socket in, the same Buffer sent on 20 connected sockets) taking
+ * turns on the same traffic (bench/lib/fanout-bench.ts); CPU per copy delivered.
  *
- * Goal: under 10 us of hub CPU per forwarded packet at 100 relayed calls.
+ *   node --import tsx bench/relay.ts [--calls 100] [--seconds 10] [--payload 80]
+ *     [--fanout-pages 10] [--fanout-members 20] [--fanout-rounds 2] [--only fanout]
+ *
+ * Goals: under 10 us of hub CPU per forwarded packet at 100 relayed calls; the fan-out
+ * within 1.1x of its floor per copy.
  */
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -21,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { Text } from '../protocol/codes.ts';
 import { SrtpSender } from '../protocol/srtp/index.ts';
 import { parseReply } from '../protocol/text/codec.ts';
+import { type FanoutResult, fanoutCase } from './lib/fanout-bench.ts';
 import { LineClient, pool } from './lib/line-client.ts';
 import { cpuMs, rssMb, spawnHub } from './lib/proc.ts';
 import type { RelayMode, WorkerCall } from './lib/relay-worker.ts';
@@ -30,11 +37,47 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '10' },
     payload: { type: 'string', default: '80' },
+    'fanout-pages': { type: 'string', default: '10' },
+    'fanout-members': { type: 'string', default: '20' },
+    'fanout-rounds': { type: 'string', default: '2' },
+    only: { type: 'string', default: 'all' },
   },
 });
 const calls = Number(values.calls);
 const seconds = Number(values.seconds);
 const payloadBytes = Number(values.payload);
+
+/** [G-2] The fan-out case: prints its figures, returns its key=value fields. */
+async function fanout(): Promise<string> {
+  const pages = Number(values['fanout-pages']);
+  const members = Number(values['fanout-members']);
+  const r: FanoutResult = await fanoutCase({
+    pages,
+    members,
+    seconds,
+    payload: payloadBytes,
+    rounds: Number(values['fanout-rounds']),
+  });
+  const ratio = r.relayUsPerCopy / r.floorUsPerCopy;
+  console.log(
+    `fan-out (${pages} pages of 1 pager + ${members} members, ${r.copiesPerS.toFixed(0)} copies/s, ` +
+      `${(r.delivered * 100).toFixed(1)}% delivered): relay ${r.relayUsPerCopy.toFixed(3)} us/copy, ` +
+      `bare Node fan-out ${r.floorUsPerCopy.toFixed(3)} us/copy, ratio ${ratio.toFixed(2)} (goal <= 1.10)`,
+  );
+  return `fanout_members=${members} fanout_us_per_copy=${r.relayUsPerCopy.toFixed(3)} fanout_floor_us_per_copy=${r.floorUsPerCopy.toFixed(3)} fanout_ratio=${ratio.toFixed(2)}`;
+}
+
+if (values.only === 'fanout') {
+  const fields = await fanout();
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(fields);
+  process.exit(0);
+}
 
 const hub = await spawnHub(['--relay', 'always', '--ring-timeout', '60']);
 const pid = hub.child.pid!;
@@ -253,6 +296,7 @@ const floorUs = (floorRun.cpuMs * 1000) / Math.max(1, floorRun.received);
 console.log(`floor (bare Node dgram forwarder): ${floorUs.toFixed(2)} us/packet`);
 for (const e of ends) e.udp.close();
 
+const fanoutFields = await fanout();
 console.log(
   `load average ${os
     .loadavg()
@@ -261,5 +305,5 @@ console.log(
 );
 console.log(
   `calls=${calls} pps=${(relayRun.received / relayRun.elapsedS).toFixed(0)} cpu_us_per_packet=${relayUs.toFixed(2)} floor_us_per_packet=${floorUs.toFixed(2)} rss_mb=${relayRss.toFixed(1)} ` +
-    `alone_plain_us_per_packet=${alonePlain.us.toFixed(2)} srtp_us_per_packet=${aloneSrtp.us.toFixed(2)} translate_us_per_packet=${aloneTranslate.us.toFixed(2)}`,
+    `alone_plain_us_per_packet=${alonePlain.us.toFixed(2)} srtp_us_per_packet=${aloneSrtp.us.toFixed(2)} translate_us_per_packet=${aloneTranslate.us.toFixed(2)} ${fanoutFields}`,
 );

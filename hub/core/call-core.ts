@@ -28,6 +28,7 @@ import { srtpOf } from './srtp-keys.ts';
 import type {
   CallEvent,
   CallInfo,
+  CoreListener,
   CoreStats,
   Endpoint,
   PresenceEvent,
@@ -53,11 +54,6 @@ export interface CallCoreOptions {
   newKey?: () => string;
 }
 
-type Listener = {
-  presence?: (e: PresenceEvent) => void;
-  call?: (e: CallEvent) => void;
-};
-
 /**
  * The one call core under both dialects: who is online, who calls whom, ring timeouts,
  * busy rules, takeover, and why calls end. Every operation writes its reply (through the
@@ -67,26 +63,23 @@ export class CallCore {
   readonly #opts: CallCoreOptions;
   readonly #sessions = new Map<string, LiveSession>();
   readonly #calls = new Map<string, Call>();
-  readonly #listeners: Listener[] = [];
+  readonly #listeners: CoreListener[] = [];
   readonly #stats: CoreStats = { groupCalls: 0, pages: 0, relayFallbacks: 0 };
   readonly #parts: CoreParts; // what group-calls.ts and its siblings use of this core
 
   constructor(opts: CallCoreOptions) {
     this.#opts = opts;
     this.#parts = {
-      clock: opts.clock,
-      log: opts.log,
-      ringTimeoutMs: opts.ringTimeoutMs,
-      relay: opts.relay,
+      ...opts,
       newKey: opts.newKey ?? newMasterKey,
       sessions: this.#sessions,
       calls: this.#calls,
       stats: this.#stats,
       presence: (s) => this.#presence(s),
       emitCall: (kind, call, reason) => this.#emitCall(kind, call, reason),
+      counted: () => this.#emitStats(),
       end: (call, reason, by, reply) => this.#end(call, reason, by, reply),
       drop: (call) => this.#drop(call),
-      relayMode: opts.relayMode,
       mediaFor: (call, side) => this.#mediaFor(call, side),
     };
   }
@@ -97,7 +90,7 @@ export class CallCore {
   }
 
   /** Observes presence changes and call events (MQTT, logs). */
-  observe(listener: Listener): void {
+  observe(listener: CoreListener): void {
     this.#listeners.push(listener);
   }
 
@@ -389,6 +382,10 @@ export class CallCore {
     const peer = session.call && state !== 'offline' ? otherSide(session.call, session).user : null;
     const event: PresenceEvent = { user: session.user, state, peer: peer?.name ?? null, since };
     for (const l of this.#listeners) l.presence?.(event);
+  }
+
+  #emitStats(): void {
+    for (const l of this.#listeners) l.stats?.(this.#stats);
   }
 
   #emitCall(kind: CallEvent['event'], call: Call, reason: EndReason | null, durationMs = 0): void {

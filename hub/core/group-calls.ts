@@ -46,6 +46,8 @@ export interface CoreParts {
   readonly sessions: ReadonlyMap<string, LiveSession>;
   readonly calls: Map<string, Call>;
   readonly stats: CoreStats;
+  /** Tells observers that a counter of `stats` changed. */
+  counted(): void;
   presence(s: LiveSession): void;
   emitCall(kind: CallEvent['event'], call: Call, reason: EndReason | null): void;
   /** Ends the call (see CallCore #end): `by` is answered through `reply`, not notified. */
@@ -162,6 +164,7 @@ export async function callGroup(
     core.ringTimeoutMs,
   );
   core.stats.groupCalls++;
+  core.counted();
   reply(call.info, { ip: caller.spec.localIp, port: 0 });
   for (const m of members.keys()) m.spec.sink.incomingCall(call.info);
   core.presence(caller);
@@ -287,6 +290,7 @@ export async function page(
   call.phase = 'active';
   call.answeredAt = core.clock.now();
   core.stats.pages++;
+  core.counted();
   const fanout = g.fanout;
   reply(call.info, { ip: caller.spec.localIp, port: fanout.sourcePort }, g.source);
   for (const [m, leg] of g.members) {

@@ -85,6 +85,7 @@ async function move(core: CoreParts, call: Call, by: LiveSession): Promise<void>
   call.relay = relay;
   call.info = { ...call.info, relayed: true };
   core.stats.relayFallbacks++;
+  core.counted();
   core.log.info(
     { call: call.info.id, by: by.user.name, peer: otherSide(call, by).user.name },
     'direct call moved to the relay [G-3]',

@@ -143,3 +143,11 @@ export interface CoreStats {
 }
 
 export type RelayMode = 'auto' | 'always' | 'never';
+
+/** What `CallCore.observe` takes: presence changes, call events, counter changes. */
+export interface CoreListener {
+  presence?: (e: PresenceEvent) => void;
+  call?: (e: CallEvent) => void;
+  /** [G-1..G-3] A counter of the core's stats changed. */
+  stats?: (s: Readonly<CoreStats>) => void;
+}

@@ -34,13 +34,19 @@ import {
 } from '../../protocol/mqtt/topics.ts';
 import { Backoff } from '../../shared/backoff.ts';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
-import type { CallEvent, PresenceEvent, UserRef, UserState } from '../core/types.ts';
+import type { CallEvent, CoreStats, PresenceEvent, UserRef, UserState } from '../core/types.ts';
 import { clientOptions, QOS, redact, within } from './client.ts';
 import { bridgeDiscovery, type DiscoveryOptions, userDiscovery } from './discovery.ts';
 
 /** What the bridge needs of the call core (`CallCore` fits). */
 export interface BridgeSource {
-  observe(listener: { presence?: (e: PresenceEvent) => void; call?: (e: CallEvent) => void }): void;
+  observe(listener: {
+    presence?: (e: PresenceEvent) => void;
+    call?: (e: CallEvent) => void;
+    stats?: (s: Readonly<CoreStats>) => void;
+  }): void;
+  /** [G-1..G-3] Counters published retained on `<base>/bridge/stats`, if the source has them. */
+  readonly stats?: Readonly<CoreStats>;
   stateOf(userId: string): UserState;
   peerOf(userId: string): UserRef | null;
 }
@@ -149,9 +155,12 @@ export class MqttBridge {
         since: now,
       });
     }
+    const stats = this.#opts.source.stats;
+    if (stats) this.#stats(stats);
     this.#opts.source.observe({
       presence: (e) => this.#stopped || this.#guard('presence', () => this.#presence(e)),
       call: (e) => this.#stopped || this.#guard('call event', () => this.#call(e)),
+      stats: (s) => this.#stopped || this.#guard('stats', () => this.#stats(s)),
     });
     this.#attempt();
   }
@@ -195,6 +204,16 @@ export class MqttBridge {
     if (hasStateTopic(name)) {
       this.#setRetained(this.#topics.user(name), JSON.stringify(userState(e)));
     }
+  }
+
+  /** [G-1..G-3] Retained `<base>/bridge/stats`: group calls, pages, relay fallbacks. */
+  #stats(s: Readonly<CoreStats>): void {
+    const payload = {
+      group_calls: s.groupCalls,
+      pages: s.pages,
+      relay_fallbacks: s.relayFallbacks,
+    };
+    this.#setRetained(this.#topics.bridgeStats, JSON.stringify(payload));
   }
 
   #call(e: CallEvent): void {

@@ -5,6 +5,7 @@
  * ```
  * <base>/bridge/state        online | offline             retained, the hub's last will
  * <base>/bridge/pairing      open | closed                retained [S-6]
+ * <base>/bridge/stats        {"group_calls","pages","relay_fallbacks"}  retained [G-1..G-3]
  * <base>/<user>/availability online | offline             retained
  * <base>/<user>              {"state","peer","since"}     retained
  * <base>/calls               {"event","call_id",...}      not retained
@@ -23,6 +24,10 @@ export interface CallEvent {
     readonly id: string;
     readonly caller: { readonly name: string };
     readonly callee: { readonly name: string };
+    /** [G-1, G-2] The group the call was placed to, if any. */
+    readonly group?: string | undefined;
+    /** [G-2] A page. */
+    readonly page?: boolean | undefined;
   };
   readonly reason: EndReason | null;
   /** Time in the call (answered to ended), 0 if never answered. */
@@ -48,6 +53,8 @@ export function topicsFor(base: string) {
     bridgeState: `${base}/bridge/state`,
     /** [S-6] Whether the hub's pairing window is open. */
     pairing: `${base}/bridge/pairing`,
+    /** [G-1..G-3] The call core's counters since start (extension). */
+    bridgeStats: `${base}/bridge/stats`,
     calls: `${base}/calls`,
     user: (name: string) => `${base}/${name}`,
     availability: (name: string) => `${base}/${name}/availability`,
@@ -104,6 +111,14 @@ export interface CallEventPayload {
   callee: string;
   reason: CallEvent['reason'];
   duration_ms: number;
+  /**
+   * [G-1, G-2] The group the call was placed to (extension; absent for a call to a user).
+   * While a group rings, and for a page, `callee` is the group too; once a member
+   * answers, `callee` is that member.
+   */
+  group?: string;
+  /** [G-2] Present (true) for a page. */
+  page?: true;
 }
 
 export function callEvent(e: CallEvent): CallEventPayload {
@@ -114,6 +129,8 @@ export function callEvent(e: CallEvent): CallEventPayload {
     callee: e.call.callee.name,
     reason: e.reason,
     duration_ms: Math.round(e.durationMs),
+    ...(e.call.group ? { group: e.call.group } : {}),
+    ...(e.call.page ? { page: true as const } : {}),
   };
 }
 

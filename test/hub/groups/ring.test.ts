@@ -4,6 +4,7 @@
  * DND member is not rung; timeout and cancel reach every ringing member.
  */
 import test from 'ava';
+import { startHub } from '../../helpers/hub.ts';
 import { untilState } from '../../helpers/hub-events.ts';
 import { startHubInProcess, TRANSPORTS } from '../../helpers/in-process-hub.ts';
 import { connectedClient, type TextClient } from '../../helpers/text-client.ts';
@@ -131,4 +132,34 @@ test('[G-1, T-4] a user may not take a group name, nor a group a user name', asy
   t.is(await h.c.alice.request('NEW house secret'), '408 house exists');
   t.throws(() => h.hub.accounts.groups.add('bob', ['carol']), { message: /user's name/ });
   await h.done();
+});
+
+test('[G-1] over real TCP: the other members hear answered_elsewhere within 200 ms of the ACCEPT', async (t) => {
+  const h = await startHub();
+  t.teardown(() => h.stop());
+  const port = h.hub.textPort;
+  const alice = await connectedClient(port, 'alice', 5004);
+  const members: TextClient[] = [];
+  for (const [name, media] of [
+    ['bob', 6006],
+    ['carol', 7007],
+    ['dave', 8008],
+  ] as const) {
+    members.push(await connectedClient(port, name, media));
+  }
+  t.teardown(() => {
+    for (const c of [alice, ...members]) c.close();
+  });
+  h.hub.accounts.groups.add('house', ['bob', 'carol', 'dave']);
+  const [bob, carol, dave] = members as [TextClient, TextClient, TextClient];
+  t.is(await alice.request('CALL house'), '104 house');
+  for (const m of members) t.is(await m.next(), '105 alice');
+  const start = performance.now();
+  dave.send('ACCEPT alice');
+  const [b, c] = await Promise.all([bob.next(), carol.next()]);
+  const elapsed = performance.now() - start;
+  t.deepEqual([b, c], ['107 alice answered_elsewhere', '107 alice answered_elsewhere']);
+  t.true(elapsed < 200, `answered_elsewhere after ${elapsed.toFixed(1)} ms`);
+  t.is(await dave.next(), '106 alice 127.0.0.1 5004');
+  t.is(await alice.next(), '106 dave 127.0.0.1 8008');
 });

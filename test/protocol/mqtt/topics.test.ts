@@ -129,3 +129,21 @@ test('parseDeviceAnnouncement: door only when exactly true; junk is no announcem
     t.deepEqual(parseDeviceAnnouncement(payload), want, payload.slice(0, 40));
   t.deepEqual(parseDeviceAnnouncement(Buffer.from('{"door":true}')), { door: true });
 });
+
+test('[G-1, G-2] callEvent names the group of a group call, and marks a page', (t) => {
+  const ringing = { ...call, callee: { id: 'group:house', name: 'house' }, group: 'house' };
+  t.like(callEvent({ event: 'ringing', call: ringing, reason: null, durationMs: 0 }), {
+    callee: 'house',
+    group: 'house',
+  });
+  const answered = { ...call, group: 'house' };
+  const started = callEvent({ event: 'started', call: answered, reason: null, durationMs: 0 });
+  t.like(started, { callee: 'flat3', group: 'house' });
+  t.false('page' in started);
+  const page = { ...ringing, relayed: true, page: true };
+  t.like(callEvent({ event: 'started', call: page, reason: null, durationMs: 0 }), {
+    group: 'house',
+    page: true,
+  });
+  t.false('group' in callEvent({ event: 'started', call, reason: null, durationMs: 0 }));
+});
