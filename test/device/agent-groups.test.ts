@@ -15,7 +15,11 @@ import { freePort } from '../helpers/mosquitto.ts';
 import { tones, windowsAt } from '../helpers/speaker-wav.ts';
 import { captureLog } from './capture-log.ts';
 
-async function agentWith(t: import('ava').ExecutionContext, wav: string) {
+async function agentWith(
+  t: import('ava').ExecutionContext,
+  wav: string,
+  env: NodeJS.ProcessEnv = {},
+) {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-g-'));
   t.teardown(() => fs.rmSync(state, { recursive: true, force: true }));
   const loaded = loadDeviceConfig(
@@ -24,7 +28,7 @@ async function agentWith(t: import('ava').ExecutionContext, wav: string) {
       ...['--capture', 'tone:1000', '--playback', `file:${wav}`, '--mqtt', 'off'],
       ...['--state-dir', state],
     ],
-    {},
+    env,
   );
   if (loaded.kind !== 'config') throw new Error(loaded.kind);
   const { log, records } = captureLog();
@@ -37,10 +41,13 @@ async function agentWith(t: import('ava').ExecutionContext, wav: string) {
 }
 
 test.serial(
-  '[G-2] a page plays at once, without a press, with the microphone closed',
+  '[G-2] a page plays at once, without a press, with the microphone closed; its door key opens nothing',
   async (t) => {
     const wav = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'babel-g-')), 'kitchen.wav');
-    const { agent, micOpened } = await agentWith(t, wav);
+    // A door station paged: the pager's key must not open its door [S-10].
+    const { agent, micOpened, records } = await agentWith(t, wav, {
+      BABEL_DEVICE_DOOR__RELAY: 'fake',
+    });
     const pager = await session();
     t.teardown(() => pager.s.close());
     agent.input({
@@ -49,8 +56,16 @@ test.serial(
     });
     t.is(agent.machine.state, 'paged');
     pager.s.start({ ip: LOCAL, port: agent.mediaPort }, null, 'send');
-    await pace(75, (k) => pager.s.sendFrame(toneFrame(440, k)));
+    await pace(75, (k) => {
+      if (k === 55) pager.s.pressKey('#');
+      pager.s.sendFrame(toneFrame(440, k));
+    });
     t.is(pager.played.length, 0, 'the pager plays nothing');
+    t.like(
+      records.find((r) => /^door /.test(r.msg)),
+      { msg: 'door refused', door: { result: 'refused', reason: 'no_call' } },
+      'the key was heard and refused',
+    );
     t.true((agent.mediaStats?.received ?? 0) >= 60, 'the page arrived');
     t.is(agent.mediaStats?.packetsSent, 0, 'a paged member sends nothing');
     t.false(micOpened(), 'the microphone stays closed');
