@@ -13,6 +13,7 @@ import {
   type ResilientPlayback,
   type SpawnFn,
 } from './audio/index.ts';
+import { startButtons } from './buttons.ts';
 import {
   type Effect,
   type Input,
@@ -26,11 +27,9 @@ import { deviceSecret, mqttLogin } from './credentials.ts';
 import { DoorStation } from './door.ts';
 import type { HubClient } from './hub/client.ts';
 import { hubClientFor } from './hub/link.ts';
-import type { Button } from './io/button.ts';
 import type { SerialFactory } from './io/button-serial.ts';
 import type { GpioFactory } from './io/gpio-base.ts';
 import { createOutput, DoorRelay, Led, type Output } from './io/outputs.ts';
-import { createButton, parseButtonSpec } from './io/spec.ts';
 import { warnLenient } from './lenient.ts';
 import type { DtmfKey } from './media/dtmf.ts';
 import type { EchoControl } from './media/echo/control.ts';
@@ -91,6 +90,8 @@ export class DeviceAgent {
   #mic: Promise<void> = Promise.resolve();
   #micOn = false;
   #stopped = false;
+  /** [G-3] Calls moved to the hub's relay since start (MQTT stats `relay_fallbacks`). */
+  #fallbacks = 0;
 
   private constructor(config: DeviceConfig, deps: AgentDeps) {
     this.#config = config;
@@ -125,6 +126,11 @@ export class DeviceAgent {
     return this.#media.port;
   }
 
+  /** [G-3] Calls moved to the hub's relay since start. */
+  get relayFallbacks(): number {
+    return this.#fallbacks;
+  }
+
   /** The running call leg's media statistics, or `null` between calls. */
   get mediaStats(): MediaStats | null {
     return this.#media.stats();
@@ -141,7 +147,8 @@ export class DeviceAgent {
     for (const e of effects) this.#apply(e);
     if (machine.state !== before) {
       this.#log.info({ state: machine.state, peer: machine.peer }, 'call state');
-      this.#micFor(machine.state === 'in_call');
+      // [G-2] A pager's microphone is open too; a paged member's stays closed.
+      this.#micFor(machine.state === 'in_call' || machine.state === 'paging');
     }
   }
 
@@ -231,6 +238,7 @@ export class DeviceAgent {
       this.#door.dtmf(inCall ? this.#machine.peer : null, this.#placedHere);
     });
     this.#media.on('stats', (s) => this.#mqtt?.publishStats(s));
+    this.#media.on('silent', () => this.input({ kind: 'media_silent' })); // [G-3]
 
     this.#startOutputs(deps);
     this.#door = new DoorStation({
@@ -241,7 +249,14 @@ export class DeviceAgent {
       publish: (event) => this.#mqtt?.publishDoor(event),
       say: (text) => this.#say(text),
     });
-    this.#startButtons(deps);
+    this.#components.push(
+      ...startButtons(config, deps, {
+        clock: this.#clock,
+        log,
+        input: (input) => this.input(input),
+        doorKey: () => this.sendDoorKey(),
+      }),
+    );
     this.#startMqtt(deps.env ?? process.env);
 
     this.#hub = hubClientFor(config, {
@@ -290,35 +305,6 @@ export class DeviceAgent {
     }
   }
 
-  #startButtons(deps: AgentDeps): void {
-    const make = (spec: string): Button =>
-      createButton(parseButtonSpec(spec), {
-        clock: this.#clock,
-        log: this.#log.child({ mod: 'button', spec }),
-        debounceMs: this.#config.debounce_ms,
-        longPressMs: this.#config.long_press_ms,
-        panelTargets: this.#config.panel,
-        ...(deps.gpioFactory ? { gpioFactory: deps.gpioFactory } : {}),
-        ...(deps.sysfsRoot ? { sysfsRoot: deps.sysfsRoot } : {}),
-        ...(deps.serialFactory ? { serialFactory: deps.serialFactory } : {}),
-        ...(deps.stdin ? { stdin: deps.stdin } : {}),
-      });
-    for (const spec of this.#config.button) {
-      const b = make(spec);
-      b.on('press', (p) => this.input({ kind: 'press', ...p }));
-      b.on('fault', (err) => this.#log.warn({ err, button: spec }, 'button fault'));
-      b.start();
-      this.#components.push({ name: `button ${spec}`, stop: () => b.stop() });
-    }
-    if (this.#config.door.button) {
-      const b = make(this.#config.door.button);
-      b.on('press', () => this.sendDoorKey());
-      b.on('fault', (err) => this.#log.warn({ err }, 'door button fault'));
-      b.start();
-      this.#components.push({ name: 'door button', stop: () => b.stop() });
-    }
-  }
-
   #startMqtt(env: NodeJS.ProcessEnv): void {
     const c = this.#config.mqtt;
     if (c.url === 'off') return;
@@ -339,8 +325,8 @@ export class DeviceAgent {
           this.#echo.setSpeakerVolume(cmd.value); // at once, and announced back
           this.#mqtt?.setVolume(this.#echo.speakerVolume);
         } else if (cmd.action === 'dnd') this.#setDnd(cmd.value);
-        else if (cmd.action === 'call')
-          this.input({ kind: 'command', action: 'call', target: cmd.target });
+        else if (cmd.action === 'call' || cmd.action === 'page')
+          this.input({ kind: 'command', action: cmd.action, target: cmd.target }); // [G-2]
         else this.input({ kind: 'command', action: cmd.action });
       },
     });
@@ -362,7 +348,16 @@ export class DeviceAgent {
         this.#hub.send(e.verb, e.arg);
         return;
       case 'media_start':
-        this.#media.start({ ip: e.ip, port: e.port }, e.srtp); // [S-4]
+        if (e.moved) {
+          // [G-3] The call goes on through the hub's relay, with this leg's new keys.
+          this.#fallbacks++;
+          this.#mqtt?.setRelayFallbacks(this.#fallbacks);
+          this.#log.info(
+            { peer: this.#machine.peer, fallbacks: this.#fallbacks },
+            'call media moved to the hub relay',
+          );
+        }
+        this.#media.start({ ip: e.ip, port: e.port }, e.srtp, e.direction); // [S-4, G-2]
         return;
       case 'media_stop': {
         const stats = this.#media.stop();

@@ -198,6 +198,25 @@ export const DeviceConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // [G-2] A page button (extension): one-way audio to a group's members.
+    page: Type.Object(
+      {
+        button: Type.Optional(
+          Type.String({
+            description:
+              'a button that pages page.target; pressed again, it ends the page (button spec)',
+          }),
+        ),
+        target: Type.Optional(
+          Type.String({
+            pattern: namePattern,
+            description: 'the group (or user) the page button pages',
+            errorMessage: 'must be a group or user name',
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     audio: Type.Object(
       {
         frame_ms: Type.Union([Type.Literal(20), Type.Literal(10)], {
@@ -323,6 +342,8 @@ export const DEVICE_FLAGS: FlagTable = [
   { flag: '--playback', path: 'playback', kind: 'string', arg: 'SPEC' },
   { flag: '--button', path: 'button', kind: 'list', arg: 'SPEC' },
   { flag: '--target', path: 'target', kind: 'string', arg: 'NAME' },
+  { flag: '--page-button', path: 'page.button', kind: 'string', arg: 'SPEC' },
+  { flag: '--page-target', path: 'page.target', kind: 'string', arg: 'GROUP' },
   { flag: '--mqtt', path: 'mqtt.url', kind: 'string', arg: 'URL|auto|off' },
   { flag: '--log-level', path: 'log_level', kind: 'string', arg: 'LEVEL' },
   { flag: '--auto-answer', path: 'auto_answer', kind: 'boolean', arg: '' },
@@ -350,6 +371,9 @@ export function loadDeviceConfig(
   // What a pattern cannot say: a port out of range, brackets around a non-IPv6 host.
   const problem = r.kind === 'config' ? hubAddressProblem(r.config.hub) : null;
   if (problem) throw new ConfigError([`hub: ${problem}`]);
+  // [G-2] A page button pages someone.
+  if (r.kind === 'config' && r.config.page.button && !r.config.page.target)
+    throw new ConfigError(['page.target: required with page.button (the group it pages)']);
   return r;
 }
 

@@ -65,6 +65,7 @@ export class DeviceMqtt {
   #door: boolean;
   #volume: number | undefined;
   #dnd: boolean | undefined;
+  #relayFallbacks = 0;
 
   constructor(opts: DeviceMqttOptions) {
     this.#o = opts;
@@ -96,6 +97,11 @@ export class DeviceMqtt {
     if (working === this.#door) return;
     this.#door = working;
     if (this.#client?.connected) this.#announce(this.#client);
+  }
+
+  /** [G-3] Calls moved to the hub's relay so far: in every statistics message from now. */
+  setRelayFallbacks(n: number): void {
+    this.#relayFallbacks = n;
   }
 
   /** [S-10] One door event on `<base>/<name>/door`, not retained. */
@@ -255,7 +261,10 @@ export class DeviceMqtt {
   /** Publishes a call's statistics (QoS 0, dropped while the broker is away). */
   publishStats(s: MediaStats): void {
     if (!this.#client?.connected) return;
-    this.#client.publish(this.#topics.stats(this.#o.name), JSON.stringify(deviceStats(s)));
+    this.#client.publish(
+      this.#topics.stats(this.#o.name),
+      JSON.stringify(deviceStats(s, this.#relayFallbacks)),
+    );
   }
 
   async stop(): Promise<void> {
@@ -267,7 +276,7 @@ export class DeviceMqtt {
 }
 
 /** `MediaStats` as published on `<base>/<user>/stats` (protocol/mqtt/topics.ts: DeviceStats). */
-export function deviceStats(s: MediaStats): Required<DeviceStats> {
+export function deviceStats(s: MediaStats, relayFallbacks = 0): Required<DeviceStats> {
   // RFC 3550: expected = unique packets received + lost (`received` counts duplicates too).
   const expected = Math.max(0, s.received - s.duplicates) + s.lost;
   return {
@@ -281,6 +290,7 @@ export function deviceStats(s: MediaStats): Required<DeviceStats> {
     srtp: s.srtp,
     srtp_auth_failed: s.srtpAuthFailed,
     srtp_replayed: s.srtpReplayed,
+    relay_fallbacks: relayFallbacks,
   };
 }
 
@@ -315,9 +325,11 @@ export function parseCommand(payload: Buffer | string): DeviceCommand | null {
         : null;
     case 'dnd':
       return typeof o.value === 'boolean' ? { action: 'dnd', value: o.value } : null;
-    case 'call': {
+    case 'call':
+    case 'page': {
+      // [G-2] a page's target is a group, named as users are [T-4]
       const target = typeof o.target === 'string' ? normalizeName(o.target) : null;
-      return target === null ? null : { action: 'call', target };
+      return target === null ? null : { action: o.action, target };
     }
     default:
       return null;

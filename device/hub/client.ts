@@ -349,11 +349,15 @@ export class HubClient extends EventEmitter<HubClientEvents> {
 
 /**
  * [S-4] A TLS device never sends clear audio: a `106` without SRTP keys on a TLS link is
- * a media address it must not use, and the call machine hangs up.
+ * a media address it must not use, and the call machine hangs up. Nor does it play clear
+ * audio anyone on the network could send it: a page (`111`) without keys there is refused
+ * too, and not played [G-2].
  */
 function secured(event: HubEvent | null, secure: boolean): HubEvent | null {
-  if (!secure || event?.kind !== 'media' || event.srtp !== null) return event;
-  return { kind: 'bad_media', peer: event.peer, reason: 'no SRTP keys on a TLS link' };
+  if (!secure || (event?.kind !== 'media' && event?.kind !== 'paged') || event.srtp !== null)
+    return event;
+  const peer = event.kind === 'media' ? event.peer : event.caller;
+  return { kind: 'bad_media', peer, reason: 'no SRTP keys on a TLS link' };
 }
 
 /** What an administrator does about a refusal that will not go away by itself. */

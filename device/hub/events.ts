@@ -38,7 +38,19 @@ export type HubEvent =
       readonly srtp: SrtpKeys | null;
     }
   /**
-   * A `106` for `peer` whose address cannot be used: not an IPv4 literal (never resolved:
+   * `111 <caller> <ip> <port> [AES_CM_128_HMAC_SHA1_80 <send> <recv>]` (extension): a page
+   * [G-2] to play at once, one-way from there (the hub's relay), in SRTP with those keys
+   * when they are given [S-4].
+   */
+  | {
+      readonly kind: 'paged';
+      readonly caller: string;
+      readonly ip: string;
+      readonly port: number;
+      readonly srtp: SrtpKeys | null;
+    }
+  /**
+   * A `106` (or `111`) for `peer` whose address cannot be used: not an IPv4 literal (never resolved:
    * a name would cost a DNS lookup per packet), or a port outside 1-65535. The call with
    * that peer is hung up.
    */
@@ -62,7 +74,7 @@ export interface SrtpKeys {
 /** The events the call machine takes (the rest concern the link itself). */
 export type CallEvent = Extract<
   HubEvent,
-  { kind: 'calling' | 'ringing' | 'media' | 'bad_media' | 'ended' | 'call_refused' }
+  { kind: 'calling' | 'ringing' | 'media' | 'paged' | 'bad_media' | 'ended' | 'call_refused' }
 >;
 
 /** Whether an event is for the call machine. */
@@ -71,6 +83,7 @@ export function isCallEvent(e: HubEvent): e is CallEvent {
     e.kind === 'calling' ||
     e.kind === 'ringing' ||
     e.kind === 'media' ||
+    e.kind === 'paged' ||
     e.kind === 'bad_media' ||
     e.kind === 'ended' ||
     e.kind === 'call_refused'
@@ -102,14 +115,18 @@ export function hubEvent(reply: TextReply): HubEvent | null {
       return name ? { kind: 'calling', target: a } : null;
     case Text.RINGING:
       return name ? { kind: 'ringing', caller: a } : null;
-    case Text.MEDIA: {
+    case Text.MEDIA:
+    case Text.PAGED: {
       if (!name) return null;
       const bad = mediaAddressProblem(b, c) ?? srtpProblem(reply.args.slice(3));
       if (bad) return { kind: 'bad_media', peer: a, reason: bad };
       const [suite, send, recv] = reply.args.slice(3);
       const srtp: SrtpKeys | null =
         suite === SRTP_SUITE ? { suite: SRTP_SUITE, send: send!, recv: recv! } : null;
-      return { kind: 'media', peer: a, ip: plainIp(b), port: Number(c), srtp };
+      const at = { ip: plainIp(b), port: Number(c), srtp };
+      return reply.code === Text.MEDIA
+        ? { kind: 'media', peer: a, ...at }
+        : { kind: 'paged', caller: a, ...at };
     }
     case Text.ENDED:
       return name ? { kind: 'ended', peer: a, reason: word(b) } : null;

@@ -153,6 +153,11 @@ export class MediaPipeline {
     return this.#frameBytes;
   }
 
+  /** Valid RTP packets received so far (the `received` of `stats()`, without building it). */
+  get received(): number {
+    return this.#received;
+  }
+
   /** This leg's SSRC [M-1]. */
   get ssrc(): number {
     return this.#rtp.ssrc;

@@ -4,6 +4,10 @@
  * `start(remote)` .. `stop()` with a fresh pipeline (new SSRC, sequence, timestamp [M-1],
  * empty jitter buffer). Sends go out from the port datagrams are received on [M-2, T-9].
  * Socket errors are logged, never thrown.
+ *
+ * A leg runs both ways (a call), or one way for a page [G-2]: `send` (the pager: nothing
+ * is played) or `receive` (a member: nothing is sent). A two-way leg watches for G-3's
+ * silence (nothing valid in for 2 s while sending) and says so once with 'silent'.
  */
 import dgram from 'node:dgram';
 import dns from 'node:dns';
@@ -19,6 +23,10 @@ import {
   type MediaStats,
   type PlayoutInfo,
 } from './pipeline.ts';
+import { SilenceWatch } from './silence-watch.ts';
+
+/** Which way a leg runs: a call both ways, a page only out of the pager [G-2]. */
+export type MediaDirection = 'both' | 'send' | 'receive';
 
 /** The part of `dgram.Socket` the session uses; a fake can stand in. */
 export interface UdpSocket {
@@ -52,6 +60,8 @@ export interface MediaSessionEvents {
   dtmf: [key: DtmfKey];
   /** Every `statsIntervalMs` during a leg, and once more at its end. */
   stats: [stats: MediaStats];
+  /** [G-3] Nothing valid from the peer for 2 s while sending: once a leg, two-way legs. */
+  silent: [];
 }
 
 /**
@@ -78,6 +88,9 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   #due = 0;
   #playout: Timer | null = null;
   #statsTimer: Timer | null = null;
+  #direction: MediaDirection = 'both';
+  /** [G-3] A two-way leg's silence watch, checked on each playout tick. */
+  #watch: SilenceWatch | null = null;
   #bound = false;
   #closed = false;
   /** A send threw during this leg (logged once per leg). */
@@ -107,10 +120,12 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       const p = this.#pipeline;
       if (!p) return;
       const now = this.#clock.now();
+      const before = p.received;
       const key = p.receive(msg, rinfo, now).dtmf;
+      if (p.received !== before) this.#watch?.received(now);
       if (key !== undefined) this.emit('dtmf', key);
       // A playout tick due in a moment rides on this wakeup instead of taking its own.
-      if (this.#due - now <= RIDE_ALONG_MS && this.#pipeline === p) {
+      if (this.#playout && this.#due - now <= RIDE_ALONG_MS && this.#pipeline === p) {
         this.#playout?.cancel();
         this.#play(RIDE_ALONG_MS);
       }
@@ -124,11 +139,13 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   /**
    * Starts a call leg with the peer's media address [T-9], in SRTP with `srtp`'s keys
-   * [S-4] (else plain RTP); a running leg is stopped first.
+   * [S-4] (else plain RTP); a running leg is stopped first. `direction`: both ways (a
+   * call), `send` only (a pager) or `receive` only (a paged member) [G-2].
    */
   start(
     remote: { ip: string; port: number },
     srtp: { readonly send: string; readonly recv: string } | null = null,
+    direction: MediaDirection = 'both',
   ): void {
     // An unbound socket would send from a random port: the peer would drop it all [M-2].
     if (!this.#bound) throw new Error('media session: open() before start()');
@@ -142,11 +159,18 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       srtp,
     });
     this.#pipeline = p;
-    this.#due = this.#clock.now() + p.frameMs;
-    this.#playout = this.#clock.setTimeout(this.#tick, p.frameMs);
+    this.#direction = direction;
+    const now = this.#clock.now();
+    this.#due = now + p.frameMs;
+    // A pager plays nothing [G-2]: no playout ticks.
+    if (direction !== 'send') this.#playout = this.#clock.setTimeout(this.#tick, p.frameMs);
     const every = this.#o.statsIntervalMs ?? 5000;
     this.#statsTimer = this.#clock.setInterval(() => this.emit('stats', p.stats()), every);
-    this.#o.log.debug({ remote, ssrc: p.ssrc, srtp: srtp !== null }, 'media leg started');
+    this.#watch = direction === 'both' ? new SilenceWatch({ start: now }) : null;
+    this.#o.log.debug(
+      { remote, ssrc: p.ssrc, srtp: srtp !== null, direction },
+      'media leg started',
+    );
   }
 
   /** Ends the leg (if any): timers off, a last 'stats'; returns those statistics. */
@@ -155,21 +179,25 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     if (!p) return null;
     this.#pipeline = null;
     this.#playout?.cancel();
+    this.#playout = null;
     this.#statsTimer?.cancel();
+    this.#watch = null;
     const stats = p.stats();
     this.#o.log.debug({ stats }, 'media leg ended');
     this.emit('stats', stats);
     return stats;
   }
 
-  /** One captured frame; ignored between legs. */
+  /** One captured frame; ignored between legs and on a receive-only leg [G-2]. */
   sendFrame(pcm: Buffer): void {
     const p = this.#pipeline;
-    if (!p) return;
+    if (!p || this.#direction === 'receive') return;
     const { ip, port } = this.#remote;
+    const now = this.#clock.now();
     try {
-      for (const datagram of p.captureFrame(pcm, this.#clock.now())) {
+      for (const datagram of p.captureFrame(pcm, now)) {
         this.#socket.send(datagram, port, ip); // from the bound port [M-2]
+        this.#watch?.sent(now);
       }
     } catch (err) {
       // The address was checked (device/hub/events.ts); should a send still throw, the
@@ -179,9 +207,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     }
   }
 
-  /** Sends a key press to the peer (RFC 4733); ignored between legs. */
+  /** Sends a key press to the peer (RFC 4733); ignored between legs and while paged. */
   pressKey(key: DtmfKey): void {
-    this.#pipeline?.pressKey(key);
+    if (this.#direction !== 'receive') this.#pipeline?.pressKey(key);
+  }
+
+  /** The running leg's direction, or null between legs. */
+  get direction(): MediaDirection | null {
+    return this.#pipeline ? this.#direction : null;
   }
 
   /** The running leg's statistics, or `null` between legs. */
@@ -195,6 +228,16 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     if (this.#closed) return;
     this.#closed = true;
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  /** [G-3] A two-way leg silent for 2 s while sending is said once ('silent'). */
+  #checkSilence(p: MediaPipeline, now: number): void {
+    if (!this.#watch?.check(now)) return;
+    this.#o.log.info(
+      { remote: this.#remote, received: p.received },
+      'no media from the peer for 2 s while sending',
+    );
+    this.emit('silent');
   }
 
   #tick = (): void => this.#play(1);
@@ -214,5 +257,6 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       this.#due = p.nextPlayoutAt(this.#due);
     }
     this.#playout = this.#clock.setTimeout(this.#tick, Math.max(1, Math.round(this.#due - now)));
+    this.#checkSilence(p, now);
   }
 }

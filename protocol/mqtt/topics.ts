@@ -218,6 +218,8 @@ export interface DeviceStats {
   srtp_auth_failed?: number;
   /** [S-5] SRTP packets replayed or older than the replay window: dropped, never played. */
   srtp_replayed?: number;
+  /** [G-3] Calls this device moved to the hub's relay since it started (extension). */
+  relay_fallbacks?: number;
 }
 
 /**
@@ -226,6 +228,8 @@ export interface DeviceStats {
  */
 export type DeviceCommand =
   | { action: 'call'; target: string }
+  /** [G-2] Pages a group (extension); `hangup` ends the page. */
+  | { action: 'page'; target: string }
   | { action: 'accept' }
   | { action: 'hangup' }
   | { action: 'door' }

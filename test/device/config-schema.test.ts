@@ -196,3 +196,21 @@ test('audio: echo control, mic gain and speaker volume with their defaults and r
   t.is(problems(['--config', 'x.yaml'], {}, 'audio:\n  speaker_volume: -1\n').length, 1);
   t.is(problems(['--config', 'x.yaml'], {}, 'audio:\n  speaker_volume: 50.5\n').length, 1);
 });
+
+test('[G-2] a page button: flags or file; it needs the group it pages', (t) => {
+  t.deepEqual(load(['--page-button', 'gpio:27', '--page-target', 'floors']).page, {
+    button: 'gpio:27',
+    target: 'floors',
+  });
+  t.deepEqual(load(['--config', 'x.yaml'], {}, 'page:\n  button: stdin\n  target: floors\n').page, {
+    button: 'stdin',
+    target: 'floors',
+  });
+  t.deepEqual(load([]).page, {});
+  t.deepEqual(problems(['--page-button', 'gpio:27']), [
+    'page.target: required with page.button (the group it pages)',
+  ]);
+  t.deepEqual(problems(['--page-button', 'gpio:27', '--page-target', 'the floors']), [
+    '--page-target: must be a group or user name',
+  ]);
+});

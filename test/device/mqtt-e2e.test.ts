@@ -149,6 +149,7 @@ const STATS_FIELDS = [
   'srtp',
   'srtp_auth_failed',
   'srtp_replayed',
+  'relay_fallbacks', // [G-3]
 ];
 
 test.serial(
@@ -328,3 +329,48 @@ test.serial('a broker that is down never stops calls: presses place and end one'
     t.deepEqual(codes, [0, 0], `a clean stop with the broker still away\n${why}`);
   }
 });
+
+test.serial(
+  '[G-2] embedded broker: {"action":"page"} pages a group, hangup ends it; the hub publishes the page',
+  async (t) => {
+    const config = testConfig(['--mqtt', 'embedded']);
+    config.mqtt.embedded_host = '127.0.0.1';
+    config.mqtt.embedded_port = 0;
+    config.mqtt.embedded_tls_port = 0;
+    const hub = await Hub.start(config, { log: testLog });
+    const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
+    const admin = readMqttLogins(config.data_dir)?.admin;
+    if (!admin) throw new Error('the hub made no MQTT logins');
+    const w = await MqttWatch.connect(url, ['babel/#'], admin);
+    const { door, kitchen } = devices(hub.textPort, url);
+    try {
+      await door.waitFor(/^connected to the hub/, START);
+      await kitchen.waitFor(/^connected to the hub/, START);
+      hub.accounts.groups.add('floors', ['kitchen']);
+      await takesCommands(door, w);
+      const from = w.seen.length;
+      await w.client.publishAsync(topics.set('door'), '{"action":"page","target":"Floors"}');
+      await door.waitFor(/^paging floors$/, WAIT);
+      await kitchen.waitFor(/^door is paging$/, WAIT);
+      const started = await w.waitJson(topics.calls, { event: 'started' }, WAIT, from);
+      t.like(started, { caller: 'door', callee: 'floors' });
+      await w.waitJson(topics.user('kitchen'), { state: 'in_call' }, WAIT, from);
+      t.false(
+        kitchen.events.some((e) => /talking with|is calling/.test(e)),
+        'no ring, no press',
+      );
+
+      await w.client.publishAsync(topics.set('door'), '{"action":"hangup"}');
+      await door.waitFor(/^hung up on floors$/, WAIT);
+      await kitchen.waitFor(/^page from door ended$/, WAIT);
+      const ended = await w.waitJson(topics.calls, { event: 'ended' }, WAIT, from);
+      t.like(ended, { caller: 'door', callee: 'floors' });
+      await w.waitJson(topics.user('kitchen'), { state: 'idle' }, WAIT, from);
+    } finally {
+      const { codes, why } = await stopAll(door, kitchen);
+      await w.close();
+      await hub.stop();
+      t.deepEqual(codes, [0, 0], why);
+    }
+  },
+);

@@ -28,6 +28,9 @@ const valid: Array<[string, DeviceCommand]> = [
   ['{"action":"volume","value":0}', { action: 'volume', value: 0 }],
   ['{"action":"volume","value":55}', { action: 'volume', value: 55 }],
   ['{"action":"volume","value":100}', { action: 'volume', value: 100 }],
+  // [G-2] a page names a group as a call names a user.
+  ['{"action":"page","target":"floors"}', { action: 'page', target: 'floors' }],
+  ['{"action":"page","target":"Floors"}', { action: 'page', target: 'floors' }],
 ];
 
 for (const [payload, want] of valid) {
@@ -67,6 +70,9 @@ const malformed: Array<[string, string]> = [
   ['call with a leading dot', '{"action":"call","target":".kitchen"}'],
   ['call with a leading dash', '{"action":"call","target":"-kitchen"}'],
   ['call with 33 characters', `{"action":"call","target":"${'a'.repeat(33)}"}`],
+  ['page without target', '{"action":"page"}'],
+  ['page with a slash', '{"action":"page","target":"floors/set"}'],
+  ['page with a line break', '{"action":"page","target":"floors\\nPAGE x"}'],
   ['call with a Kelvin sign', '{"action":"call","target":"\u212Aitchen"}'],
   ['call with a dotless i', '{"action":"call","target":"k\u0131tchen"}'],
 ];
@@ -149,6 +155,7 @@ test('deviceStats: every DeviceStats field from a call in progress', (t) => {
     srtp: false,
     srtp_auth_failed: 0,
     srtp_replayed: 0,
+    relay_fallbacks: 0,
   });
   t.deepEqual(JSON.parse(JSON.stringify(s)), s, 'plain JSON');
 });
@@ -172,7 +179,12 @@ test('deviceStats: before the first packet, nothing is divided by zero', (t) => 
     srtp: false,
     srtp_auth_failed: 0,
     srtp_replayed: 0,
+    relay_fallbacks: 0,
   });
+});
+
+test('[G-3] deviceStats: calls moved to the relay are counted', (t) => {
+  t.is(deviceStats(media(), 2).relay_fallbacks, 2);
 });
 
 test('[S-5] deviceStats: SRTP drops are published, by kind', (t) => {

@@ -99,6 +99,33 @@ const lines: Array<[string, HubEvent | null]> = [
   ],
   // The address is checked first.
   [`106 door 10.0.0.3 0 AES_CM_128_HMAC_SHA1_80 ${K1} ${K2}`, bad('port out of range 1-65535')],
+  // [G-2] A page to play: the same address and key rules as 106.
+  [
+    '111 door 10.0.0.1 40000',
+    { kind: 'paged', caller: 'door', ip: '10.0.0.1', port: 40000, srtp: null },
+  ],
+  [
+    `111 door 10.0.0.1 40000 AES_CM_128_HMAC_SHA1_80 ${K1} ${K2}`,
+    {
+      kind: 'paged',
+      caller: 'door',
+      ip: '10.0.0.1',
+      port: 40000,
+      srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', send: K1, recv: K2 },
+    },
+  ],
+  ['111 door 10.0.0.1 0', bad('port out of range 1-65535')],
+  ['111 door relay.example 40000', bad('address is not an IPv4 literal')],
+  [
+    `111 door 10.0.0.1 40000 AES_CM_128_HMAC_SHA1_80 ${K1}`,
+    bad('SRTP keys missing or extra arguments'),
+  ],
+  ['111 Door 10.0.0.1 40000', null],
+  ['111', null],
+  [
+    '107 kitchen answered_elsewhere',
+    { kind: 'ended', peer: 'kitchen', reason: 'answered_elsewhere' },
+  ],
   // Names go back to the hub (ACCEPT, HANGUP) and into the narration: valid names only.
   ['105 Door', null],
   ['105 ../../etc', null],
@@ -142,6 +169,6 @@ test('only call events go to the call machine', (t) => {
   const calls = lines.flatMap(([, e]) => (e && isCallEvent(e) ? [e.kind] : []));
   t.deepEqual(
     [...new Set(calls)],
-    ['calling', 'ringing', 'media', 'bad_media', 'ended', 'call_refused'],
+    ['calling', 'ringing', 'media', 'bad_media', 'paged', 'ended', 'call_refused'],
   );
 });

@@ -185,6 +185,45 @@ test('[S-4] on a TLS link a 106 without SRTP keys is refused (the call is hung u
   }
 });
 
+test('[S-4, G-2] on a TLS link a page (111) without SRTP keys is refused, never played', async (t) => {
+  const K1 = Buffer.alloc(30, 1).toString('base64');
+  const K2 = Buffer.alloc(30, 2).toString('base64');
+  const front = await tlsFront(CERT, {
+    onLine: (line, s) => {
+      if (!line.startsWith('CONNECT')) return;
+      s.write('101 0b5c2f3e-8a4e-4f7e-9d55-3c1f0d6a2b11 door\r\n');
+      s.write('111 reception 127.0.0.1 6000\r\n');
+      s.write(`111 reception 127.0.0.1 6002 AES_CM_128_HMAC_SHA1_80 ${K1} ${K2}\r\n`);
+    },
+  });
+  const { trust } = trustFor({ pin: CERT });
+  const { c } = client(front.port, trust);
+  const events: CallEvent[] = [];
+  const two = new Promise<void>((resolve) =>
+    c.on('call', (e) => {
+      events.push(e);
+      if (events.length === 2) resolve();
+    }),
+  );
+  try {
+    c.start();
+    await two;
+    t.deepEqual(events, [
+      { kind: 'bad_media', peer: 'reception', reason: 'no SRTP keys on a TLS link' },
+      {
+        kind: 'paged',
+        caller: 'reception',
+        ip: '127.0.0.1',
+        port: 6002,
+        srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', send: K1, recv: K2 },
+      },
+    ]);
+  } finally {
+    c.stop();
+    await front.close();
+  }
+});
+
 test('[S-3] a TLS handshake with a plaintext port fails with advice, and is retried', async (t) => {
   const { hub, stop } = await startHub();
   const { trust } = trustFor();

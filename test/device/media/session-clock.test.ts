@@ -1,55 +1,7 @@
-import { EventEmitter } from 'node:events';
 import test from 'ava';
-import type { MediaEndpoint } from '../../../device/media/pipeline.ts';
 import { FakeClock } from '../../../shared/clock.ts';
+import { FakeNet } from '../../helpers/fake-udp.ts';
 import { F, LOCAL, session, toneFrame, toneOf } from '../../helpers/media-session.ts';
-
-/** An in-memory UDP network for sessions on a fake clock: delivery is immediate. */
-class FakeNet {
-  #sockets = new Map<number, FakeSocket>();
-  #next = 40000;
-
-  socket(): FakeSocket {
-    return new FakeSocket(this);
-  }
-
-  bind(s: FakeSocket, port: number): number {
-    const p = port || this.#next++;
-    this.#sockets.set(p, s);
-    return p;
-  }
-
-  deliver(msg: Buffer, from: MediaEndpoint, port: number): void {
-    this.#sockets.get(port)?.emit('message', msg, from);
-  }
-}
-
-class FakeSocket extends EventEmitter {
-  #net: FakeNet;
-  #port = 0;
-
-  constructor(net: FakeNet) {
-    super();
-    this.#net = net;
-  }
-
-  bind(port: number, _address: string, callback: () => void): void {
-    this.#port = this.#net.bind(this, port);
-    callback();
-  }
-
-  send(msg: Buffer, port: number, _address: string): void {
-    this.#net.deliver(msg, { address: LOCAL, port: this.#port }, port);
-  }
-
-  address(): { port: number } {
-    return { port: this.#port };
-  }
-
-  close(callback?: () => void): void {
-    callback?.();
-  }
-}
 
 test('on a fake clock and network: one playout frame per interval, tones both ways, DTMF once', async (t) => {
   const clock = new FakeClock(1000);
