@@ -217,6 +217,13 @@ install_node() {
     in_root bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends libatomic1' \
       >/dev/null || return 1
   fi
+  if [ ! -x "$root/usr/bin/espeak-ng" ]; then
+    # The echo tests speak through espeak-ng (setup.sh --test installs it on x86-64); the
+    # root's setup.sh runs without --test, which would also bring ffmpeg and mosquitto.
+    say "espeak-ng for the echo tests' speech"
+    in_root bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends espeak-ng' \
+      >/dev/null || return 1
+  fi
   if [ ! -e "$root/usr/local/bin/npm" ]; then
     # Debian's npm package brings some 400 packages; npm's own tarball carries its deps.
     tgz=$(packed npm@10 npm) || return 1
