@@ -17,6 +17,7 @@ import { SEED_ENV, tempDir, testConfig } from '../../helpers/hub.ts';
 import { testLog } from '../../helpers/log.ts';
 import { Mosquitto, MqttWatch } from '../../helpers/mosquitto.ts';
 import { connectedClient } from '../../helpers/text-client.ts';
+import { haProblems } from './fixtures/ha-schema.ts';
 
 const HUB = 'abcd1234';
 const topics = topicsFor('babel');
@@ -49,6 +50,10 @@ test('groupDiscovery: a sensor on the hub device, unique id with the hub id, `.`
     availability_topic: 'babel/bridge/state',
     device: { identifiers: [`babel-hub_${HUB}`] },
   });
+  for (const name of ['house', 'floor.1', 'flat-3_b']) {
+    const msg = groupDiscovery({ ...opts, swVersion: '0.1.0' }, name);
+    t.deepEqual(haProblems(msg), [], msg.topic);
+  }
   t.is(groupState('paging', ['a', 'b']), '{"state":"paging","members":["a","b"]}');
 });
 
