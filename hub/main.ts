@@ -236,12 +236,14 @@ export class Hub {
           clientId: config.mqtt.client_id,
           source: core,
           users: () => accounts.listUsers(),
+          groups: () => accounts.groups.list(), // [G-1, G-2] groups in Home Assistant
           log: log.child({ mod: 'mqtt' }),
           clock,
           // Home Assistant: discovery on/off and prefix, hub id, version
           ...homeAssistantOptions(config),
         });
         bridge.start();
+        accounts.groups.onChange(() => bridge.groupsChanged());
         components.push({ name: 'mqtt', stop: () => bridge.stop() });
         // [S-6] retained `<base>/bridge/pairing`
         bridge.pairing(access.pairing.state);

@@ -17,78 +17,31 @@
  * Messages in flight when the connection drops may be lost (events) or re-sent (state).
  */
 import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   availability,
   callEvent,
-  type DeviceAnnouncement,
   doorbell,
   hasStateTopic,
   OFFLINE,
   ONLINE,
-  parseDeviceAnnouncement,
   type Topics,
   topicsFor,
   userState,
 } from '../../protocol/mqtt/topics.ts';
 import { Backoff } from '../../shared/backoff.ts';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
-import type { CallEvent, CoreStats, PresenceEvent, UserRef, UserState } from '../core/types.ts';
+import type { CallEvent, CoreStats, PresenceEvent, UserRef } from '../core/types.ts';
+import type { MqttBridgeOptions, PairingState } from './bridge-options.ts';
 import { clientOptions, QOS, redact, within } from './client.ts';
-import { bridgeDiscovery, type DiscoveryOptions, userDiscovery } from './discovery.ts';
+import type { DiscoveryOptions } from './discovery.ts';
+import { EventQueue } from './event-queue.ts';
+import { GroupFeed, type GroupView } from './group-feed.ts';
 import { StaleDiscovery } from './stale-discovery.ts';
+import { UserFeed } from './user-feed.ts';
 
-/** What the bridge needs of the call core (`CallCore` fits). */
-export interface BridgeSource {
-  observe(listener: {
-    presence?: (e: PresenceEvent) => void;
-    call?: (e: CallEvent) => void;
-    stats?: (s: Readonly<CoreStats>) => void;
-  }): void;
-  /** [G-1..G-3] Counters published retained on `<base>/bridge/stats`, if the source has them. */
-  readonly stats?: Readonly<CoreStats>;
-  stateOf(userId: string): UserState;
-  peerOf(userId: string): UserRef | null;
-}
-
-export interface MqttBridgeOptions {
-  /** `mqtt://host[:port]` or `mqtts://...`. */
-  readonly url: string;
-  readonly baseTopic: string;
-  readonly username?: string | undefined;
-  readonly password?: string | undefined;
-  /** Default `babel-hub-<8 hex>`: unique per process, within MQTT 3.1.1's 23 characters. */
-  readonly clientId?: string | undefined;
-  readonly source: BridgeSource;
-  /** Every known user (the account store's `listUsers`), for discovery and start-up state. */
-  readonly users: () => readonly UserRef[];
-  readonly log: Logger;
-  readonly clock?: Clock;
-  /** The MQTT.js seam. */
-  readonly connectFn?: (url: string, opts: IClientOptions) => MqttClient;
-  readonly backoff?: Backoff;
-  readonly maxQueuedEvents?: number;
-  readonly doorbellTtlMs?: number;
-  /** How long `stop()` waits for the broker to take `offline` and the disconnect. */
-  readonly stopTimeoutMs?: number;
-  readonly discoveryPrefix?: string;
-  readonly swVersion?: string;
-  /** Publish Home Assistant discovery (default true); config `homeassistant.enabled`. */
-  readonly discovery?: boolean;
-  /** This hub's id in every Home Assistant id (hub/mqtt/ha-options.ts). */
-  readonly hubId?: string;
-}
-
-/** [S-6] What `<base>/bridge/pairing` says. */
-export type PairingState = 'open' | 'closed';
-
-interface QueuedEvent {
-  readonly topic: string;
-  readonly payload: string;
-  /** Clock time after which it is not worth sending; null = no limit. */
-  readonly expiresAt: number | null;
-}
+export type { BridgeSource, MqttBridgeOptions, PairingState } from './bridge-options.ts';
 
 export class MqttBridge {
   readonly #opts: MqttBridgeOptions;
@@ -96,14 +49,12 @@ export class MqttBridge {
   readonly #clock: Clock;
   readonly #topics: Topics;
   readonly #backoff: Backoff;
-  readonly #maxEvents: number;
   readonly #clientId: string;
   /** Latest value of every retained topic the hub owns; '' = cleared. */
   readonly #retained = new Map<string, string>();
-  readonly #events: QueuedEvent[] = [];
-  readonly #devices = new Map<string, DeviceAnnouncement>();
-  /** Users whose discovery is in `#retained`. */
-  readonly #known = new Set<string>();
+  readonly #events: EventQueue;
+  readonly #users: UserFeed;
+  readonly #groups: GroupFeed;
   #client: MqttClient | null = null;
   #connected = false;
   #started = false;
@@ -111,7 +62,6 @@ export class MqttBridge {
   #retry: Timer | null = null;
   #failures = 0;
   #lastError: Error | null = null;
-  #dropped = 0;
   readonly #stale: StaleDiscovery;
 
   constructor(opts: MqttBridgeOptions) {
@@ -120,15 +70,47 @@ export class MqttBridge {
     this.#clock = opts.clock ?? realClock;
     this.#topics = topicsFor(opts.baseTopic);
     this.#backoff = opts.backoff ?? new Backoff({ minMs: 1000, maxMs: 30_000 });
-    this.#maxEvents = opts.maxQueuedEvents ?? 100;
+    this.#events = new EventQueue(opts.maxQueuedEvents ?? 100, this.#clock, this.#log);
     this.#clientId = opts.clientId ?? `babel-hub-${randomBytes(4).toString('hex')}`;
     this.#retained.set(this.#topics.pairing, 'closed');
+    const discovery = this.#discoveryOpts();
+    const setRetained = (topic: string, value: string, force?: boolean) =>
+      this.#setRetained(topic, value, force);
+    const clear = (topic: string) => this.#send(topic, '', true);
+    const enabled = opts.discovery !== false;
     this.#stale = new StaleDiscovery({
-      discovery: this.#discoveryOpts(),
+      discovery,
       isUser: (name) => this.#safeUsers().some((u) => u.name === name),
-      clear: (topic) => this.#send(topic, '', true),
+      clear,
       log: this.#log,
     });
+    this.#users = new UserFeed({
+      topics: this.#topics,
+      discovery,
+      enabled,
+      users: () => this.#safeUsers(),
+      retained: (topic) => this.#retained.get(topic),
+      setRetained,
+      log: this.#log,
+    });
+    this.#groups = new GroupFeed({
+      topics: this.#topics,
+      discovery,
+      enabled,
+      groups: () => this.#safeGroups(),
+      setRetained,
+      clear,
+      log: this.#log,
+    });
+  }
+
+  /**
+   * [G-1, G-2] The groups changed (the group store's `onChange`): publishes them again and
+   * clears those deleted.
+   */
+  groupsChanged(): void {
+    if (this.#stopped || !this.#started) return;
+    this.#guard('groups', () => this.#groups.refresh());
   }
 
   /**
@@ -147,7 +129,7 @@ export class MqttBridge {
 
   /** Events dropped from the full queue since start. */
   get droppedEvents(): number {
-    return this.#dropped;
+    return this.#events.dropped;
   }
 
   /**
@@ -169,6 +151,7 @@ export class MqttBridge {
     }
     const stats = this.#opts.source.stats;
     if (stats) this.#stats(stats);
+    this.#guard('groups', () => this.#groups.refresh());
     this.#opts.source.observe({
       presence: (e) => this.#stopped || this.#guard('presence', () => this.#presence(e)),
       call: (e) => this.#stopped || this.#guard('call event', () => this.#call(e)),
@@ -192,7 +175,7 @@ export class MqttBridge {
     const ms = this.#opts.stopTimeoutMs ?? 2000;
     if (this.#connected) {
       const since = this.#clock.wallNow();
-      for (const name of this.#known) {
+      for (const name of this.#users.known) {
         if (this.#retained.get(this.#topics.availability(name)) === OFFLINE) continue;
         this.#presence({ user: { id: '', name }, state: 'offline', peer: null, since });
       }
@@ -211,7 +194,7 @@ export class MqttBridge {
 
   #presence(e: PresenceEvent): void {
     const name = e.user.name;
-    if (!this.#known.has(name)) this.#discoverUser(name);
+    if (!this.#users.known.has(name)) this.#users.discover(name);
     this.#setRetained(this.#topics.availability(name), availability(e.state));
     if (hasStateTopic(name)) {
       this.#setRetained(this.#topics.user(name), JSON.stringify(userState(e)));
@@ -229,6 +212,7 @@ export class MqttBridge {
   }
 
   #call(e: CallEvent): void {
+    this.#groups.call(e);
     this.#emit(this.#topics.calls, JSON.stringify(callEvent(e)), null);
     if (e.event === 'ringing') {
       const ttl = this.#opts.doorbellTtlMs ?? 30_000;
@@ -241,38 +225,6 @@ export class MqttBridge {
   }
 
   // --- discovery ----------------------------------------------------------------------------
-
-  /** Recomputes discovery for every user; users gone from the store lose theirs. */
-  #refreshDiscovery(force: boolean): void {
-    if (this.#opts.discovery === false) return;
-    for (const m of bridgeDiscovery(this.#discoveryOpts())) {
-      this.#setRetained(m.topic, JSON.stringify(m.payload), force);
-    }
-    const current = new Set(this.#safeUsers().map((u) => u.name));
-    for (const name of current) this.#discoverUser(name, force);
-    for (const name of [...this.#known]) {
-      if (!current.has(name)) this.#forgetUser(name);
-    }
-  }
-
-  #discoverUser(name: string, force = false): void {
-    this.#known.add(name);
-    if (this.#opts.discovery === false) return;
-    for (const m of userDiscovery(this.#discoveryOpts(), name, this.#devices.get(name) ?? null)) {
-      if (m.payload) this.#setRetained(m.topic, JSON.stringify(m.payload), force);
-      else if (this.#retained.get(m.topic)) this.#setRetained(m.topic, '');
-    }
-  }
-
-  #forgetUser(name: string): void {
-    this.#known.delete(name);
-    this.#devices.delete(name);
-    for (const m of userDiscovery(this.#discoveryOpts(), name, { door: true })) {
-      if (this.#retained.has(m.topic)) this.#setRetained(m.topic, '');
-    }
-    this.#setRetained(this.#topics.availability(name), '');
-    if (hasStateTopic(name)) this.#setRetained(this.#topics.user(name), '');
-  }
 
   #discoveryOpts(): DiscoveryOptions {
     const prefix = this.#opts.discoveryPrefix;
@@ -327,7 +279,7 @@ export class MqttBridge {
     );
     this.#failures = 0;
     client.subscribe(
-      [this.#topics.haStatus, this.#topics.anyDevice, ...this.#stale.filters],
+      [this.#topics.haStatus, this.#topics.anyDevice, ...this.#stale.filters, this.#groups.filter],
       { qos: QOS },
       (err) => {
         if (err) this.#log.warn({ err }, 'mqtt subscribe failed');
@@ -335,10 +287,11 @@ export class MqttBridge {
     );
     client.publish(this.#topics.bridgeState, ONLINE, { qos: QOS, retain: true });
     // Recompute while still "disconnected" so that everything goes out once, below.
-    this.#refreshDiscovery(false);
+    this.#users.refresh(false);
+    this.#groups.refresh();
     for (const [topic, value] of this.#retained) this.#send(topic, value, true);
     this.#connected = true;
-    this.#flushEvents();
+    this.#events.flush((topic, payload) => this.#send(topic, payload, false));
   }
 
   #onClose(): void {
@@ -371,20 +324,13 @@ export class MqttBridge {
       // A retained birth is old news: discovery went out on connect.
       if (!retained && payload.toString() === ONLINE) {
         this.#log.info('home assistant online; re-publishing discovery');
-        this.#refreshDiscovery(true);
+        this.#users.refresh(true);
+        this.#groups.refresh(true);
       }
       return;
     }
-    if (this.#stale.message(topic, payload)) return;
-    const owner = this.#topics.deviceOwner(topic);
-    if (owner === null || !this.#safeUsers().some((u) => u.name === owner)) return;
-    const next = parseDeviceAnnouncement(payload);
-    const before = this.#devices.get(owner);
-    if (JSON.stringify(before ?? null) === JSON.stringify(next)) return;
-    if (next) this.#devices.set(owner, next);
-    else this.#devices.delete(owner);
-    this.#log.debug({ user: owner, device: next }, 'device announcement');
-    this.#discoverUser(owner);
+    if (this.#stale.message(topic, payload) || this.#groups.message(topic, payload)) return;
+    this.#users.message(topic, payload);
   }
 
   // --- publishing ---------------------------------------------------------------------------
@@ -400,23 +346,7 @@ export class MqttBridge {
       this.#send(topic, payload, false);
       return;
     }
-    this.#events.push({ topic, payload, expiresAt });
-    if (this.#events.length > this.#maxEvents) {
-      this.#events.shift();
-      this.#dropped++;
-    }
-  }
-
-  #flushEvents(): void {
-    const now = this.#clock.now();
-    let expired = 0;
-    for (const e of this.#events.splice(0)) {
-      if (e.expiresAt !== null && e.expiresAt < now) expired++;
-      else this.#send(e.topic, e.payload, false);
-    }
-    if (expired > 0 || this.#dropped > 0) {
-      this.#log.warn({ expired, dropped: this.#dropped }, 'mqtt events lost while disconnected');
-    }
+    this.#events.push(topic, payload, expiresAt);
   }
 
   #send(topic: string, payload: string, retain: boolean): void {
@@ -432,6 +362,15 @@ export class MqttBridge {
       return this.#opts.users();
     } catch (err) {
       this.#log.error({ err }, 'mqtt: listing users failed');
+      return [];
+    }
+  }
+
+  #safeGroups(): readonly GroupView[] {
+    try {
+      return this.#opts.groups?.() ?? [];
+    } catch (err) {
+      this.#log.error({ err }, 'mqtt: listing groups failed');
       return [];
     }
   }

@@ -160,24 +160,30 @@ function entityId(component: string, name: string, key: string): string {
   return `${component}.babel_${slug}_${key}`;
 }
 
-function origin(opts: DiscoveryOptions): Record<string, string> {
+export function origin(opts: DiscoveryOptions): Record<string, string> {
   return opts.swVersion ? { name: 'babel-hub', sw_version: opts.swVersion } : { name: 'babel-hub' };
 }
 
-function configTopic(opts: DiscoveryOptions, component: string, node: string, key: string) {
+export function configTopic(opts: DiscoveryOptions, component: string, node: string, key: string) {
   return `${opts.prefix ?? HA_PREFIX}/${component}/${node}/${key}/config`;
 }
 
-/** The hub as an HA device with a connectivity sensor on `<base>/bridge/state`. */
-export function bridgeDiscovery(opts: DiscoveryOptions): DiscoveryMessage[] {
-  const id = bridgeDeviceId(opts.hubId);
+/** The hub's HA device block (its groups' entities are on it too). */
+export function bridgeDevice(opts: DiscoveryOptions): Record<string, unknown> {
   const device: Record<string, unknown> = {
-    identifiers: [id],
+    identifiers: [bridgeDeviceId(opts.hubId)],
     name: 'Babel hub',
     manufacturer: 'Babel Intercom',
     model: 'Intercom hub',
   };
   if (opts.swVersion) device.sw_version = opts.swVersion;
+  return device;
+}
+
+/** The hub as an HA device with a connectivity sensor on `<base>/bridge/state`. */
+export function bridgeDiscovery(opts: DiscoveryOptions): DiscoveryMessage[] {
+  const id = bridgeDeviceId(opts.hubId);
+  const device = bridgeDevice(opts);
   return [
     {
       topic: configTopic(opts, 'binary_sensor', id, 'connection'),

@@ -83,11 +83,24 @@ export class GroupStore {
   readonly #db: Database;
   readonly #now: () => number;
   readonly #q: ReturnType<typeof prepare>;
+  readonly #listeners: Array<() => void> = [];
 
   constructor(db: Database, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
     this.#q = prepare(db);
+  }
+
+  /**
+   * Calls `listener` after every change made through this store (a group made, changed or
+   * deleted): the one place group changes go through (the control socket, the web page).
+   */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) l();
   }
 
   /** The group called `name` (any case [T-4]), if any. */
@@ -138,6 +151,7 @@ export class GroupStore {
         return isNew;
       })
       .immediate();
+    this.#changed();
     return { group: this.get(name)!, created };
   }
 
@@ -168,6 +182,7 @@ export class GroupStore {
         for (const id of ids) this.#q.deleteMember.run(name, id);
       })
       .immediate();
+    this.#changed();
     return this.get(name) ?? null;
   }
 

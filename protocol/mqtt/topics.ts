@@ -6,6 +6,7 @@
  * <base>/bridge/state        online | offline             retained, the hub's last will
  * <base>/bridge/pairing      open | closed                retained [S-6]
  * <base>/bridge/stats        {"group_calls","pages","relay_fallbacks"}  retained [G-1..G-3]
+ * <base>/bridge/group/<group> {"state","members"}        retained [G-1, G-2]
  * <base>/<user>/availability online | offline             retained
  * <base>/<user>              {"state","peer","since"}     retained
  * <base>/calls               {"event","call_id",...}      not retained
@@ -56,6 +57,8 @@ export function topicsFor(base: string) {
     pairing: `${base}/bridge/pairing`,
     /** [G-1..G-3] The call core's counters since start (extension). */
     bridgeStats: `${base}/bridge/stats`,
+    /** [G-1, G-2] A group's state and members (extension). */
+    group: (name: string) => `${base}/bridge/group/${name}`,
     calls: `${base}/calls`,
     user: (name: string) => `${base}/${name}`,
     availability: (name: string) => `${base}/${name}/availability`,

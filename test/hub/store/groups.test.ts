@@ -84,3 +84,18 @@ test('deleting a user drops it from its groups', async (t) => {
   a.deleteUser(a.getByName('bob')!.id);
   t.deepEqual(names(a.groups.get('house')), ['alice']);
 });
+
+test('onChange: told after each change that went through, never for a refused one', async (t) => {
+  const a = await store();
+  let changes = 0;
+  a.groups.onChange(() => changes++);
+  a.groups.add('house', ['alice']);
+  t.is(changes, 1);
+  t.throws(() => a.groups.add('house', ['nobody']), { instanceOf: GroupError });
+  t.throws(() => a.groups.remove('house', ['bob']), { instanceOf: GroupError });
+  t.is(changes, 1);
+  a.groups.add('house', ['bob']);
+  a.groups.remove('house', ['bob']);
+  t.is(a.groups.remove('house'), null);
+  t.is(changes, 4);
+});

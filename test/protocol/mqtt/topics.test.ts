@@ -16,6 +16,7 @@ test('topic names under the default and a nested base topic', (t) => {
     const topics = topicsFor(base);
     t.is(topics.bridgeState, `${base}/bridge/state`);
     t.is(topics.calls, `${base}/calls`);
+    t.is(topics.group('house'), `${base}/bridge/group/house`);
     t.is(topics.user('alice'), `${base}/alice`);
     t.is(topics.availability('alice'), `${base}/alice/availability`);
     t.is(topics.doorbell('alice'), `${base}/alice/doorbell`);
