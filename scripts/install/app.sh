@@ -16,7 +16,8 @@ if [ "$skip_build" = 0 ]; then
   # dist/ is rebuilt in the prefix; the old one serves until then.
   keep+=(dist)
   excludes+=(--exclude=./dist)
-elif [ ! -f "$SRC/dist/hub/bin.js" ] || [ ! -f "$SRC/dist/device/bin.js" ]; then
+elif [ ! -f "$SRC/dist/hub/bin.js" ] || [ ! -f "$SRC/dist/device/bin.js" ] ||
+  [ ! -f "$SRC/dist/device/babel-device.mjs" ]; then
   die "--skip-build copies the checkout's dist/, which is incomplete: run npm run build first"
 fi
 copy_app() {

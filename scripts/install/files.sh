@@ -39,10 +39,13 @@ done
 # --- 7. commands ---------------------------------------------------------------------
 
 step "Commands babel-hub and babel-device in $bin_dir"
+# The device runs its one-file bundle (scripts/bundle-device.mjs), as its unit does.
 for cmd in hub device; do
+  entry=dist/hub/bin.js
+  [ "$cmd" = hub ] || entry=dist/device/babel-device.mjs
   put_file "$bin_dir/babel-$cmd" 0755 "#!/bin/sh
 # babel-$cmd, installed by Babel Intercom's scripts/install.sh.
-exec $node_bin $prefix/dist/$cmd/bin.js \"\$@\""
+exec $node_bin $prefix/$entry \"\$@\""
 done
 
 # --- 8. configuration ----------------------------------------------------------------

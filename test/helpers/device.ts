@@ -21,7 +21,11 @@ export class DeviceProcess {
   #waiters: Array<() => void> = [];
   #exited: Promise<number | null>;
 
-  constructor(name: string, args: string[]) {
+  /**
+   * `script`: a built agent to run with plain `node` (e.g. the bundle
+   * dist/device/babel-device.mjs); default the sources through tsx.
+   */
+  constructor(name: string, args: string[], script?: string) {
     this.name = name;
     const given = args.indexOf('--state-dir');
     this.#ownStateDir = given < 0;
@@ -31,9 +35,9 @@ export class DeviceProcess {
     this.child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        path.join(root, 'device/bin.ts'),
+        ...(script
+          ? [path.resolve(root, script)]
+          : ['--import', 'tsx', path.join(root, 'device/bin.ts')]),
         '--name',
         name,
         '--mqtt',

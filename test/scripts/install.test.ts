@@ -206,6 +206,11 @@ test('installs into a throwaway root; a second run keeps the configs and refresh
     fs.readFileSync(wrapper, 'utf8'),
     new RegExp(`^exec ${node} /opt/babel-intercom/dist/hub/bin\\.js "\\$@"$`, 'm'),
   );
+  // The device command runs the same one-file bundle as its unit.
+  t.regex(
+    fs.readFileSync(at('usr/local/bin/babel-device'), 'utf8'),
+    new RegExp(`^exec ${node} /opt/babel-intercom/dist/device/babel-device\\.mjs "\\$@"$`, 'm'),
+  );
 
   // Configs: from the templates, private to root and babel, accepted by the loaders.
   for (const f of ['hub.yaml', 'device.yaml'])
@@ -293,11 +298,11 @@ test('a device elsewhere: --hub and --name fill in device.yaml, --prefix reaches
   t.false(fs.existsSync(at('etc/babel/hub.yaml')));
   t.false(fs.existsSync(at('etc/systemd/system/babel-hub.service')));
   t.false(fs.existsSync(at('var/lib/babel')));
-  t.true(fs.existsSync(at('srv/babel/dist/device/bin.js')));
+  t.true(fs.existsSync(at('srv/babel/dist/device/babel-device.mjs')));
   const unit = fs.readFileSync(at('etc/systemd/system/babel-device.service'), 'utf8');
   t.regex(
     unit,
-    /^ExecStart=\S+ \/srv\/babel\/dist\/device\/bin\.js --config \/etc\/babel\/device\.yaml$/m,
+    /^ExecStart=\S+ \/srv\/babel\/dist\/device\/babel-device\.mjs --config \/etc\/babel\/device\.yaml$/m,
   );
   t.regex(unit, /^Documentation=file:\/\/\/srv\/babel\/README\.md$/m);
   t.regex(r.stdout, /sudo -u babel babel-hub user add door --config \/etc\/babel\/hub\.yaml/);
@@ -328,7 +333,7 @@ test('without --skip-build: npm ci, build and prune in the prefix, again only af
     `#!/bin/sh\necho "npm $* in $PWD" >> '${log}'\ncase "$1" in\n` +
       '  config) echo undefined ;;\n' +
       `  ci) mkdir -p node_modules/dep && echo "\${npm_config_nodedir:-unset}" > '${nodedir}' ;;\n` +
-      "  run) mkdir -p dist/hub dist/device && echo '// built' > dist/hub/bin.js && echo '// built' > dist/device/bin.js ;;\n" +
+      "  run) mkdir -p dist/hub dist/device && echo '// built' > dist/hub/bin.js && echo '// built' > dist/device/bin.js && echo '// built' > dist/device/babel-device.mjs ;;\n" +
       'esac\n',
   );
   const src = fakeCheckout(dir);

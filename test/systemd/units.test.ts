@@ -43,7 +43,10 @@ for (const unit of units) {
     t.is(one('PrivateTmp'), 'yes');
     t.is(one('User'), 'babel');
     t.truthy(one('ConfigurationDirectory'));
-    t.regex(one('ExecStart') ?? '', /dist\/(hub|device)\/bin\.js --config \/etc\/babel\//);
+    t.regex(
+      one('ExecStart') ?? '',
+      /dist\/(hub\/bin\.js|device\/babel-device\.mjs) --config \/etc\/babel\//,
+    );
   });
 }
 
