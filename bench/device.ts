@@ -4,7 +4,7 @@
  * bare Opus encode + decode of the same audio in this process.
  *
  *   npm run build && node --import tsx bench/device.ts [--seconds 60] [--capture SPEC]
- *     [--complexity N]
+ *     [--complexity N] [--node-flags FLAGS] [--entry dist/device/bin.js]
  *
  * `--capture` is both devices' microphone (default: a tone each, 440 and 1000 Hz);
  * `--complexity` their Opus encoder complexity (default 5, the device's default).
@@ -12,14 +12,15 @@
  *
  * Goal: RSS under 60 MB; CPU within 1.3x the floor.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { OpusCodec } from '../device/media/opus.ts';
 import { generateTone } from '../device/media/tone.ts';
-import { contextSwitches, cpuMs, rssMb, spawnHub, threadCount } from './lib/proc.ts';
+import { anonMb, contextSwitches, cpuMs, rssMb, spawnHub, threadCount } from './lib/proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     complexity: { type: 'string', default: '5' },
     // V8/Node flags of both devices; default: the ones systemd/babel-device.service sets.
     'node-flags': { type: 'string' },
+    // The device script; default: the one systemd/babel-device.service runs.
+    entry: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -35,13 +38,23 @@ const complexity = Number(values.complexity);
 if (!Number.isInteger(complexity) || complexity < 0 || complexity > 10)
   throw new Error(`--complexity: an integer 0..10, got ${values.complexity}`);
 const root = path.resolve(import.meta.dirname, '..');
-const built = path.join(root, 'dist/device/bin.js');
+const unit = fs.readFileSync(path.join(root, 'systemd/babel-device.service'), 'utf8');
+
+/** The script systemd/babel-device.service runs (under /opt/babel-intercom), in this tree. */
+function unitEntry(): string {
+  const script = /^ExecStart=\S+ \/opt\/babel-intercom\/(\S+)/m.exec(unit)?.[1];
+  if (!script)
+    throw new Error('systemd/babel-device.service: no ExecStart under /opt/babel-intercom');
+  return script;
+}
+
+// `--entry dist/device/bin.js` measures the module tree instead of the unit's bundle.
+const built = path.join(root, values.entry ?? unitEntry());
 if (!fs.existsSync(built))
   throw new Error('run `npm run build` first: the benchmark measures the built device');
 
 /** NODE_OPTIONS of systemd/babel-device.service: the bench runs the device as installed. */
 function unitNodeOptions(): string {
-  const unit = fs.readFileSync(path.join(root, 'systemd/babel-device.service'), 'utf8');
   return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.replace(/^"|"$/g, '') ?? '';
 }
 
@@ -118,16 +131,19 @@ const cpu0 = cpuMs(pid);
 const cs0 = contextSwitches(pid);
 const t0 = performance.now();
 let peakRss = 0;
-const sampler = setInterval(() => {
+let peakAnon = 0;
+const sample = () => {
   peakRss = Math.max(peakRss, rssMb(pid));
-}, 500);
+  peakAnon = Math.max(peakAnon, anonMb(pid));
+};
+const sampler = setInterval(sample, 500);
 await new Promise((r) => setTimeout(r, seconds * 1000));
 clearInterval(sampler);
 const wallMs = performance.now() - t0;
 const used = cpuMs(pid) - cpu0;
 const switchesPerS = (contextSwitches(pid) - cs0) / (wallMs / 1000);
 const threads = threadCount(pid);
-peakRss = Math.max(peakRss, rssMb(pid));
+sample();
 door.child.stdin!.write('press\n');
 await door.wait(/hung up on kitchen/);
 for (const d of [door, kitchen]) d.child.kill('SIGTERM');
@@ -165,17 +181,35 @@ const nodeFloorPct = await new Promise<number>((resolve) => {
   c.on('exit', () => resolve((100 * Number(out.trim())) / (Math.min(seconds, 20) * 1000)));
 });
 
+// The same work in C (bench/lib/native-floor.c): what a native media loop would pay for it.
+// Needs a C compiler (setup.sh installs build-essential); "na" without one.
+function nativeFloorPct(): number {
+  const exe = path.join(os.tmpdir(), `babel-native-floor-${process.pid}`);
+  try {
+    execFileSync('cc', ['-O2', '-o', exe, path.join(root, 'bench/lib/native-floor.c')]);
+    const out = execFileSync(exe, [String(Math.min(seconds, 20))], { encoding: 'utf8' });
+    return Number(/native_floor_pct=([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  } finally {
+    fs.rmSync(exe, { force: true });
+  }
+}
+const nativeFloor = nativeFloorPct();
+
 const cpuPct = (100 * used) / wallMs;
 const floorPct = (100 * floorMs) / wallMs;
 console.log(
-  `device CPU ${used.toFixed(0)} ms over ${(wallMs / 1000).toFixed(1)} s = ${cpuPct.toFixed(2)}% of one core; peak RSS ${peakRss.toFixed(1)} MB; ` +
+  `device CPU ${used.toFixed(0)} ms over ${(wallMs / 1000).toFixed(1)} s = ${cpuPct.toFixed(2)}% of one core; peak RSS ${peakRss.toFixed(1)} MB ` +
+    `(private ${peakAnon.toFixed(1)} MB, the rest Node's binary and libraries, shared); ` +
     `${switchesPerS.toFixed(0)} context switches/s over ${threads} threads`,
 );
 console.log(
   `floor (bare Opus encode+decode of the same ${frames} frames): ${floorMs.toFixed(0)} ms = ${floorPct.toFixed(2)}%; ratio ${(cpuPct / floorPct).toFixed(2)}`,
 );
 console.log(
-  `node runtime floor (two 20 ms timers + UDP both ways, no codec): ${nodeFloorPct.toFixed(2)}%\n` +
-    `rss_mb=${peakRss.toFixed(1)} switches_per_s=${switchesPerS.toFixed(0)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)}`,
+  `node runtime floor (two 20 ms timers + UDP both ways, no codec): ${nodeFloorPct.toFixed(2)}%; ` +
+    `the same in C: ${nativeFloor.toFixed(2)}%\n` +
+    `rss_mb=${peakRss.toFixed(1)} anon_mb=${peakAnon.toFixed(1)} switches_per_s=${switchesPerS.toFixed(0)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} native_floor_pct=${nativeFloor.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)}`,
 );
 process.exit(0);

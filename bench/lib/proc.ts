@@ -23,6 +23,15 @@ export function rssMb(pid: number): number {
 }
 
 /**
+ * Private resident memory of `pid` in MB (RssAnon: heaps, stacks, JIT code); the rest of
+ * VmRSS is file pages (Node's binary, shared libraries) any other process of them shares.
+ */
+export function anonMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/**
  * Context switches of every thread of `pid` so far (voluntary + involuntary, summed over
  * /proc/<pid>/task/*): each is a wake-up or a preemption.
  */
