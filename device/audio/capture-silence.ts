@@ -18,7 +18,10 @@ import {
 
 /** Options of `PacedCapture`. */
 export interface PacedCaptureOptions extends BackendDeps {
-  /** The next frame of `frameSamples * 2` bytes, a Buffer the caller may keep. */
+  /**
+   * The next frame of `frameSamples * 2` bytes, a Buffer the caller may keep. Should it
+   * throw (a file that cannot be read), the capture stops and emits that as its 'error'.
+   */
   nextFrame: () => Buffer;
   /**
    * Most frames emitted at once to catch up after the event loop stalled (default 10);
@@ -81,9 +84,18 @@ export class PacedCapture extends EventEmitter<CaptureEvents> implements AudioCa
       this.emit('overrun', { lostMs: lost * this.#frameMs });
     }
     while (this.#due < due && this.#state === 'running') {
+      let frame: Buffer;
+      try {
+        frame = this.#nextFrame();
+      } catch (err) {
+        // The source is lost, as a sound card unplugged: released, then one 'error'.
+        void this.stop();
+        this.emit('error', err as Error);
+        return;
+      }
       this.#due++;
       this.stats.frames++;
-      this.emit('frame', this.#nextFrame());
+      this.emit('frame', frame);
     }
   }
 }

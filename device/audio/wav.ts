@@ -101,6 +101,15 @@ function readFmt(body: Buffer): Omit<WavInfo, 'data'> {
  */
 export function decodeWav(buf: Buffer): Buffer {
   const info = parseWav(buf);
+  checkAgentFormat(info);
+  return info.channels === 1 ? Buffer.from(info.data) : stereoToMono(info.data);
+}
+
+/**
+ * Throws `WavError` naming the problem unless `info` is 48 kHz 16-bit PCM, mono or stereo:
+ * what `decodeWav` accepts.
+ */
+export function checkAgentFormat(info: Omit<WavInfo, 'data'>): void {
   if (info.format !== FORMAT_PCM) {
     throw new WavError(`unsupported encoding (format tag ${info.format}); need 16-bit PCM`);
   }
@@ -118,7 +127,6 @@ export function decodeWav(buf: Buffer): Buffer {
       `${info.sampleRate} Hz; need ${SAMPLE_RATE} Hz (convert: sox IN.wav -r 48000 -c 1 -b 16 OUT.wav)`,
     );
   }
-  return info.channels === 1 ? Buffer.from(info.data) : stereoToMono(info.data);
 }
 
 /** Averages interleaved s16le stereo to mono (rounding toward negative infinity). */
