@@ -4,7 +4,8 @@
  * bare Opus encode + decode of the same audio in this process.
  *
  *   npm run build && node --import tsx bench/device.ts [--seconds 60] [--capture SPEC]
- *     [--complexity N] [--node-flags FLAGS] [--entry dist/device/bin.js]
+ *     [--complexity N] [--node-flags="FLAGS"] [--entry dist/device/bin.js]
+ * (`--node-flags=` with the equals sign: its value starts with a dash)
  *
  * `--capture` is both devices' microphone (default: a tone each, 440 and 1000 Hz);
  * `--complexity` their Opus encoder complexity (default 5, the device's default).
