@@ -2,17 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
 import type { Component } from '../shared/component.ts';
-import {
-  type AlsaModule,
-  createResilientCapture,
-  createResilientPlayback,
-  echoModeFor,
-  parseCaptureSpec,
-  parsePlaybackSpec,
-  type ResilientCapture,
-  type ResilientPlayback,
-  type SpawnFn,
-} from './audio/index.ts';
+import type { AlsaModule, SpawnFn } from './audio/index.ts';
 import { startButtons } from './buttons.ts';
 import {
   type Effect,
@@ -32,13 +22,11 @@ import type { GpioFactory } from './io/gpio-base.ts';
 import { createOutput, DoorRelay, Led, type Output } from './io/outputs.ts';
 import { warnLenient } from './lenient.ts';
 import type { DtmfKey } from './media/dtmf.ts';
-import type { EchoControl } from './media/echo/control.ts';
-import { createEchoControl } from './media/echo/setup.ts';
 import type { MediaStats } from './media/pipeline.ts';
 import { MediaSession } from './media/session.ts';
 import { DeviceMqtt } from './mqtt.ts';
 import { brokerFor } from './mqtt-transport.ts';
-import { TonePlayer } from './tones.ts';
+import { DeviceSound } from './sound.ts';
 
 /** Hardware and time seams; the defaults are the real thing. */
 export interface AgentDeps {
@@ -74,10 +62,7 @@ export class DeviceAgent {
   #machine: Machine;
   #media!: MediaSession;
   #hub!: HubClient;
-  #capture!: ResilientCapture;
-  #playback!: ResilientPlayback;
-  #echo!: EchoControl;
-  #tones!: TonePlayer;
+  #sound!: DeviceSound;
   #led: Led | null = null;
   #relay: DoorRelay | null = null;
   #door!: DoorStation;
@@ -86,9 +71,6 @@ export class DeviceAgent {
   #secret = '';
   /** Whether the call in progress (or being set up) was placed by this unit [S-10]. */
   #placedHere = false;
-  /** Serializes opening and closing the microphone. */
-  #mic: Promise<void> = Promise.resolve();
-  #micOn = false;
   #stopped = false;
   /** [G-3] Calls moved to the hub's relay since start (MQTT stats `relay_fallbacks`). */
   #fallbacks = 0;
@@ -148,7 +130,7 @@ export class DeviceAgent {
     if (machine.state !== before) {
       this.#log.info({ state: machine.state, peer: machine.peer }, 'call state');
       // [G-2] A pager's microphone is open too; a paged member's stays closed.
-      this.#micFor(machine.state === 'in_call' || machine.state === 'paging');
+      void this.#sound.micFor(machine.state === 'in_call' || machine.state === 'paging');
     }
   }
 
@@ -185,42 +167,20 @@ export class DeviceAgent {
     const log = this.#log;
     this.#secret = deviceSecret(config, log, deps.env ?? process.env).secret;
     warnLenient(config, log);
-    const frameSamples = config.audio.frame_ms * 48;
     const audioDeps = {
-      log: log.child({ mod: 'audio' }),
+      log,
       clock: this.#clock,
-      frameSamples,
       ...(deps.spawnFn ? { spawnFn: deps.spawnFn } : {}),
       ...(deps.alsaModule ? { alsaModule: deps.alsaModule } : {}),
     };
-    // The speaker stays open, so a ring starts at once; the microphone is open only once a
-    // call is answered (nobody is listened to while idle or ringing).
-    const playbackSpec = parsePlaybackSpec(config.playback);
-    const audio = { ...config.audio, echo: echoModeFor(playbackSpec, config.audio.echo) };
-    this.#echo = createEchoControl(audio, playbackSpec, log.child({ mod: 'echo' }));
-    const speaker = (pcm: Buffer) =>
-      this.#playback.write(this.#echo.playback(pcm, this.#clock.now()));
-    this.#playback = createResilientPlayback(playbackSpec, audioDeps);
-    await this.#playback.start();
-    this.#components.push({ name: 'speaker', stop: () => this.#playback.stop() });
-    this.#capture = createResilientCapture(parseCaptureSpec(config.capture), audioDeps);
-    this.#capture.on('frame', (pcm) =>
-      this.#media.sendFrame(this.#echo.capture(pcm, this.#clock.now())),
-    );
-    this.#components.push({ name: 'microphone', stop: () => this.#micFor(false) });
-    this.#tones = new TonePlayer({
-      clock: this.#clock,
-      frameSamples,
-      sink: speaker,
-      sources: config.tones,
-    });
-    this.#components.push({ name: 'tones', stop: () => this.#tones.play('none') });
+    const onFrame = (pcm: Buffer) => this.#media.sendFrame(pcm);
+    this.#sound = await DeviceSound.start(config, audioDeps, onFrame, this.#components);
 
     this.#media = new MediaSession({
       log: log.child({ mod: 'media' }),
       clock: this.#clock,
       port: config.media_port,
-      sink: speaker,
+      sink: this.#sound.speaker,
       pipeline: {
         frameMs: config.audio.frame_ms,
         codec: { bitrate: config.audio.bitrate, complexity: config.audio.complexity },
@@ -314,7 +274,7 @@ export class DeviceAgent {
       baseTopic: c.base_topic,
       name: this.#config.name,
       door: this.#relay?.working ?? false,
-      volume: this.#echo.speakerVolume,
+      volume: this.#sound.echo.speakerVolume,
       dnd: this.#options.doNotDisturb,
       ...(this.#options.target ? { target: this.#options.target } : {}),
       log,
@@ -322,8 +282,8 @@ export class DeviceAgent {
       onCommand: (cmd) => {
         if (cmd.action === 'door') this.#door.mqtt();
         else if (cmd.action === 'volume') {
-          this.#echo.setSpeakerVolume(cmd.value); // at once, and announced back
-          this.#mqtt?.setVolume(this.#echo.speakerVolume);
+          this.#sound.echo.setSpeakerVolume(cmd.value); // at once, and announced back
+          this.#mqtt?.setVolume(this.#sound.echo.speakerVolume);
         } else if (cmd.action === 'dnd') this.#setDnd(cmd.value);
         else if (cmd.action === 'call' || cmd.action === 'page')
           this.input({ kind: 'command', action: cmd.action, target: cmd.target }); // [G-2]
@@ -365,7 +325,7 @@ export class DeviceAgent {
         return;
       }
       case 'tone':
-        this.#tones.play(e.tone);
+        this.#sound.tones.play(e.tone);
         return;
       case 'led':
         this.#led?.play(e.pattern);
@@ -374,14 +334,6 @@ export class DeviceAgent {
         this.#say(e.text);
         return;
     }
-  }
-
-  /** Opens the microphone when a call is answered, closes it when it ends. */
-  #micFor(on: boolean): Promise<void> {
-    if (on === this.#micOn) return this.#mic;
-    this.#micOn = on;
-    this.#mic = this.#mic.then(() => (on ? this.#capture.start() : this.#capture.stop()));
-    return this.#mic;
   }
 
   #say(text: string): void {

@@ -4,12 +4,13 @@
  * start and the same one ever after.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { makeDir } from '../shared/make-dir.ts';
+import { readOrCreate } from '../shared/read-or-create.ts';
 
 /** The file, inside the state directory, that holds the generated secret. */
 export const SECRET_FILE = 'secret';
+/** A usable secret: 16 to 128 printable ASCII characters, no spaces. */
+const SECRET = /^[\x21-\x7e]{16,128}$/;
 
 /** 32 random bytes, base64url: 43 printable characters, no spaces (a bare token [T-2]). */
 export function newSecret(random: (n: number) => Buffer = randomBytes): string {
@@ -24,33 +25,21 @@ export interface StoredSecret {
 }
 
 /**
- * The secret kept in `stateDir`, made first if there is none. The file is written to a
- * temporary name with mode 0600 and renamed into place, so a crash never leaves half a
- * secret. A file that exists but holds no usable secret is an error, never overwritten:
- * the hub already knows the old secret, and a new one would lock the device out.
+ * The secret kept in `stateDir`, made first if there is none (shared/read-or-create.ts: a
+ * temporary file with mode 0600 linked into place, so a crash never leaves half a secret).
+ * A file that exists but holds no usable secret is an error, never overwritten: the hub
+ * already knows the old secret, and a new one would lock the device out.
  */
 export function loadOrCreateSecret(
   stateDir: string,
   random: (n: number) => Buffer = randomBytes,
 ): StoredSecret {
-  const file = path.join(stateDir, SECRET_FILE);
-  let text: string | null = null;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (text !== null) {
-    const secret = text.trim();
-    if (!/^[\x21-\x7e]{16,128}$/.test(secret)) {
-      throw new Error(`${file} does not hold a usable secret (16 to 128 printable characters)`);
-    }
-    return { secret, created: false, path: file };
-  }
-  makeDir(stateDir, 0o700);
-  const secret = newSecret(random);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  fs.renameSync(tmp, file);
-  return { secret, created: true, path: file };
+  const got = readOrCreate(path.join(stateDir, SECRET_FILE), {
+    parse: (text) => (SECRET.test(text.trim()) ? text.trim() : null),
+    create: () => newSecret(random),
+    format: (secret) => `${secret}\n`,
+    invalid: 'does not hold a usable secret (16 to 128 printable characters)',
+    dirMode: 0o700,
+  });
+  return { secret: got.value, created: got.created, path: got.path };
 }

@@ -4,6 +4,7 @@ import { normalizeName } from '../protocol/names.ts';
 import { AccountError, AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 import { subcommandConfig } from './subcommand-config.ts';
+import { removeThroughHub } from './user-control.ts';
 
 const ADMIN_USAGE = `usage: babel-hub user <command> [--config FILE] [--data-dir DIR]
   user add NAME [SECRET]      create an account; without SECRET one is generated and printed
@@ -89,8 +90,19 @@ export async function runAdmin(
         }
       }
       case 'remove': {
-        const u = accounts.getByName(name!);
-        if (!u || !accounts.deleteUser(u.id)) {
+        // A running hub deletes it itself, so its MQTT groups lose the member at once [G-1].
+        let removed: boolean | null;
+        try {
+          removed = await removeThroughHub(dataDir, name!);
+        } catch (err) {
+          io.err(`${name}: ${(err as Error).message}\n`);
+          return 1;
+        }
+        if (removed === null) {
+          const u = accounts.getByName(name!);
+          removed = u !== undefined && accounts.deleteUser(u.id);
+        }
+        if (!removed) {
           io.err(`${name}: no such user\n`);
           return 1;
         }

@@ -25,6 +25,7 @@ import { AccountStore } from './store/accounts.ts';
 import { openDatabase } from './store/db.ts';
 import { textHandler } from './text/connection.ts';
 import { loadIdentity, type RunOpenssl } from './tls/identity.ts';
+import { userControl } from './user-control.ts';
 
 export type { HubStatus } from './metrics/hub-observer.ts';
 
@@ -169,6 +170,7 @@ export class Hub {
           },
           status: () => ({ ...status() }),
           group: groupHandler, // [G-1]
+          user: userControl(accounts, log.child({ mod: 'admin' })), // `babel-hub user remove`
           stats: () => ({
             passwordChecks: accounts.passwordChecks,
             preLogin: { pending: access.gate.pending, refused: access.gate.refused },

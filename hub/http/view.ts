@@ -7,8 +7,9 @@
  */
 import type { DoorEventPayload } from '../../protocol/mqtt/door.ts';
 import type { DeviceStats } from '../../protocol/mqtt/topics.ts';
-import type { Clock } from '../../shared/clock.ts';
+import type { Clock, Timer } from '../../shared/clock.ts';
 import type { CallEvent, PresenceEvent, UserRef, UserState } from '../core/types.ts';
+import type { CallLegCounts, RelayLegCounts } from '../relay/leg-counts.ts';
 
 /** What the view reads of the hub (the hub's core, accounts and access fit). */
 export interface ViewSource {
@@ -17,6 +18,8 @@ export interface ViewSource {
   peerOf(userId: string): UserRef | null;
   users(): readonly UserRef[];
   pairing(): { state: 'open' | 'closed'; until: number | null };
+  /** [M-4] What each leg of the call's relay carried (caller, callee); null when not relayed. */
+  relayCounts?(callId: string): CallLegCounts | null;
 }
 
 export interface StationView {
@@ -35,6 +38,11 @@ export interface LegView {
   /** Null until the device published statistics in this call. */
   stats: DeviceStats | null;
   statsAt: number | null;
+  /**
+   * [M-4] The hub relay's packets and bytes from (`in`) and to (`out`) this station's
+   * device; null when the call does not go through the relay (direct media).
+   */
+  relay: RelayLegCounts | null;
 }
 
 export interface CallView {
@@ -69,6 +77,8 @@ export interface HubViewOptions {
   clock: Clock;
   maxDoorEvents?: number;
   maxRecentCalls?: number;
+  /** While a relayed call is up, listeners hear of the relay's counts this often (ms). */
+  relayRefreshMs?: number;
 }
 
 export class HubView {
@@ -82,12 +92,16 @@ export class HubView {
   readonly #doors: DoorView[] = [];
   readonly #stats = new Map<string, { stats: DeviceStats; at: number }>();
   readonly #listeners = new Set<() => void>();
+  readonly #relayRefreshMs: number;
+  /** Ticks while a call in progress goes through the relay: its counts move on their own. */
+  #relayTick: Timer | null = null;
 
   constructor(opts: HubViewOptions) {
     this.#source = opts.source;
     this.#clock = opts.clock;
     this.#maxDoors = opts.maxDoorEvents ?? 20;
     this.#maxRecent = opts.maxRecentCalls ?? 10;
+    this.#relayRefreshMs = opts.relayRefreshMs ?? 2000;
     opts.source.observe({
       presence: (e) => this.#presence(e),
       call: (e) => this.#call(e),
@@ -115,7 +129,10 @@ export class HubView {
   deviceStats(station: string, stats: DeviceStats): void {
     this.#stats.set(station, { stats, at: this.#clock.wallNow() });
     for (const call of this.#calls.values()) {
-      if (call.caller === station || call.callee === station) this.changed();
+      if (call.caller === station || call.callee === station) {
+        this.#tickRelay(); // [G-3] a call moved to the relay tells no call event
+        this.changed();
+      }
     }
   }
 
@@ -157,13 +174,32 @@ export class HubView {
 
   #withLegs(c: CallView): CallView {
     const since = c.startedAt ?? c.ringingAt;
-    const leg = (station: string): LegView => {
+    const counts = this.#source.relayCounts?.(c.id) ?? null;
+    const leg = (station: string, relay: RelayLegCounts | null): LegView => {
       const s = this.#stats.get(station);
       return s && s.at >= since
-        ? { station, stats: s.stats, statsAt: s.at }
-        : { station, stats: null, statsAt: null };
+        ? { station, stats: s.stats, statsAt: s.at, relay }
+        : { station, stats: null, statsAt: null, relay };
     };
-    return { ...c, legs: [leg(c.caller), leg(c.callee)] };
+    return {
+      ...c,
+      // [G-3] a direct call moved to the relay is relayed from then on
+      relayed: c.relayed || counts !== null,
+      legs: [leg(c.caller, counts?.[0] ?? null), leg(c.callee, counts?.[1] ?? null)],
+    };
+  }
+
+  /** Keeps the relay tick running exactly while an answered call goes through the relay. */
+  #tickRelay(): void {
+    const relayed = [...this.#calls.values()].some(
+      (c) => c.phase === 'active' && (this.#source.relayCounts?.(c.id) ?? null) !== null,
+    );
+    if (relayed && !this.#relayTick) {
+      this.#relayTick = this.#clock.setInterval(() => this.changed(), this.#relayRefreshMs);
+    } else if (!relayed && this.#relayTick) {
+      this.#relayTick.cancel();
+      this.#relayTick = null;
+    }
   }
 
   #presence(e: PresenceEvent): void {
@@ -209,6 +245,7 @@ export class HubView {
         this.#recent.length = Math.min(this.#recent.length, this.#maxRecent);
       }
     }
+    this.#tickRelay();
     this.changed();
   }
 }

@@ -72,6 +72,7 @@ export class HubObserver {
         peerOf: (id) => core.peerOf(id),
         users: () => accounts.listUsers(),
         pairing: () => ({ state: access.pairing.state, until: access.pairing.untilWallMs }),
+        relayCounts: (callId) => relay.legCounts(callId),
       },
       clock,
     });

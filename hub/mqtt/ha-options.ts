@@ -10,41 +10,26 @@
  * station to Home Assistant as a new device.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
+import { readOrCreate } from '../../shared/read-or-create.ts';
 import { packageVersion } from '../../shared/version.ts';
 import type { HubConfig } from '../config-schema.ts';
 
 export const HUB_ID_FILE = 'hub-id';
 const HUB_ID = /^[0-9a-f]{8}$/;
 
-/** The hub id in `dataDir`, made (atomically) if there is none. */
+/** The hub id in `dataDir`, made (atomically, mode 0600) if there is none. */
 export function loadOrCreateHubId(
   dataDir: string,
   random: (n: number) => Buffer = randomBytes,
 ): string {
-  const file = path.join(dataDir, HUB_ID_FILE);
-  let text: string | null = null;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (text !== null) {
-    const id = text.trim();
-    if (!HUB_ID.test(id)) {
-      throw new Error(
-        `${file}: not a hub id (8 hex digits); restore it from a backup, or delete it to make a new one (Home Assistant then sees every station as new)`,
-      );
-    }
-    return id;
-  }
-  const id = random(4).toString('hex');
-  fs.mkdirSync(dataDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${id}\n`);
-  fs.renameSync(tmp, file);
-  return id;
+  return readOrCreate(path.join(dataDir, HUB_ID_FILE), {
+    parse: (text) => (HUB_ID.test(text.trim()) ? text.trim() : null),
+    create: () => random(4).toString('hex'),
+    format: (id) => `${id}\n`,
+    invalid:
+      'not a hub id (8 hex digits); restore it from a backup, or delete it to make a new one (Home Assistant then sees every station as new)',
+  }).value;
 }
 
 /** The bridge's Home Assistant options from the hub's config. */

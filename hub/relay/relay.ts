@@ -9,6 +9,12 @@ import type {
   RelayLeg,
 } from '../core/types.ts';
 import { openFanout } from './fanout.ts';
+import {
+  type CallLegCounts,
+  LegCountBook,
+  newLegCounts,
+  type RelayLegCounts,
+} from './leg-counts.ts';
 
 /** Counters for one relay, summed over all its calls. */
 export interface RelayStats {
@@ -46,6 +52,8 @@ interface Leg {
   readonly toDeviceSrtp: SrtpSender | null;
   /** Sends one packet to this leg's device from this leg's socket. */
   toDevice: (msg: Buffer) => void;
+  /** What this leg carried (the status page). */
+  readonly counts: RelayLegCounts;
 }
 
 /** The smallest RTP packet is its 12-byte fixed header with version 2 [M-1]. */
@@ -83,6 +91,7 @@ export class UdpRelay implements RelayAllocator {
     srtpReplayed: 0,
     translated: 0,
   };
+  readonly #legCounts = new LegCountBook();
 
   constructor(opts: { bindHost: string; log: Logger }) {
     this.#bindHost = opts.bindHost;
@@ -91,6 +100,11 @@ export class UdpRelay implements RelayAllocator {
 
   get stats(): Readonly<RelayStats> {
     return this.#stats;
+  }
+
+  /** [M-4] A copy of what each leg of `callId`'s relay carried (A caller, B callee); null if none. */
+  legCounts(callId: string): CallLegCounts | null {
+    return this.#legCounts.get(callId);
   }
 
   /**
@@ -120,6 +134,7 @@ export class UdpRelay implements RelayAllocator {
     const portA = legA.socket.address().port;
     const portB = legB.socket.address().port;
     log.debug({ portA, portB, srtpA: a.srtp !== null, srtpB: b.srtp !== null }, 'relay opened');
+    const closeCounts = this.#legCounts.open(callId, [legA.counts, legB.counts]);
     let released = false;
     return {
       portA,
@@ -129,6 +144,7 @@ export class UdpRelay implements RelayAllocator {
         released = true;
         this.#closeLeg(legA);
         this.#closeLeg(legB);
+        closeCounts();
         log.debug('relay closed');
       },
     };
@@ -150,6 +166,7 @@ export class UdpRelay implements RelayAllocator {
       other: null,
       ...crypto,
       toDevice: (msg) => socket.send(msg, leg.peerPort, leg.expectIp),
+      counts: newLegCounts(),
     };
     socket.on('message', (msg, rinfo) => this.#onPacket(leg, msg, rinfo, log));
     return new Promise((resolve, reject) => {
@@ -210,17 +227,21 @@ export class UdpRelay implements RelayAllocator {
       this.#stats.noPeer++;
       return;
     }
+    let out = msg; // as it came: plain to plain, or SRTP to SRTP
     if (leg.fromDevice && !other.toDeviceSrtp) {
-      other.toDevice(clear!); // [S-4] SRTP -> plain: the clear RTP
+      out = clear!; // [S-4] SRTP -> plain: the clear RTP
       this.#stats.translated++;
     } else if (!leg.fromDevice && other.toDeviceSrtp) {
-      other.toDevice(other.toDeviceSrtp.protect(msg)); // [S-4] plain -> SRTP
+      out = other.toDeviceSrtp.protect(msg); // [S-4] plain -> SRTP
       this.#stats.translated++;
-    } else {
-      other.toDevice(msg); // as it came: plain to plain, or SRTP to SRTP
     }
+    other.toDevice(out);
     this.#stats.forwarded++;
     this.#stats.forwardedBytes += msg.length;
+    leg.counts.packetsIn++;
+    leg.counts.bytesIn += msg.length;
+    other.counts.packetsOut++;
+    other.counts.bytesOut += out.length;
   }
 
   /**

@@ -322,9 +322,20 @@ export class AccountStore {
     this.#q.deleteTokens.run(userId);
   }
 
-  /** Deletes a user with their tokens and contacts (both directions); false if unknown. */
+  /**
+   * Deletes a user with their tokens and contacts (both directions); false if unknown.
+   * [G-1] ON DELETE CASCADE takes them out of their groups too: the groups' listeners hear
+   * of it (`GroupStore.onChange`), so MQTT republishes the groups' members.
+   */
   deleteUser(userId: string): boolean {
-    return this.#q.deleteUser.run(userId).changes > 0;
+    const { deleted, member } = this.#db
+      .transaction(() => {
+        const member = this.groups.hasMember(userId);
+        return { deleted: this.#q.deleteUser.run(userId).changes > 0, member };
+      })
+      .immediate();
+    if (deleted && member) this.groups.membersDeleted();
+    return deleted;
   }
 
   /**

@@ -75,6 +75,9 @@ function prepare(db: Database) {
       'DELETE FROM group_members WHERE group_name = ? AND user_id = ?',
     ),
     deleteGroup: db.prepare<[string]>('DELETE FROM groups WHERE name = ?'),
+    isMember: db
+      .prepare<[string], number>('SELECT 1 FROM group_members WHERE user_id = ? LIMIT 1')
+      .pluck(),
   };
 }
 
@@ -101,6 +104,19 @@ export class GroupStore {
 
   #changed(): void {
     for (const l of this.#listeners) l();
+  }
+
+  /** Whether the user `userId` is a member of any group. */
+  hasMember(userId: string): boolean {
+    return this.#q.isMember.get(userId) !== undefined;
+  }
+
+  /**
+   * Tells the listeners that members left groups without a write of this store: the account
+   * store deleted a user, and ON DELETE CASCADE took it out of its groups.
+   */
+  membersDeleted(): void {
+    this.#changed();
   }
 
   /** The group called `name` (any case [T-4]), if any. */

@@ -2,8 +2,8 @@
  * The web page in a real browser (headless Debian Chromium through playwright-core) on a
  * phone-sized window (390x844), against a real hub (embedded MQTT broker) with two real
  * `babel-device` processes: log in, see both stations, watch a call placed by a device's
- * button ring and go up live (with the devices' statistics), a door event arrive, open
- * the pairing window and add a user. A screenshot is saved to .tmp/artifacts/ (ignored by git).
+ * button ring and go up live (with the devices' statistics and the relay's per-leg counts),
+ * a door event arrive, open the pairing window and add a user. A screenshot is saved to .tmp/artifacts/ (ignored by git).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,7 +44,15 @@ test('the page on a phone: log in, stations, a live call with statistics, door, 
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'door.yaml'), 'door:\n  relay: fake\n  pulse_ms: 200\n');
   const httpPort = await freePort();
-  const config = testConfig(['--mqtt', 'embedded', '--http-port', String(httpPort)]);
+  // Media through the hub's relay, so the page shows its per-leg counts [M-4].
+  const config = testConfig([
+    '--mqtt',
+    'embedded',
+    '--http-port',
+    String(httpPort),
+    '--relay',
+    'always',
+  ]);
   config.mqtt.embedded_host = '127.0.0.1';
   config.mqtt.embedded_port = 0;
   config.mqtt.embedded_tls_port = 0;
@@ -120,6 +128,14 @@ test('the page on a phone: log in, stations, a live call with statistics, door, 
       .filter({ hasText: /^\d+(\.\d)? %$/ })
       .first()
       .waitFor({ timeout: 20_000 });
+    // [M-4] The relay's packets and bytes, each way, under each leg.
+    t.is(await page.getAttribute('[data-call] [data-media]', 'data-media'), 'relayed');
+    for (const leg of ['door', 'kitchen']) {
+      await page
+        .locator(`[data-call] [data-relay-leg=${leg}]`)
+        .filter({ hasText: /^relay: in [1-9]\d* pk, [\d.]+ k?B · out [1-9]\d* pk, [\d.]+ k?B$/ })
+        .waitFor({ timeout: WAIT });
+    }
 
     // A door event (the door station opens on an MQTT command) shows in the door list.
     await watch.client.publishAsync('babel/door/set', '{"action":"door"}', { qos: 1 });

@@ -55,11 +55,31 @@ function num(v, digits) {
   return v == null ? '–' : Number(v).toFixed(digits);
 }
 
+function bytes(n) {
+  if (n < 1000) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+// The hub relay's counts for one leg: what it took from the station's device and sent to it.
+function relayRow(leg) {
+  const r = leg.relay;
+  return el(
+    'tr',
+    { class: 'relay', 'data-relay-leg': leg.station },
+    el(
+      'td',
+      { colspan: '5' },
+      `relay: in ${r.packetsIn} pk, ${bytes(r.bytesIn)} · out ${r.packetsOut} pk, ${bytes(r.bytesOut)}`,
+    ),
+  );
+}
+
 function drawCall(c, now) {
   const since = c.startedAt ?? c.ringingAt;
-  const rows = c.legs.map((leg) => {
+  const rows = c.legs.flatMap((leg) => {
     const st = leg.stats;
-    return el(
+    const row = el(
       'tr',
       { 'data-leg': leg.station },
       el('td', {}, leg.station),
@@ -68,6 +88,7 @@ function drawCall(c, now) {
       el('td', {}, st ? num(st.concealed, 0) : '–'),
       el('td', {}, st && st.srtp !== undefined ? (st.srtp ? 'on' : 'off') : '–'),
     );
+    return leg.relay ? [row, relayRow(leg)] : [row];
   });
   return el(
     'div',
@@ -76,7 +97,11 @@ function drawCall(c, now) {
     ' ',
     el('span', { class: `badge ${c.phase}` }, c.phase),
     ' ',
-    el('span', { class: 'meta' }, `${duration(now - since)}${c.relayed ? ' · relayed' : ''}`),
+    el(
+      'span',
+      { class: 'meta', 'data-media': c.relayed ? 'relayed' : 'direct' },
+      `${duration(now - since)} · ${c.relayed ? 'relayed' : 'direct'}`,
+    ),
     el(
       'table',
       {},

@@ -99,3 +99,19 @@ test('onChange: told after each change that went through, never for a refused on
   t.is(a.groups.remove('house'), null);
   t.is(changes, 4);
 });
+
+test('onChange: told when deleting a user took it out of a group, not for a user in none', async (t) => {
+  const a = await store();
+  a.groups.add('house', ['alice', 'bob']);
+  let changes = 0;
+  a.groups.onChange(() => {
+    changes++;
+    // The listener already sees the group without the deleted member.
+    t.deepEqual(names(a.groups.get('house')), ['alice']);
+  });
+  t.true(a.deleteUser(a.getByName('bob')!.id));
+  t.is(changes, 1);
+  t.true(a.deleteUser(a.getByName('carol')!.id));
+  t.false(a.deleteUser('no-such-id'));
+  t.is(changes, 1);
+});
