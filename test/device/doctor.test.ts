@@ -86,7 +86,8 @@ async function doctor(extra: string[] = [], sysfsRoot = fakeSysfs()) {
     },
     sysfsRoot,
     gpioFactory: bank.factory,
-    timeoutMs: 3000,
+    // A bound against a hang, not a speed check: a loaded machine takes seconds for TLS.
+    timeoutMs: 30_000,
   });
   /** The line of check `name`. */
   const line = (name: string) =>
@@ -139,7 +140,8 @@ test('a device never started (no pin, nothing recorded): pin and MQTT skipped, e
     print: (text) => {
       out += text;
     },
-    timeoutMs: 3000,
+    // A bound against a hang, not a speed check: a loaded machine takes seconds for TLS.
+    timeoutMs: 30_000,
   });
   t.is(code, 0, out);
   t.regex(out, /skip {2}tls pin {3}not paired yet: the hub presents sha256:[0-9a-f]{64}/);
@@ -177,7 +179,8 @@ test('no secret configured or stored: the MQTT login is skipped, and none is mad
     print: (text) => {
       out += text;
     },
-    timeoutMs: 3000,
+    // A bound against a hang, not a speed check: a loaded machine takes seconds for TLS.
+    timeoutMs: 30_000,
   });
   t.is(code, 0, out);
   t.regex(
