@@ -6,7 +6,7 @@
  *
  * | `plaintext` | plaintext MQTT on | TLS MQTT (8883) on |
  * |---|---|---|
- * | `loopback` (default) | 127.0.0.1 (or `embedded_host` when that is itself loopback) | `embedded_host` |
+ * | `loopback` (default) | 127.0.0.1 | `embedded_host` |
  * | `all` | `embedded_host`, as before this rule (warned at start, S-11) | `embedded_host` |
  * | `off` | nowhere | `embedded_host` |
  *
@@ -23,8 +23,7 @@ export type PlaintextPolicy = 'loopback' | 'all' | 'off';
 /** The plaintext MQTT listener's bind address for `policy`; null: no plaintext listener. */
 export function mqttPlaintextHost(policy: PlaintextPolicy, embeddedHost: string): string | null {
   if (policy === 'off') return null;
-  if (policy === 'all') return embeddedHost;
-  return isLoopbackAddress(embeddedHost) ? embeddedHost : '127.0.0.1';
+  return policy === 'all' ? embeddedHost : '127.0.0.1';
 }
 
 /** 127.0.0.0/8, ::1 and `localhost`: an address only this machine reaches. */
