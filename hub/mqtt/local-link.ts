@@ -7,8 +7,9 @@
  *   one chunk (as a TCP segment carries the packets written together);
  * - a write waits while the reader's buffer is full (back pressure, as TCP);
  * - ending one end ends the other's input once it has read what came before;
- * - destroying one end (the broker dropping a client, the client closing) closes the
- *   other, so MQTT.js sees `close` and aedes `end` as they would on a socket.
+ * - destroying one end (the broker dropping a client, the client closing) delivers what
+ *   it had written, then ends the other's input: the other reads it, ends and closes
+ *   (neither end is half-open), so MQTT.js sees `close` and aedes `end` as on a socket.
  */
 import { Duplex } from 'node:stream';
 
@@ -54,14 +55,13 @@ class LinkEnd extends Duplex {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    const peer = this.peer;
-    this.#out = [];
-    this.#outBytes = 0;
+    // As a socket closed right after a write: what was written still goes (aedes writes a
+    // refusing CONNACK and closes at once), then the peer reads its end and closes.
+    if (this.#outBytes > 0) this.#flush();
     this._read(); // a write waiting on this end is not left hanging
+    const peer = this.peer;
     setImmediate(() => {
-      if (!peer) return;
-      peer.#endInput();
-      peer.destroy();
+      if (peer) peer.#endInput();
     });
     done(err);
   }
