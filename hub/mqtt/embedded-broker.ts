@@ -236,7 +236,7 @@ export class EmbeddedBroker {
         anonymous: access.mode === 'anonymous',
       },
       plainHost === null
-        ? `embedded mqtt broker listening: TLS on ${host}:${this.#tlsPort}, no plaintext port (plaintext: off)`
+        ? `embedded mqtt broker listening: TLS on ${host}:${this.#tlsPort ?? 'none'}, no plaintext port (plaintext: off)`
         : `embedded mqtt broker listening: plaintext on ${plainHost}:${this.#port}${isLoopbackAddress(plainHost) ? ' (this machine only)' : ''}, TLS on ${host}:${this.#tlsPort ?? 'none'}`,
     );
     return this.#port;
