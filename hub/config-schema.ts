@@ -85,10 +85,11 @@ export const HubConfigSchema = Type.Object(
         embedded_host: Type.String({
           minLength: 1,
           default: '0.0.0.0',
-          description: 'address the embedded broker binds',
+          description: 'address the embedded broker binds (its plaintext port: see plaintext)',
         }),
+        // [S-9, extension; S-1] plaintext: on 127.0.0.1 unless `plaintext: all`, none with `off`
         embedded_port: port('TCP port of the embedded broker, 0 for any free port', 1883),
-        // [S-9, extension] Devices log in here; 1883 stays plaintext for Home Assistant.
+        // [S-9, extension] Devices and Home Assistant log in here, in TLS.
         embedded_tls_port: port(
           'TLS port of the embedded broker (the hub certificate), 0 for any free port',
           8883,

@@ -15,6 +15,7 @@ import { MqttBridge } from './mqtt/bridge.ts';
 import { embeddedAccess } from './mqtt/embedded-access.ts';
 import { EmbeddedBroker } from './mqtt/embedded-broker.ts';
 import { homeAssistantOptions } from './mqtt/ha-options.ts';
+import { mqttPlaintextHost } from './mqtt/plain-host.ts';
 import type { Handle } from './net/address.ts';
 import { ConnectionCap, Listener } from './net/listener.ts';
 import { serverContext } from './net/tls.ts';
@@ -62,7 +63,7 @@ export class Hub {
   readonly binaryTlsPort: number;
   /** [S-2] `sha256:<hex>` of the hub's certificate. */
   readonly fingerprint: string;
-  /** The embedded MQTT broker's bound port; null when MQTT is off, external or failed. */
+  /** The embedded MQTT broker's bound plaintext port; null when MQTT is off, external or failed, or with `plaintext: off`. */
   readonly mqttPort: number | null;
   /** [S-9, extension] Its TLS port; null as above, or when that port was taken (logged). */
   readonly mqttTlsPort: number | null;
@@ -206,6 +207,8 @@ export class Hub {
       let mqttTlsPort: number | null = null;
       let mqttUrl = config.mqtt.url;
       let { username, password } = config.mqtt;
+      // The embedded broker links the hub's own clients in process, whatever `plaintext` is.
+      let connectFn: EmbeddedBroker['connectLocal'] | undefined;
       if (mqttUrl === 'embedded') {
         try {
           // [S-9] Device logins share the dialects' throttle [S-7]: MQTT is no side door.
@@ -214,15 +217,19 @@ export class Hub {
           const broker = new EmbeddedBroker({
             host: config.mqtt.embedded_host,
             port: config.mqtt.embedded_port,
+            // [S-9, extension; S-1] 1883 on loopback unless `plaintext: all`; none with `off`
+            plaintextHost: mqttPlaintextHost(config.plaintext, config.mqtt.embedded_host),
             log: log.child({ mod: 'mqtt-broker' }),
             access: mqttLogins.access,
             // [S-9, extension] the devices' port, in TLS with the hub's identity [S-2]
             tls: { port: config.mqtt.embedded_tls_port, identity },
           });
-          mqttPort = await broker.start();
+          const plainPort = await broker.start();
+          mqttPort = plainPort === 0 ? null : plainPort; // none with `plaintext: off`
           mqttTlsPort = broker.tlsPort;
           components.push({ name: 'mqtt-broker', stop: () => broker.stop() });
           mqttUrl = broker.url;
+          connectFn = broker.connectLocal;
         } catch (err) {
           // Calls never depend on MQTT: run on without it.
           log.error({ err }, 'embedded mqtt broker not started; running without mqtt');
@@ -243,6 +250,7 @@ export class Hub {
           clock,
           // Home Assistant: discovery on/off and prefix, hub id, version
           ...homeAssistantOptions(config),
+          ...(connectFn ? { connectFn } : {}),
         });
         bridge.start();
         accounts.groups.onChange(() => bridge.groupsChanged());
@@ -255,6 +263,7 @@ export class Hub {
           mqttUrl,
           { username, password },
           log.child({ mod: 'device-feed' }),
+          connectFn,
         );
         components.push({ name: 'device-feed', stop: stopFeed });
       }

@@ -15,7 +15,7 @@ import type { Handle } from '../net/address.ts';
 import type { UdpRelay } from '../relay/relay.ts';
 import type { Access } from '../security/access.ts';
 import type { AccountStore } from '../store/accounts.ts';
-import { DeviceFeed } from './device-feed.ts';
+import { DeviceFeed, type DeviceFeedOptions } from './device-feed.ts';
 import { HubMetrics } from './metrics.ts';
 
 /** What `babel-hub status` prints (the control socket's `status`), and the page's hub panel. */
@@ -99,8 +99,10 @@ export class HubObserver {
     url: string,
     login: { username?: string | undefined; password?: string | undefined },
     log: Logger,
+    connectFn?: DeviceFeedOptions['connectFn'],
   ): () => Promise<void> {
     const feed = new DeviceFeed({
+      ...(connectFn ? { connectFn } : {}),
       url,
       baseTopic: this.#p.config.mqtt.base_topic,
       username: login.username,

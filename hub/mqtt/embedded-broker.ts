@@ -13,24 +13,39 @@
  * [S-9, extension] The same broker also listens in TLS (`mqtt.embedded_tls_port`, 8883)
  * with the hub's identity [S-2], so a device's secret, its commands and its statistics do
  * not cross the LAN in clear. Both listeners feed the one aedes: same logins, same ACL,
- * same throttle. 1883 stays plaintext for Home Assistant and other clients.
+ * same throttle. [S-9, extension; S-1] The plaintext port (1883) listens where the hub's
+ * `plaintext` policy puts it (`plain-host.ts`: loopback by default, none with `off`), so
+ * the `admin` login, which opens doors, does not cross the LAN in clear either. The hub's
+ * own clients are linked in process (`connectLocal`) and need neither port.
  *
  * A port that cannot be bound (another broker already on 1883) makes `start()` reject with
  * `BrokerListenError`; the hub logs it and runs on without MQTT (docs/mqtt.md), because
  * calls never depend on MQTT. A TLS port that cannot be bound is logged at error and the
- * broker serves the plaintext port alone (`tlsPort` is then null).
+ * broker serves the plaintext port alone (`tlsPort` is then null); without a plaintext
+ * port that is a `BrokerListenError` too, since nothing could reach the broker.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import aedes from 'aedes';
+import { type IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { plainIp } from '../../shared/address.ts';
 import { type Clock, realClock } from '../../shared/clock.ts';
 import type { TlsIdentity } from '../net/tls.ts';
 import { LoginThrottle } from '../security/login-throttle.ts';
 import { canPublish, canSubscribe, type MqttIdentity } from './acl.ts';
+import {
+  BrokerListenError,
+  type ListenerParts,
+  listenPlain,
+  listenTls,
+  localHost,
+} from './broker-listeners.ts';
 import { checkLogin, type VerifyDevice } from './broker-login.ts';
+import { localLink } from './local-link.ts';
 import type { MqttLogin } from './logins.ts';
+import { isLoopbackAddress } from './plain-host.ts';
 
 /** Who may connect, and the topics their rights are counted under. */
 export type BrokerAccess =
@@ -52,10 +67,15 @@ export type BrokerAccess =
   | { readonly mode: 'anonymous' };
 
 export interface EmbeddedBrokerOptions {
-  /** Bind address; `0.0.0.0` for every interface. */
+  /** Bind address of the TLS listener (and of the plaintext one by default); `0.0.0.0` for every interface. */
   readonly host: string;
-  /** TCP port; 0 lets the system pick one (see `port` after `start()`). */
+  /** Plaintext TCP port; 0 lets the system pick one (see `port` after `start()`). */
   readonly port: number;
+  /**
+   * [S-9, extension; S-1] Where the plaintext port listens (`mqttPlaintextHost`): absent,
+   * on `host`; null, nowhere (`plaintext: off`).
+   */
+  readonly plaintextHost?: string | null;
   readonly log: Logger;
   readonly access: BrokerAccess;
   /** [S-9, extension] The TLS listener on `host`; absent: plaintext only. */
@@ -67,21 +87,7 @@ export interface EmbeddedBrokerOptions {
   };
 }
 
-/** The embedded broker could not listen (port taken, address not local). */
-export class BrokerListenError extends Error {
-  readonly code: string | undefined;
-
-  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
-    super(
-      cause.code === 'EADDRINUSE'
-        ? `port ${port} on ${host} is in use; if a broker already runs there, use --mqtt mqtt://127.0.0.1:${port}, or --mqtt off`
-        : `cannot listen on ${host}:${port}: ${cause.message}`,
-      { cause },
-    );
-    this.name = 'BrokerListenError';
-    this.code = cause.code;
-  }
-}
+export { BrokerListenError } from './broker-listeners.ts';
 
 /** aedes refuses client ids over 23 characters unless told otherwise; HA's are 22, others longer. */
 const MAX_CLIENT_ID = 128;
@@ -104,7 +110,8 @@ type Client = Parameters<Aedes['authenticate']>[0];
 
 export class EmbeddedBroker {
   readonly #opts: EmbeddedBrokerOptions;
-  readonly #sockets = new Set<net.Socket>();
+  /** Every connection, sockets and in-process links alike, destroyed at `stop()`. */
+  readonly #sockets = new Set<Duplex>();
   /** The identity each connected client logged in with. */
   readonly #who = new WeakMap<Client, MqttIdentity>();
   /** Client ids in use, with their login: one login cannot take over another's session. */
@@ -120,7 +127,7 @@ export class EmbeddedBroker {
     this.#opts = opts;
   }
 
-  /** The bound port, once started. */
+  /** The bound plaintext port, once started; 0 without a plaintext listener. */
   get port(): number {
     return this.#port;
   }
@@ -130,16 +137,49 @@ export class EmbeddedBroker {
     return this.#tlsPort;
   }
 
-  /** Where a client on this machine reaches the broker: loopback for a wildcard bind. */
-  get url(): string {
-    const h = this.#opts.host;
-    const host = h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
-    return `mqtt://${host}:${this.#port}`;
+  /** Where the plaintext port listens (see `plaintextHost`); null: nowhere. */
+  get plaintextHost(): string | null {
+    const h = this.#opts.plaintextHost;
+    return h === undefined ? this.#opts.host : h;
   }
 
-  /** Listens; resolves with the bound port. Rejects with `BrokerListenError`, leaving nothing open. */
+  /**
+   * Where a client on this machine reaches the broker: the plaintext port (loopback for a
+   * wildcard bind), or without one the TLS port. The hub's own clients use `connectLocal`.
+   */
+  get url(): string {
+    const plain = this.plaintextHost;
+    if (plain !== null && this.#server) return `mqtt://${localHost(plain)}:${this.#port}`;
+    return `mqtts://${localHost(this.#opts.host)}:${this.#tlsPort ?? 0}`;
+  }
+
+  /**
+   * An MQTT.js client linked to this broker in process (`local-link.ts`), the shape of
+   * `mqtt.connect` (the bridge's and the device feed's `connectFn`); `url` is for their
+   * logs only. Every (re)connect gets a fresh link; while the broker is stopped the link
+   * closes at once and the client retries as after any lost connection. Logins, ACL and
+   * throttle apply as to any client [S-9].
+   */
+  readonly connectLocal = (_url: string, opts: IClientOptions): MqttClient =>
+    new MqttClient(() => this.#link(), { ...opts, protocol: 'mqtt' });
+
+  #link(): Duplex {
+    const [client, end] = localLink();
+    const broker = this.#aedes;
+    if (!broker) {
+      setImmediate(() => client.destroy(new Error('embedded mqtt broker not running')));
+      return client;
+    }
+    this.#sockets.add(end);
+    end.once('close', () => this.#sockets.delete(end));
+    broker.handle(end);
+    return client;
+  }
+
+  /** Listens; resolves with the plaintext port (0 without one). Rejects with `BrokerListenError`, leaving nothing open. */
   async start(): Promise<number> {
     const { host, port, log, access } = this.#opts;
+    const plainHost = this.plaintextHost;
     const broker = aedes.createBroker({ maxClientsIdLength: MAX_CLIENT_ID });
     if (access.mode === 'login') this.#guard(broker, access);
     else {
@@ -150,76 +190,56 @@ export class EmbeddedBroker {
     broker.on('clientError', (client, err) => {
       log.debug({ err, client: client.id }, 'mqtt client error');
     });
-    const server = net.createServer((socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      broker.handle(socket);
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      throw new BrokerListenError(host, port, err as NodeJS.ErrnoException);
+    const closeBroker = () => new Promise<void>((resolve) => broker.close(() => resolve()));
+    const parts: ListenerParts = {
+      track: (socket) => {
+        this.#sockets.add(socket);
+        socket.once('close', () => this.#sockets.delete(socket));
+      },
+      handle: (stream) => broker.handle(stream),
+      log,
+    };
+    if (plainHost !== null) {
+      try {
+        this.#server = await listenPlain(port, plainHost, parts);
+      } catch (err) {
+        await closeBroker();
+        throw new BrokerListenError(plainHost, port, err as NodeJS.ErrnoException);
+      }
+      this.#port = (this.#server.address() as net.AddressInfo).port;
     }
-    server.on('error', (err) => log.error({ err }, 'embedded mqtt broker error'));
     this.#aedes = broker;
-    this.#server = server;
-    this.#port = (server.address() as net.AddressInfo).port;
-    if (this.#opts.tls) await this.#listenTls(broker, this.#opts.tls);
+    const tlsOpts = this.#opts.tls;
+    if (tlsOpts) {
+      try {
+        this.#tlsServer = await listenTls(tlsOpts.port, host, tlsOpts.identity, parts);
+        this.#tlsPort = (this.#tlsServer.address() as net.AddressInfo).port;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (plainHost === null) {
+          // [S-1] plaintext off and no TLS: nothing could reach the broker
+          await this.stop();
+          throw new BrokerListenError(host, tlsOpts.port, err);
+        }
+        log.error(
+          { err, host, port: tlsOpts.port },
+          `embedded mqtt broker: cannot listen in TLS on ${host}:${tlsOpts.port} (${err.code ?? 'error'}); serving plaintext only, set mqtt.embedded_tls_port to a free port`,
+        );
+      }
+    }
     log.info(
       {
-        host,
+        plaintext: plainHost === null ? 'off' : plainHost,
         port: this.#port,
+        host,
         tlsPort: this.#tlsPort,
         anonymous: access.mode === 'anonymous',
       },
-      'embedded mqtt broker listening',
+      plainHost === null
+        ? `embedded mqtt broker listening: TLS on ${host}:${this.#tlsPort ?? 'none'}, no plaintext port (plaintext: off)`
+        : `embedded mqtt broker listening: plaintext on ${plainHost}:${this.#port}${isLoopbackAddress(plainHost) ? ' (this machine only)' : ''}, TLS on ${host}:${this.#tlsPort ?? 'none'}`,
     );
     return this.#port;
-  }
-
-  /**
-   * [S-9, extension] The TLS listener: each handshake that completes hands its socket to
-   * the same aedes. A failed handshake (a plaintext client, a scanner) is logged at debug
-   * and costs nothing more. A port that cannot be bound is logged, not thrown.
-   */
-  async #listenTls(broker: Aedes, opts: NonNullable<EmbeddedBrokerOptions['tls']>): Promise<void> {
-    const { host, log } = this.#opts;
-    const { cert, key } = opts.identity;
-    const server = tls.createServer({ cert, key, minVersion: 'TLSv1.2' }); // [S-1]
-    server.on('connection', (raw: net.Socket) => {
-      this.#sockets.add(raw);
-      raw.once('close', () => this.#sockets.delete(raw));
-    });
-    server.on('tlsClientError', (err, socket) => {
-      log.debug({ err: err.message, address: plainIp(socket.remoteAddress) }, 'mqtt tls error');
-    });
-    server.on('secureConnection', (socket) => broker.handle(socket));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(opts.port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      log.error(
-        { err, host, port: opts.port },
-        `embedded mqtt broker: cannot listen in TLS on ${host}:${opts.port} (${code ?? 'error'}); serving plaintext only, set mqtt.embedded_tls_port to a free port`,
-      );
-      return;
-    }
-    server.on('error', (err) => log.error({ err }, 'embedded mqtt broker tls error'));
-    this.#tlsServer = server;
-    this.#tlsPort = (server.address() as net.AddressInfo).port;
   }
 
   /** Disconnects every client and closes the listener. Idempotent. */
@@ -231,7 +251,7 @@ export class EmbeddedBroker {
     this.#server = null;
     this.#tlsServer = null;
     this.#tlsPort = null;
-    if (!broker || !server) return;
+    if (!broker) return;
     const closed = Promise.all(
       [server, tlsServer].map(
         (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),

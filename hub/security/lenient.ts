@@ -29,7 +29,7 @@ export function lenientSettings(config: HubConfig): LenientSetting[] {
     found.push({
       setting: 'plaintext: all',
       message:
-        'plaintext listeners are open to the network (plaintext: all): secrets and call keys of their clients cross it in clear; TLS ports are the safe way in',
+        'plaintext listeners are open to the network (plaintext: all): secrets and call keys of their clients cross it in clear, and on the embedded MQTT broker plaintext port device secrets and the admin login, which opens doors; TLS ports are the safe way in',
     });
   }
   return found;

@@ -11,9 +11,11 @@ import { parse, type ScalarTag } from 'yaml';
 import { loadHubConfig } from '../../../hub/config-schema.ts';
 import { Hub } from '../../../hub/main.ts';
 import { userDiscovery } from '../../../hub/mqtt/discovery.ts';
-import { readMqttLogins } from '../../../hub/mqtt/logins.ts';
+import { runMqttLogin } from '../../../hub/mqtt/login-command.ts';
+import { loadOrCreateMqttLogins, readMqttLogins } from '../../../hub/mqtt/logins.ts';
+import { loadIdentity, runOpenssl } from '../../../hub/tls/identity.ts';
 import { topicsFor } from '../../../protocol/mqtt/topics.ts';
-import { testConfig } from '../../helpers/hub.ts';
+import { tempDir, testConfig } from '../../helpers/hub.ts';
 import { testLog } from '../../helpers/log.ts';
 import { freePort, Mosquitto, MqttWatch } from '../../helpers/mosquitto.ts';
 
@@ -106,7 +108,7 @@ test('the chapter: every YAML block parses; entity ids are the hub suggestions; 
     t.true(DOC.includes(id));
 });
 
-test('the add-on bridge file: a real mosquitto bridged to a real hub with the admin login', async (t) => {
+test('the add-on bridge file: a real mosquitto bridged in TLS to a real hub with the admin login', async (t) => {
   const config = testConfig(['--mqtt', 'embedded']);
   config.mqtt.embedded_host = '127.0.0.1';
   config.mqtt.embedded_port = await freePort();
@@ -118,11 +120,22 @@ test('the add-on bridge file: a real mosquitto bridged to a real hub with the ad
   accounts.close();
   const bridgeFile = blocks('').find((b) => b.startsWith('connection babel-hub'));
   if (!bridgeFile) throw new Error('no bridge file in the chapter');
+  // [S-9, extension] TLS to the name the certificate carries, the hub's certificate as CA;
+  // never the plaintext port, which the LAN cannot reach.
+  t.regex(bridgeFile, /^address babel-pi:8883$/m);
+  t.regex(bridgeFile, /^bridge_cafile \/share\/mosquitto\/babel-hub\.crt$/m);
+  t.false(bridgeFile.includes('1883'));
+  t.false(/^bridge_insecure/m.test(bridgeFile));
   const hub = await Hub.start(config, { log: testLog });
   const admin = readMqttLogins(config.data_dir)!.admin;
   const hubId = fs.readFileSync(path.join(config.data_dir, 'hub-id'), 'utf8').trim();
+  // The add-on's copy of the hub's certificate (step 2); the hub is `localhost` here, the
+  // name its certificate carries besides the machine's host name.
+  const caCopy = path.join(config.data_dir, 'babel-hub-copy.crt');
+  fs.copyFileSync(path.join(config.data_dir, 'tls', 'hub.crt'), caCopy);
   const lines = bridgeFile
-    .replace('192.168.1.20:1883', `127.0.0.1:${config.mqtt.embedded_port}`)
+    .replace('babel-pi:8883', `localhost:${hub.mqttTlsPort}`)
+    .replace('/share/mosquitto/babel-hub.crt', caCopy)
     .replace('PASSWORD-FROM-MQTT-LOGIN', admin.password)
     .split('\n');
   const addon = await Mosquitto.start({ extraConfig: lines });
@@ -165,4 +178,40 @@ test('the add-on bridge file: a real mosquitto bridged to a real hub with the ad
     await addon.dispose();
     await hub.stop();
   }
+});
+
+test('step 1 of part A shows what `babel-hub mqtt-login` prints, in its order', async (t) => {
+  const shown = blocks('').find((b) => b.startsWith('host: '));
+  if (!shown) throw new Error('no mqtt-login output in the chapter');
+  const dir = tempDir();
+  loadOrCreateMqttLogins(dir);
+  await loadIdentity({ data_dir: dir, tls: {} }, runOpenssl, 'babel-pi');
+  let out = '';
+  const code = runMqttLogin(
+    ['--data-dir', dir],
+    {},
+    {
+      out: (text) => {
+        out += text;
+      },
+      err: () => {},
+      interfaces: () => ({}),
+    },
+  );
+  t.is(code, 0);
+  const keys = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':')[0]);
+  t.deepEqual(keys(shown), keys(out));
+  const line = (text: string, key: string) =>
+    text.split('\n').find((l) => l.startsWith(`${key}: `));
+  for (const key of ['tls_port', 'tls_host', 'port', 'username'])
+    t.is(line(shown, key), line(out, key), key);
+  // The chapter says plainly that 1883 is this machine's only unless plaintext: all.
+  t.regex(
+    DOC,
+    /1883 is not reachable from the LAN unless the hub's config says\s+`plaintext: all`/,
+  );
 });

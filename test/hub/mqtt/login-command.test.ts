@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { reachableHost, runMqttLogin } from '../../../hub/mqtt/login-command.ts';
+import { certificateNames, reachableHost, runMqttLogin } from '../../../hub/mqtt/login-command.ts';
 import { loadOrCreateMqttLogins } from '../../../hub/mqtt/logins.ts';
+import { loadIdentity, runOpenssl } from '../../../hub/tls/identity.ts';
 import { tempDir } from '../../helpers/hub.ts';
 
 const LAN = () => ({
@@ -55,21 +56,36 @@ function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, out, err };
 }
 
-test('prints host, port, admin and its password as plain lines', (t) => {
+/** The hub's identity [S-2] as its first start makes it, on a machine named `babel-pi`. */
+async function identityIn(dataDir: string): Promise<string> {
+  const id = await loadIdentity({ data_dir: dataDir, tls: {} }, runOpenssl, 'babel-pi');
+  return id.certPath;
+}
+
+const LOOPBACK_ONLY = '(plaintext, this machine only; plaintext: all opens it to the network)';
+
+test('[S-9, extension] prints the TLS port first, the certificate and its host name, the plain port as loopback-only, admin and its password', async (t) => {
   const dir = tempDir();
   const logins = loadOrCreateMqttLogins(dir);
+  const cert = await identityIn(dir);
+  t.is(cert, path.join(dir, 'tls', 'hub.crt'));
   const r = run(['--data-dir', dir]);
   t.is(r.code, 0, r.err);
   t.is(
     r.out,
-    `host: 192.168.1.20\nport: 1883\ntls_port: 8883\nusername: admin\npassword: ${logins.admin.password}\n`,
+    `host: 192.168.1.20\ntls_port: 8883\ntls_host: babel-pi\ncertificate: ${cert}\nport: 1883 ${LOOPBACK_ONLY}\nusername: admin\npassword: ${logins.admin.password}\n`,
+  );
+  t.is(
+    r.err,
+    `note: Home Assistant (docs/home-assistant.md): TLS to babel-pi:8883 with a copy of ${cert} as its CA file; the certificate names babel-pi, localhost, 127.0.0.1\n`,
   );
   t.false(r.out.includes(logins.hub.password));
 });
 
-test('finds the data dir and broker settings through --config, as `babel-hub user` does', (t) => {
+test('finds the data dir and broker settings through --config, as `babel-hub user` does', async (t) => {
   const dir = tempDir();
   const logins = loadOrCreateMqttLogins(path.join(dir, 'data'));
+  const cert = await identityIn(path.join(dir, 'data'));
   const file = path.join(dir, 'hub.yaml');
   fs.writeFileSync(
     file,
@@ -77,10 +93,48 @@ test('finds the data dir and broker settings through --config, as `babel-hub use
   );
   const r = run(['--config', file]);
   t.is(r.code, 0, r.err);
+  // An explicit LAN address carries TLS; plaintext stays on this machine [S-1 rule].
   t.is(
     r.out,
-    `host: 10.0.0.5\nport: 11883\ntls_port: 8883\nusername: admin\npassword: ${logins.admin.password}\n`,
+    `host: 10.0.0.5\ntls_port: 8883\ntls_host: babel-pi\ncertificate: ${cert}\nport: 11883 ${LOOPBACK_ONLY}\nusername: admin\npassword: ${logins.admin.password}\n`,
   );
+});
+
+test('[S-1, S-11] the plain port line follows plaintext: all (open to the network) and off (none)', async (t) => {
+  const dir = tempDir();
+  loadOrCreateMqttLogins(dir);
+  await identityIn(dir);
+  const all = run(['--data-dir', dir, '--plaintext', 'all']);
+  t.is(all.code, 0, all.err);
+  t.regex(
+    all.out,
+    /^tls_port: 8883\n(.*\n){2}port: 1883 \(plaintext, open to the network: plaintext: all\)$/m,
+  );
+  const off = run(['--data-dir', dir], { BABEL_HUB_PLAINTEXT: 'off' });
+  t.is(off.code, 0, off.err);
+  t.regex(off.out, /^port: none \(plaintext: off\)$/m);
+  // A broker bound to loopback itself: plaintext there too, still this machine only.
+  const lo = run(['--data-dir', dir], { BABEL_HUB_MQTT__EMBEDDED_HOST: '127.0.0.1' });
+  t.regex(lo.out, /^host: 127\.0\.0\.1\n/);
+  t.true(lo.out.includes(`port: 1883 ${LOOPBACK_ONLY}\n`));
+});
+
+test('certificateNames: the SAN names and addresses; null for a file that is not one', async (t) => {
+  const dir = tempDir();
+  t.deepEqual(certificateNames(await identityIn(dir)), ['babel-pi', 'localhost', '127.0.0.1']);
+  t.is(certificateNames(path.join(dir, 'nope.crt')), null);
+  fs.writeFileSync(path.join(dir, 'bad.crt'), 'not a certificate');
+  t.is(certificateNames(path.join(dir, 'bad.crt')), null);
+});
+
+test('no certificate yet: the lines without tls_host, and a note saying so', (t) => {
+  const dir = tempDir();
+  loadOrCreateMqttLogins(dir);
+  const r = run(['--data-dir', dir]);
+  t.is(r.code, 0, r.err);
+  t.false(r.out.includes('tls_host'));
+  t.regex(r.out, /^tls_port: 8883\ncertificate: .*hub\.crt\nport: 1883 /m);
+  t.regex(r.err, /cannot read a host name in the hub's certificate/);
 });
 
 test('a hub that never started: says so plainly, exits 1, makes nothing', (t) => {
