@@ -81,8 +81,8 @@ type Interfaces = ReturnType<typeof os.networkInterfaces>;
  * The page's addresses for the startup log and `babel-hub status`. On the hub's machine:
  * `http://localhost:PORT/` when plain HTTP is served to it there (a wildcard or loopback
  * `host`, `plaintext` not `off`), otherwise HTTPS. From elsewhere: `https://` on `host`,
- * or for a wildcard `host` the first network address of the machine (IPv4 first), or its
- * host name when it has none.
+ * or for a wildcard `host` the first network address of the machine (IPv4 first; not a
+ * container's or VPN's bridge), or its host name when it has none.
  */
 export function pageUrls(
   host: string,
@@ -100,9 +100,13 @@ export function pageUrls(
   return { url, lan_url: `https://${lan}:${port}/` };
 }
 
+/** Bridges of containers and VMs: their addresses are not the machine's on the network. */
+const VIRTUAL = /^(docker|br-|veth|virbr|lxcbr|cni|flannel|tailscale|tun|wg)/;
+
 function firstAddress(interfaces: Interfaces): string | null {
-  const all = Object.values(interfaces)
-    .flatMap((list) => list ?? [])
+  const all = Object.entries(interfaces)
+    .filter(([name]) => !VIRTUAL.test(name))
+    .flatMap(([, list]) => list ?? [])
     .filter((i) => !i.internal);
   const v4 = all.find((i) => i.family === 'IPv4');
   if (v4) return v4.address;

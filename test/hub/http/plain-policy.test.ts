@@ -112,6 +112,10 @@ const V6_ONLY = {
   ],
 } as unknown as ReturnType<typeof os.networkInterfaces>;
 const NONE = {} as ReturnType<typeof os.networkInterfaces>;
+const DOCKER_FIRST = {
+  docker0: [{ address: '172.17.0.1', family: 'IPv4', internal: false }],
+  wlan0: [{ address: '192.168.1.7', family: 'IPv4', internal: false }],
+} as unknown as ReturnType<typeof os.networkInterfaces>;
 
 const URLS: Array<[string, string, 'loopback' | 'all' | 'off', typeof IFACES, string, string]> = [
   [
@@ -129,6 +133,14 @@ const URLS: Array<[string, string, 'loopback' | 'all' | 'off', typeof IFACES, st
     V6_ONLY,
     'http://localhost:8090/',
     'https://[fd00::5]:8090/',
+  ],
+  [
+    "a container bridge listed first: the machine's own address",
+    '0.0.0.0',
+    'loopback',
+    DOCKER_FIRST,
+    'http://localhost:8090/',
+    'https://192.168.1.7:8090/',
   ],
   [
     'no network address: the host name',
