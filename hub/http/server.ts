@@ -10,7 +10,7 @@
  *
  * The port speaks HTTPS with the hub's certificate [S-2] and plain HTTP (one-port.ts);
  * plain HTTP is served only as `plaintext` allows (plain-policy.ts), anything else in plain
- * is sent to HTTPS before its headers or body are looked at. Cookies set over HTTPS are
+ * is sent to HTTPS before its cookie, token or body is looked at. Cookies set over HTTPS are
  * `Secure`.
  */
 import fs from 'node:fs';
@@ -24,9 +24,9 @@ import { ActionError, type WebActions } from './actions.ts';
 import { CLEAR_COOKIE, type WebAuth } from './auth.ts';
 import { OnePort } from './one-port.ts';
 import { httpsLocation, type PlaintextPolicy, plainServed } from './plain-policy.ts';
+import { readBody, readJson, SECURITY_HEADERS, sendJson } from './respond.ts';
 import type { HubView } from './view.ts';
 
-const MAX_BODY = 8192;
 const STATIC = new URL('./static/', import.meta.url);
 const PAGES = {
   '/': ['index.html', 'text/html; charset=utf-8'],
@@ -35,16 +35,6 @@ const PAGES = {
   '/login': ['login.html', 'text/html; charset=utf-8'],
 } as const;
 type PagePath = keyof typeof PAGES;
-
-const SECURITY_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  // not no-referrer: with it Chromium sends `Origin: null` on the page's own POSTs
-  'Referrer-Policy': 'same-origin',
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; form-action 'self'",
-  'Cache-Control': 'no-store',
-};
 
 export interface WebServerOptions {
   auth: WebAuth;
@@ -85,7 +75,7 @@ export class WebServer {
     this.#server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#o.log.error({ err, url: req.url }, 'web request failed');
-        if (!res.headersSent) this.#json(res, 500, { error: 'internal error' });
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
         else res.destroy();
       });
     });
@@ -146,7 +136,7 @@ export class WebServer {
     }
     // (decision) /healthz answers in plain to anyone: it carries nothing either way
     if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
-      this.#json(res, 200, { status: 'ok' });
+      sendJson(res, 200, { status: 'ok' });
       return;
     }
     if (
@@ -180,18 +170,18 @@ export class WebServer {
       if (method === 'GET' && !path.startsWith('/api/')) {
         res.writeHead(303, { ...SECURITY_HEADERS, Location: '/login' });
         res.end();
-      } else this.#json(res, 401, { error: 'log in first' });
+      } else sendJson(res, 401, { error: 'log in first' });
       return;
     }
     if (method === 'GET' && Object.hasOwn(PAGES, path)) return this.#page(res, path as PagePath);
     if (method === 'GET' && path === '/api/state') {
-      this.#json(res, 200, this.#state());
+      sendJson(res, 200, this.#state());
       return;
     }
     if (method === 'GET' && path === '/api/events') return this.#events(req, res);
     if (method === 'POST') {
       if (!this.#sameOrigin(req, secure)) {
-        this.#json(res, 403, { error: 'cross-origin request refused' });
+        sendJson(res, 403, { error: 'cross-origin request refused' });
         return;
       }
       if (path === '/logout') {
@@ -202,15 +192,15 @@ export class WebServer {
         return;
       }
       if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-        this.#json(res, 415, { error: 'send JSON (Content-Type: application/json)' });
+        sendJson(res, 415, { error: 'send JSON (Content-Type: application/json)' });
         return;
       }
-      const body = await this.#readJson(req, res);
+      const body = await readJson(req, res);
       if (body === undefined) return;
       await this.#action(path, body, res);
       return;
     }
-    this.#json(res, 404, { error: 'not found' });
+    sendJson(res, 404, { error: 'not found' });
   }
 
   async #action(path: string, body: Record<string, unknown>, res: http.ServerResponse) {
@@ -226,13 +216,13 @@ export class WebServer {
       } else if (path === '/api/users/secret') out = await a.setSecret(body.name, body.secret);
       else if (path === '/api/groups') out = a.group(body.op, body.name, body.members);
       else {
-        this.#json(res, 404, { error: 'not found' });
+        sendJson(res, 404, { error: 'not found' });
         return;
       }
       this.#o.log.info({ action: path }, 'web admin action');
-      this.#json(res, 200, out);
+      sendJson(res, 200, out);
     } catch (err) {
-      if (err instanceof ActionError) this.#json(res, err.status, { error: err.message });
+      if (err instanceof ActionError) sendJson(res, err.status, { error: err.message });
       else throw err;
     }
   }
@@ -263,10 +253,10 @@ export class WebServer {
     secure: boolean,
   ): Promise<void> {
     if (!this.#sameOrigin(req, secure)) {
-      this.#json(res, 403, { error: 'cross-origin request refused' });
+      sendJson(res, 403, { error: 'cross-origin request refused' });
       return;
     }
-    const raw = await this.#readBody(req, res);
+    const raw = await readBody(req, res);
     if (raw === undefined) return;
     const password = new URLSearchParams(raw).get('password') ?? '';
     const address = req.socket.remoteAddress ?? 'unknown';
@@ -298,7 +288,7 @@ export class WebServer {
 
   #events(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.#streams.size >= (this.#o.maxStreams ?? 32)) {
-      this.#json(res, 503, { error: 'too many open pages' });
+      sendJson(res, 503, { error: 'too many open pages' });
       return;
     }
     res.writeHead(200, {
@@ -366,49 +356,5 @@ export class WebServer {
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': type });
     const body = this.#files.get(file)!;
     res.end(message ? body.toString('utf8').replace('<!--MSG-->', message) : body);
-  }
-
-  #json(res: http.ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body));
-  }
-
-  #readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let done = false;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY && !done) {
-          done = true;
-          this.#json(res, 413, { error: 'body too large' });
-          req.destroy();
-          resolve(undefined);
-        } else chunks.push(c);
-      });
-      req.on('end', () => {
-        if (!done) resolve(Buffer.concat(chunks).toString('utf8'));
-      });
-      req.on('error', () => resolve(undefined));
-    });
-  }
-
-  async #readJson(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-  ): Promise<Record<string, unknown> | undefined> {
-    const raw = await this.#readBody(req, res);
-    if (raw === undefined) return undefined;
-    try {
-      const v = JSON.parse(raw || '{}') as unknown;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-        return v as Record<string, unknown>;
-      }
-    } catch {
-      // answered below
-    }
-    this.#json(res, 400, { error: 'the body must be a JSON object' });
-    return undefined;
   }
 }
