@@ -55,8 +55,7 @@ export const HubConfigSchema = Type.Object(
     binary_tls_port: port('TCP port of the binary dialect over TLS, 0 for any free port', 4343),
     plaintext: oneOf(['loopback', 'all', 'off'], {
       default: 'loopback',
-      description:
-        'plaintext ports and the web page in plain HTTP: loopback (127.0.0.1), all (on host; warned) or off',
+      description: 'plaintext ports: loopback (127.0.0.1), all (on host; warned) or off',
     }),
     data_dir: Type.String({
       minLength: 1,
