@@ -82,6 +82,12 @@ export class WebServer {
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 15_000;
     this.#server.on('clientError', (_err, socket) => socket.destroy());
+    // `Expect: 100-continue`: a plain request that is not served is answered before the
+    // client even sends its body (a password stays on the client); the others go on.
+    this.#server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (!this.#plainRefused(req)) res.writeContinue();
+      this.#server.emit('request', req, res);
+    });
     this.#port = new OnePort({
       http: this.#server,
       secureContext: opts.secureContext,
@@ -139,10 +145,7 @@ export class WebServer {
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    if (
-      !secure &&
-      !plainServed(this.#o.plaintext, req.socket.localAddress, req.socket.remoteAddress)
-    ) {
+    if (this.#plainRefused(req)) {
       this.#toHttps(req, res, method, path);
       return;
     }
@@ -225,6 +228,13 @@ export class WebServer {
       if (err instanceof ActionError) sendJson(res, err.status, { error: err.message });
       else throw err;
     }
+  }
+
+  /** Whether `req` came in plain HTTP where `plaintext` does not serve it (plain-policy.ts). */
+  #plainRefused(req: http.IncomingMessage): boolean {
+    const { socket } = req;
+    if ((socket as tls.TLSSocket).encrypted === true) return false;
+    return !plainServed(this.#o.plaintext, socket.localAddress, socket.remoteAddress);
   }
 
   /**

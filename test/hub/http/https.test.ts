@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import type { ConnectionLimits } from '../../../hub/context.ts';
@@ -302,4 +303,33 @@ test('the startup log gives the local url, the network url and the certificate f
     fingerprint: p.hub.fingerprint,
   });
   t.like(p.hub.status().web, { fingerprint: p.hub.fingerprint });
+});
+
+test('[S-1] Expect: 100-continue: a plain login from the network is refused before its body is sent', async (t) => {
+  const p = await startPage(t);
+  const head = (from: string) =>
+    new Promise<{ socket: net.Socket; first: string }>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port: p.port, localAddress: from }, () => {
+        socket.write(
+          `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nOrigin: http://127.0.0.1:${p.port}\r\n` +
+            'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n' +
+            'Expect: 100-continue\r\n\r\n',
+        );
+      });
+      socket.once('data', (c: Buffer) => resolve({ socket, first: c.toString('latin1') }));
+      socket.on('error', reject);
+    });
+  const lan = await head(LAN);
+  t.regex(lan.first, /^HTTP\/1\.1 403 /);
+  t.notRegex(lan.first, /100 Continue/);
+  lan.socket.destroy();
+  // On this machine the body is asked for, and the login goes on (a wrong password here).
+  const local = await head('127.0.0.1');
+  t.teardown(() => local.socket.destroy());
+  t.regex(local.first, /^HTTP\/1\.1 100 Continue\r\n/);
+  const reply = new Promise<string>((resolve) => {
+    local.socket.once('data', (c: Buffer) => resolve(c.toString('latin1')));
+  });
+  local.socket.write('password=not-the-one');
+  t.regex(await reply, /^HTTP\/1\.1 303 [\s\S]*Location: \/login\?failed=1/);
 });
