@@ -197,9 +197,12 @@ export class Hub {
         metrics: seen.metrics,
         status,
         group: groupHandler,
+        identity, // [S-2] the page's HTTPS side
+        deadlineMs: ctx.limits.loginDeadlineMs, // [S-8]
       });
       if (web) components.push({ name: 'http', stop: () => web.stop() });
       seen.ports.http = web?.port ?? null;
+      seen.web = web?.urls ?? null;
 
       // MQTT (docs/mqtt.md) starts before the listeners so it stops after them: the calls
       // they end are published, then `offline`, then the embedded broker goes.

@@ -73,7 +73,12 @@ export function formatStatus(s: HubStatus): string {
     `babel-hub is running (pid ${s.pid}, up ${uptime(s.uptime_s)}, since ${s.started})`,
     `data dir: ${s.data_dir}`,
     `listeners: ${listeners}`,
-    ...(s.listeners?.http ? [`web page: http://localhost:${s.listeners.http}/`] : []),
+    ...(s.listeners?.http
+      ? [`web page: ${s.web?.url ?? `http://localhost:${s.listeners.http}/`}`]
+      : []),
+    ...(s.web
+      ? [`web page from the network: ${s.web.lan_url} (certificate ${s.web.fingerprint})`]
+      : []),
     `stations online (${stations.length} of ${s.users}): ${stations.length ? stations.join(', ') : '-'}`,
     `calls (${calls.length}): ${
       calls.length

@@ -9,7 +9,7 @@
  *   `web:admin`); while an address is blocked its attempts are refused without a check.
  * - Sessions: 256-bit random tokens, kept only as sha256 [B-9], at most `maxSessions`
  *   (the oldest go first), for `sessionMs` (12 h) from their last use. The cookie is
- *   `HttpOnly; SameSite=Strict; Path=/`.
+ *   `HttpOnly; SameSite=Strict; Path=/`, and `Secure` when set over HTTPS.
  */
 import fs from 'node:fs';
 import type { Clock } from '../../shared/clock.ts';
@@ -129,10 +129,11 @@ export class WebAuth {
     return tokenMatches(m[1]!, hashToken(login.metrics_token));
   }
 
-  /** The `Set-Cookie` value of a new session. */
-  cookie(token: string): string {
+  /** The `Set-Cookie` value of a new session; `secure` (set over HTTPS) adds `Secure`. */
+  cookie(token: string, secure = false): string {
     const maxAge = Math.floor(this.#sessionMs / 1000);
-    return `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}`;
+    const attrs = `HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+    return `${SESSION_COOKIE}=${token}; ${attrs}`;
   }
 }
 

@@ -7,18 +7,26 @@
  * from the page itself: a session cookie (`SameSite=Strict`), an `Origin` (or
  * `Sec-Fetch-Site`) of this very host, and for the API a JSON body, which a cross-site
  * form cannot send. Bodies are capped at 8 KiB, event streams at `maxStreams`.
+ *
+ * The port speaks HTTPS with the hub's certificate [S-2] and plain HTTP (one-port.ts);
+ * plain HTTP is served only as `plaintext` allows (plain-policy.ts), anything else in plain
+ * is sent to HTTPS before its cookie, token or body is looked at. Cookies set over HTTPS are
+ * `Secure`.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../../shared/clock.ts';
 import type { HubMetrics } from '../metrics/metrics.ts';
 import { ActionError, type WebActions } from './actions.ts';
 import { CLEAR_COOKIE, type WebAuth } from './auth.ts';
+import { OnePort } from './one-port.ts';
+import { httpsLocation, type PlaintextPolicy, plainServed } from './plain-policy.ts';
+import { readBody, readJson, SECURITY_HEADERS, sendJson } from './respond.ts';
 import type { HubView } from './view.ts';
 
-const MAX_BODY = 8192;
 const STATIC = new URL('./static/', import.meta.url);
 const PAGES = {
   '/': ['index.html', 'text/html; charset=utf-8'],
@@ -27,16 +35,6 @@ const PAGES = {
   '/login': ['login.html', 'text/html; charset=utf-8'],
 } as const;
 type PagePath = keyof typeof PAGES;
-
-const SECURITY_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  // not no-referrer: with it Chromium sends `Origin: null` on the page's own POSTs
-  'Referrer-Policy': 'same-origin',
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; form-action 'self'",
-  'Cache-Control': 'no-store',
-};
 
 export interface WebServerOptions {
   auth: WebAuth;
@@ -50,11 +48,18 @@ export interface WebServerOptions {
   maxStreams?: number;
   /** Event streams send at most one update per this many ms. */
   coalesceMs?: number;
+  /** The hub's certificate and key [S-2], for the HTTPS side of the port. */
+  secureContext: tls.SecureContext;
+  /** [S-1] Who gets plain HTTP (plain-policy.ts). */
+  plaintext: PlaintextPolicy;
+  /** From accept to a first request (TLS handshake included); 10 s by default. */
+  deadlineMs?: number;
 }
 
 export class WebServer {
   readonly #o: WebServerOptions;
   readonly #server: http.Server;
+  readonly #port: OnePort;
   /** Open event streams, with the cookie header each was opened with. */
   readonly #streams = new Map<http.ServerResponse, string | undefined>();
   readonly #files = new Map<string, Buffer>();
@@ -70,31 +75,48 @@ export class WebServer {
     this.#server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#o.log.error({ err, url: req.url }, 'web request failed');
-        if (!res.headersSent) this.#json(res, 500, { error: 'internal error' });
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
         else res.destroy();
       });
     });
-    this.#server.maxConnections = 256;
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 15_000;
     this.#server.on('clientError', (_err, socket) => socket.destroy());
+    // `Expect: 100-continue`: a plain request that is not served is answered before the
+    // client even sends its body (a password stays on the client); the others go on.
+    this.#server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (!this.#plainRefused(req)) res.writeContinue();
+      this.#server.emit('request', req, res);
+    });
+    this.#port = new OnePort({
+      http: this.#server,
+      secureContext: opts.secureContext,
+      clock: opts.clock,
+      deadlineMs: opts.deadlineMs ?? 10_000,
+      log: opts.log,
+      maxConnections: 256,
+    });
   }
 
   /** Binds; resolves with the bound port. */
   async listen(port: number, host: string): Promise<number> {
+    const server = this.#port.server;
     await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
         resolve();
       });
     });
-    this.#server.on('error', (err) => this.#o.log.error({ err }, 'web server error'));
+    server.on('error', (err) => this.#o.log.error({ err }, 'web server error'));
+    // The http server never listens itself (the port hands it its sockets): this starts
+    // its connection tracking, which its header and request timeouts run on.
+    this.#server.emit('listening');
     this.#unsubscribe = this.#o.view.onChange(() => this.#schedule());
     this.#heartbeat = this.#o.clock.setInterval(() => {
       this.#send(': keep-alive\n\n');
     }, 20_000);
-    return (this.#server.address() as AddressInfo).port;
+    return (server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
@@ -103,8 +125,9 @@ export class WebServer {
     this.#heartbeat?.cancel();
     for (const res of this.#streams.keys()) res.end();
     this.#streams.clear();
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = this.#port.close();
     this.#server.closeAllConnections();
+    this.#server.close(() => {}); // not listening: only ends its timers
     await closed;
   }
 
@@ -112,17 +135,25 @@ export class WebServer {
     const url = new URL(req.url ?? '/', 'http://hub');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    const secure = (req.socket as tls.TLSSocket).encrypted === true;
     // the path only: never a query, a header or a body (cookies and passwords live there)
-    if (this.#o.log.isLevelEnabled('trace')) this.#o.log.trace({ method, path }, 'web request');
+    if (this.#o.log.isLevelEnabled('trace')) {
+      this.#o.log.trace({ method, path, tls: secure }, 'web request');
+    }
+    // (decision) /healthz answers in plain to anyone: it carries nothing either way
     if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
-      this.#json(res, 200, { status: 'ok' });
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (this.#plainRefused(req)) {
+      this.#toHttps(req, res, method, path);
       return;
     }
     if (path === '/login' && method === 'GET') {
       const msg = url.searchParams.has('failed') ? 'Wrong password.' : '';
       return this.#page(res, '/login', msg);
     }
-    if (path === '/login' && method === 'POST') return this.#login(req, res);
+    if (path === '/login' && method === 'POST') return this.#login(req, res, secure);
     if (path === '/metrics' && method === 'GET') {
       if (!this.#o.auth.metricsToken(req.headers.authorization) && !this.#session(req)) {
         res.writeHead(401, {
@@ -142,36 +173,37 @@ export class WebServer {
       if (method === 'GET' && !path.startsWith('/api/')) {
         res.writeHead(303, { ...SECURITY_HEADERS, Location: '/login' });
         res.end();
-      } else this.#json(res, 401, { error: 'log in first' });
+      } else sendJson(res, 401, { error: 'log in first' });
       return;
     }
     if (method === 'GET' && Object.hasOwn(PAGES, path)) return this.#page(res, path as PagePath);
     if (method === 'GET' && path === '/api/state') {
-      this.#json(res, 200, this.#state());
+      sendJson(res, 200, this.#state());
       return;
     }
     if (method === 'GET' && path === '/api/events') return this.#events(req, res);
     if (method === 'POST') {
-      if (!this.#sameOrigin(req)) {
-        this.#json(res, 403, { error: 'cross-origin request refused' });
+      if (!this.#sameOrigin(req, secure)) {
+        sendJson(res, 403, { error: 'cross-origin request refused' });
         return;
       }
       if (path === '/logout') {
         this.#o.auth.logout(req.headers.cookie);
-        res.writeHead(303, { ...SECURITY_HEADERS, 'Set-Cookie': CLEAR_COOKIE, Location: '/login' });
+        const clear = secure ? `${CLEAR_COOKIE}; Secure` : CLEAR_COOKIE;
+        res.writeHead(303, { ...SECURITY_HEADERS, 'Set-Cookie': clear, Location: '/login' });
         res.end();
         return;
       }
       if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-        this.#json(res, 415, { error: 'send JSON (Content-Type: application/json)' });
+        sendJson(res, 415, { error: 'send JSON (Content-Type: application/json)' });
         return;
       }
-      const body = await this.#readJson(req, res);
+      const body = await readJson(req, res);
       if (body === undefined) return;
       await this.#action(path, body, res);
       return;
     }
-    this.#json(res, 404, { error: 'not found' });
+    sendJson(res, 404, { error: 'not found' });
   }
 
   async #action(path: string, body: Record<string, unknown>, res: http.ServerResponse) {
@@ -187,23 +219,54 @@ export class WebServer {
       } else if (path === '/api/users/secret') out = await a.setSecret(body.name, body.secret);
       else if (path === '/api/groups') out = a.group(body.op, body.name, body.members);
       else {
-        this.#json(res, 404, { error: 'not found' });
+        sendJson(res, 404, { error: 'not found' });
         return;
       }
       this.#o.log.info({ action: path }, 'web admin action');
-      this.#json(res, 200, out);
+      sendJson(res, 200, out);
     } catch (err) {
-      if (err instanceof ActionError) this.#json(res, err.status, { error: err.message });
+      if (err instanceof ActionError) sendJson(res, err.status, { error: err.message });
       else throw err;
     }
   }
 
-  async #login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!this.#sameOrigin(req)) {
-      this.#json(res, 403, { error: 'cross-origin request refused' });
+  /** Whether `req` came in plain HTTP where `plaintext` does not serve it (plain-policy.ts). */
+  #plainRefused(req: http.IncomingMessage): boolean {
+    const { socket } = req;
+    if ((socket as tls.TLSSocket).encrypted === true) return false;
+    return !plainServed(this.#o.plaintext, socket.localAddress, socket.remoteAddress);
+  }
+
+  /**
+   * A plain request `plaintext` does not serve: a GET goes to the same URL in HTTPS (308);
+   * anything else is refused. Neither reads its cookie, token or body: a password that
+   * came in clear over the network is never checked, a session never honoured.
+   */
+  #toHttps(req: http.IncomingMessage, res: http.ServerResponse, method: string, path: string) {
+    const peer = req.socket.remoteAddress;
+    this.#o.log.debug({ method, path, peer }, 'plain http request sent to https');
+    const { localAddress, localPort } = req.socket;
+    const to = (p: string) => httpsLocation(req.headers.host, localAddress, localPort ?? 0, p);
+    const headers = { ...SECURITY_HEADERS, Connection: 'close' };
+    if (method === 'GET' || method === 'HEAD') {
+      res.writeHead(308, { ...headers, Location: to(req.url ?? '/'), 'Content-Length': 0 });
+      res.end();
       return;
     }
-    const raw = await this.#readBody(req, res);
+    res.writeHead(403, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`plain HTTP from the network is refused unread; use ${to('/')}\n`);
+  }
+
+  async #login(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    secure: boolean,
+  ): Promise<void> {
+    if (!this.#sameOrigin(req, secure)) {
+      sendJson(res, 403, { error: 'cross-origin request refused' });
+      return;
+    }
+    const raw = await readBody(req, res);
     if (raw === undefined) return;
     const password = new URLSearchParams(raw).get('password') ?? '';
     const address = req.socket.remoteAddress ?? 'unknown';
@@ -213,7 +276,7 @@ export class WebServer {
       this.#o.log.info({ address }, 'web login');
       res.writeHead(303, {
         ...SECURITY_HEADERS,
-        'Set-Cookie': this.#o.auth.cookie(outcome.token),
+        'Set-Cookie': this.#o.auth.cookie(outcome.token, secure),
         Location: '/',
       });
       res.end();
@@ -235,7 +298,7 @@ export class WebServer {
 
   #events(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.#streams.size >= (this.#o.maxStreams ?? 32)) {
-      this.#json(res, 503, { error: 'too many open pages' });
+      sendJson(res, 503, { error: 'too many open pages' });
       return;
     }
     res.writeHead(200, {
@@ -285,13 +348,15 @@ export class WebServer {
   }
 
   /**
-   * Whether a POST comes from a page of this host: `Origin` must name it; without
-   * `Origin`, `Sec-Fetch-Site` must say same-origin. A request with neither is refused.
+   * Whether a POST comes from a page of this host: `Origin` must name it (in the scheme
+   * the request came by); without `Origin`, `Sec-Fetch-Site` must say same-origin. A
+   * request with neither is refused.
    */
-  #sameOrigin(req: http.IncomingMessage): boolean {
+  #sameOrigin(req: http.IncomingMessage, secure: boolean): boolean {
     const host = req.headers.host;
     const origin = req.headers.origin;
-    if (origin !== undefined) return host !== undefined && origin === `http://${host}`;
+    const scheme = secure ? 'https' : 'http';
+    if (origin !== undefined) return host !== undefined && origin === `${scheme}://${host}`;
     return req.headers['sec-fetch-site'] === 'same-origin';
   }
 
@@ -301,49 +366,5 @@ export class WebServer {
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': type });
     const body = this.#files.get(file)!;
     res.end(message ? body.toString('utf8').replace('<!--MSG-->', message) : body);
-  }
-
-  #json(res: http.ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body));
-  }
-
-  #readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let done = false;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY && !done) {
-          done = true;
-          this.#json(res, 413, { error: 'body too large' });
-          req.destroy();
-          resolve(undefined);
-        } else chunks.push(c);
-      });
-      req.on('end', () => {
-        if (!done) resolve(Buffer.concat(chunks).toString('utf8'));
-      });
-      req.on('error', () => resolve(undefined));
-    });
-  }
-
-  async #readJson(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-  ): Promise<Record<string, unknown> | undefined> {
-    const raw = await this.#readBody(req, res);
-    if (raw === undefined) return undefined;
-    try {
-      const v = JSON.parse(raw || '{}') as unknown;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-        return v as Record<string, unknown>;
-      }
-    } catch {
-      // answered below
-    }
-    this.#json(res, 400, { error: 'the body must be a JSON object' });
-    return undefined;
   }
 }

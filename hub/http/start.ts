@@ -1,6 +1,7 @@
 /**
  * Starts the web page (docs/web.md) beside the hub's listeners: `http_port` on `host`,
- * off with 0. A port already taken is logged at error and the hub runs on without the
+ * off with 0, in HTTPS with the hub's identity [S-2] and in plain HTTP as `plaintext`
+ * allows (plain-policy.ts). A port already taken is logged at error and the hub runs on without the
  * page (as with a taken TLS port): calls never depend on it. The admin login and the
  * metrics token are made after the bind, on the first start that serves the page.
  */
@@ -9,11 +10,13 @@ import type { Clock } from '../../shared/clock.ts';
 import type { HubConfig } from '../config-schema.ts';
 import type { ControlHandler } from '../control/server.ts';
 import type { HubMetrics } from '../metrics/metrics.ts';
+import { serverContext } from '../net/tls.ts';
 import type { Access } from '../security/access.ts';
 import type { AccountStore } from '../store/accounts.ts';
 import { WebActions } from './actions.ts';
 import { WebAuth } from './auth.ts';
 import { loadOrCreateWebLogin } from './credentials.ts';
+import { type PageUrls, pageUrls } from './plain-policy.ts';
 import { WebServer } from './server.ts';
 import type { HubView } from './view.ts';
 
@@ -28,10 +31,21 @@ export interface WebParts {
   readonly status: () => object;
   /** [G-1] The hub's `group` control command. */
   readonly group: ControlHandler;
+  /** [S-2] The hub's certificate and key (PEM) and its fingerprint. */
+  readonly identity: { cert: Buffer; key: Buffer; fingerprint: string };
+  /** [S-8] A connection without a request this long after accept is closed. */
+  readonly deadlineMs?: number;
+}
+
+/** Where the page is, as the startup log and `babel-hub status` tell it. */
+export interface WebUrls extends PageUrls {
+  /** [S-2] Of the certificate the HTTPS side shows: compare with the browser's warning. */
+  readonly fingerprint: string;
 }
 
 export interface RunningWeb {
   readonly port: number;
+  readonly urls: WebUrls;
   stop(): Promise<void>;
 }
 
@@ -58,6 +72,9 @@ export async function startWeb(parts: WebParts): Promise<RunningWeb | null> {
     status: parts.status,
     clock: parts.clock,
     log,
+    secureContext: serverContext(parts.identity),
+    plaintext: config.plaintext,
+    ...(parts.deadlineMs === undefined ? {} : { deadlineMs: parts.deadlineMs }),
   });
   let port: number;
   try {
@@ -76,10 +93,17 @@ export async function startWeb(parts: WebParts): Promise<RunningWeb | null> {
     await server.stop();
     throw err;
   }
-  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  log.info(
-    { listener: 'http', address: config.host, port, url: `http://${shown}:${port}/` },
-    'listening',
-  );
-  return { port, stop: () => server.stop() };
+  const urls = {
+    ...pageUrls(config.host, port, config.plaintext),
+    fingerprint: parts.identity.fingerprint,
+  };
+  log.info({ listener: 'http', address: config.host, port, ...urls }, 'listening');
+  if (config.plaintext === 'all') {
+    // [S-11] the dialects' warning says it of their ports; this one of the page
+    log.warn(
+      { port },
+      'the web page is served in plain HTTP to the network too (plaintext: all): its admin password and session cross it in clear; open it in https',
+    );
+  }
+  return { port, urls, stop: () => server.stop() };
 }

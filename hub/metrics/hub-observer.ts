@@ -34,6 +34,8 @@ export interface HubStatus {
   /** Null with MQTT off; the URL without its password. */
   mqtt: { url: string; connected: boolean } | null;
   relay: Record<string, number>;
+  /** The web page's addresses and certificate fingerprint; absent when it is off. */
+  web?: { url: string; lan_url: string; fingerprint: string };
 }
 
 export interface HubObserverParts {
@@ -50,6 +52,8 @@ export class HubObserver {
   readonly view: HubView;
   /** Bound ports by listener name, as `status` shows them. */
   readonly ports: Record<string, number | null> = {};
+  /** The web page's addresses, as `status` shows them; null when it is off. */
+  web: { url: string; lan_url: string; fingerprint: string } | null = null;
   readonly #p: HubObserverParts;
   readonly #startedWall: number;
   #feed: DeviceFeed | null = null;
@@ -140,6 +144,7 @@ export class HubObserver {
           ? null
           : { url: this.#mqttUrl, connected: this.#feed?.connected ?? false },
       relay: { ...relay.stats },
+      ...(this.web ? { web: { ...this.web } } : {}),
     };
   }
 }

@@ -29,6 +29,13 @@ test('babel-hub status asks the running hub; a stopped one is "not running", exi
   t.regex(r.stdout, new RegExp(`text ${hub.textPort}\\b`));
   t.regex(r.stdout, new RegExp(`text-tls ${hub.textTlsPort}\\b`));
   t.regex(r.stdout, new RegExp(`http ${httpPort}\\b`));
+  t.regex(r.stdout, new RegExp(`web page: http://127\\.0\\.0\\.1:${httpPort}/\n`));
+  t.regex(
+    r.stdout,
+    new RegExp(
+      `web page from the network: https://127\\.0\\.0\\.1:${httpPort}/ \\(certificate sha256:[0-9a-f]{64}\\)`,
+    ),
+  );
   t.regex(r.stdout, /stations online \(2 of 2\): alice, bob/);
   t.regex(r.stdout, /calls \(1\): alice -> bob ringing/);
   t.regex(r.stdout, /mqtt: off/);
@@ -39,6 +46,7 @@ test('babel-hub status asks the running hub; a stopped one is "not running", exi
   const status = JSON.parse(j.stdout) as Record<string, unknown>;
   t.like(status, { stations: ['alice', 'bob'], pairing: 'closed', mqtt: null, data_dir: dataDir });
   t.is((status.listeners as Record<string, number>).http, httpPort);
+  t.like(status.web, { lan_url: `https://127.0.0.1:${httpPort}/` });
   alice.close();
   bob.close();
 
