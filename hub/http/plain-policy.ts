@@ -21,6 +21,7 @@
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { plainIp } from '../../shared/address.ts';
+import { type Interfaces, lanAddresses } from '../net/lan-addresses.ts';
 
 export type PlaintextPolicy = 'loopback' | 'all' | 'off';
 
@@ -75,8 +76,6 @@ export interface PageUrls {
   readonly lan_url: string;
 }
 
-type Interfaces = ReturnType<typeof os.networkInterfaces>;
-
 /**
  * The page's addresses for the startup log and `babel-hub status`. On the hub's machine:
  * `http://localhost:PORT/` when plain HTTP is served to it there (a wildcard or loopback
@@ -100,16 +99,8 @@ export function pageUrls(
   return { url, lan_url: `https://${lan}:${port}/` };
 }
 
-/** Bridges of containers and VMs: their addresses are not the machine's on the network. */
-const VIRTUAL = /^(docker|br-|veth|virbr|lxcbr|cni|flannel|tailscale|tun|wg)/;
-
 function firstAddress(interfaces: Interfaces): string | null {
-  const all = Object.entries(interfaces)
-    .filter(([name]) => !VIRTUAL.test(name))
-    .flatMap(([, list]) => list ?? [])
-    .filter((i) => !i.internal);
-  const v4 = all.find((i) => i.family === 'IPv4');
-  if (v4) return v4.address;
-  const v6 = all.find((i) => i.family === 'IPv6' && !i.address.startsWith('fe80:'));
-  return v6 ? `[${v6.address}]` : null;
+  const first = lanAddresses(interfaces)[0];
+  if (first === undefined) return null;
+  return isIP(first) === 6 ? `[${first}]` : first;
 }

@@ -7,10 +7,12 @@
 import { execFile } from 'node:child_process';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { makeDir } from '../../shared/make-dir.ts';
+import { lanAddresses } from '../net/lan-addresses.ts';
 
 /** Where the made identity lives in the data directory. */
 export const TLS_DIR = 'tls';
@@ -100,6 +102,7 @@ export async function loadIdentity(
   config: IdentityConfig,
   run: RunOpenssl = runOpenssl,
   hostname: string = os.hostname(),
+  addresses: readonly string[] = lanAddresses(),
 ): Promise<HubIdentity> {
   const { cert, key } = config.tls;
   if (cert !== undefined || key !== undefined) {
@@ -112,7 +115,7 @@ export async function loadIdentity(
   const keyPath = path.join(dir, KEY_FILE);
   const created = fs.existsSync(certPath)
     ? false
-    : await makeIdentity(config.data_dir, run, hostname);
+    : await makeIdentity(config.data_dir, run, subjectAltName(hostname, addresses));
   return readPair(certPath, keyPath, 'data_dir', 'data_dir', created);
 }
 
@@ -158,7 +161,7 @@ function readFile(file: string, setting: string): Buffer {
  * one, and of two processes making one at once (the hub and `babel-hub fingerprint`)
  * exactly one wins, the other uses the winner's.
  */
-async function makeIdentity(dataDir: string, run: RunOpenssl, hostname: string): Promise<boolean> {
+async function makeIdentity(dataDir: string, run: RunOpenssl, names: string): Promise<boolean> {
   makeDir(dataDir);
   const tmp = fs.mkdtempSync(path.join(dataDir, '.tls-new-')); // mode 0700
   try {
@@ -178,7 +181,7 @@ async function makeIdentity(dataDir: string, run: RunOpenssl, hostname: string):
       '-subj',
       '/CN=babel-hub',
       '-addext',
-      `subjectAltName=${subjectAltName(hostname)}`,
+      `subjectAltName=${names}`,
       '-keyout',
       keyPath,
       '-out',
@@ -212,14 +215,27 @@ function fsyncFile(file: string): void {
   }
 }
 
-/** DNS:<hostname>, DNS:localhost, IP:127.0.0.1 (a hostname openssl would refuse is left out). */
-export function subjectAltName(hostname: string): string {
+/**
+ * The names a made certificate carries: DNS:<hostname> and, for a plain host name,
+ * DNS:<hostname>.local (Raspberry Pi OS answers mDNS), DNS:localhost, IP:127.0.0.1, and
+ * the machine's network addresses at the time (`addresses`), so that a client checking
+ * names (Home Assistant's bridge, a browser) can reach the hub by name or by address. A
+ * hostname openssl would refuse, and anything in `addresses` that is not an IP, are left
+ * out. The addresses are those of the first start: give the hub a fixed address (a DHCP
+ * reservation), or use the names.
+ */
+export function subjectAltName(hostname: string, addresses: readonly string[] = []): string {
   const names = ['DNS:localhost', 'IP:127.0.0.1'];
   if (
     /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(hostname) &&
     hostname !== 'localhost'
   ) {
-    names.unshift(`DNS:${hostname}`);
+    const local = hostname.includes('.') ? [] : [`DNS:${hostname}.local`];
+    names.unshift(`DNS:${hostname}`, ...local);
+  }
+  for (const a of addresses) {
+    const ip = a.replace(/%.*$/, ''); // no IPv6 zone in a certificate
+    if (isIP(ip) !== 0 && ip !== '127.0.0.1' && !names.includes(`IP:${ip}`)) names.push(`IP:${ip}`);
   }
   return names.join(',');
 }

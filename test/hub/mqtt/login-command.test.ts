@@ -58,7 +58,9 @@ function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
 
 /** The hub's identity [S-2] as its first start makes it, on a machine named `babel-pi`. */
 async function identityIn(dataDir: string): Promise<string> {
-  const id = await loadIdentity({ data_dir: dataDir, tls: {} }, runOpenssl, 'babel-pi');
+  const id = await loadIdentity({ data_dir: dataDir, tls: {} }, runOpenssl, 'babel-pi', [
+    '192.168.1.20',
+  ]);
   return id.certPath;
 }
 
@@ -77,7 +79,7 @@ test('[S-9, extension] prints the TLS port first, the certificate and its host n
   );
   t.is(
     r.err,
-    `note: Home Assistant (docs/home-assistant.md): TLS to babel-pi:8883 with a copy of ${cert} as its CA file; the certificate names babel-pi, localhost, 127.0.0.1\n`,
+    `note: Home Assistant (docs/home-assistant.md): TLS to babel-pi:8883 with a copy of ${cert} as its CA file; the certificate names babel-pi, babel-pi.local, localhost, 127.0.0.1, 192.168.1.20\n`,
   );
   t.false(r.out.includes(logins.hub.password));
 });
@@ -121,7 +123,13 @@ test('[S-1, S-11] the plain port line follows plaintext: all (open to the networ
 
 test('certificateNames: the SAN names and addresses; null for a file that is not one', async (t) => {
   const dir = tempDir();
-  t.deepEqual(certificateNames(await identityIn(dir)), ['babel-pi', 'localhost', '127.0.0.1']);
+  t.deepEqual(certificateNames(await identityIn(dir)), [
+    'babel-pi',
+    'babel-pi.local',
+    'localhost',
+    '127.0.0.1',
+    '192.168.1.20',
+  ]);
   t.is(certificateNames(path.join(dir, 'nope.crt')), null);
   fs.writeFileSync(path.join(dir, 'bad.crt'), 'not a certificate');
   t.is(certificateNames(path.join(dir, 'bad.crt')), null);

@@ -27,7 +27,10 @@ function opensslFingerprint(certPath: string): string {
 
 test('[S-2] first start makes an ECDSA P-256 certificate, CN babel-hub, in a private tls/ directory', async (t) => {
   const dataDir = tempDir();
-  const id = await loadIdentity({ data_dir: dataDir, tls: {} }, undefined, 'door-pi');
+  const id = await loadIdentity({ data_dir: dataDir, tls: {} }, undefined, 'door-pi', [
+    '192.168.1.20',
+    'fd00::20',
+  ]);
   t.true(id.created);
   const dir = path.join(dataDir, 'tls');
   t.is(mode(dir), 0o700);
@@ -43,7 +46,11 @@ test('[S-2] first start makes an ECDSA P-256 certificate, CN babel-hub, in a pri
   t.regex(text, /Subject: CN ?= ?babel-hub/);
   t.regex(text, /id-ecPublicKey/);
   t.regex(text, /prime256v1|P-256/);
-  t.regex(text, /DNS:door-pi, DNS:localhost, IP Address:127\.0\.0\.1/);
+  // By name, by mDNS name and by the addresses it had: a client checking names gets in.
+  t.regex(
+    text,
+    /DNS:door-pi, DNS:door-pi\.local, DNS:localhost, IP Address:127\.0\.0\.1, IP Address:192\.168\.1\.20, IP Address:FD00:0:0:0:0:0:0:20/i,
+  );
   const notAfter = /Not After : (.+)/.exec(text)?.[1] ?? '';
   t.true(new Date(notAfter).getUTCFullYear() > new Date().getUTCFullYear() + 50, notAfter);
   t.is(id.fingerprint, opensslFingerprint(path.join(dir, 'hub.crt')));
@@ -194,7 +201,12 @@ test('babel-hub fingerprint: a bad flag is a usage error (2); an unreadable cert
 });
 
 test('subjectAltName: the hostname when openssl can take it, always localhost and 127.0.0.1', (t) => {
-  t.is(subjectAltName('door-pi'), 'DNS:door-pi,DNS:localhost,IP:127.0.0.1');
+  t.is(subjectAltName('door-pi'), 'DNS:door-pi,DNS:door-pi.local,DNS:localhost,IP:127.0.0.1');
+  t.is(subjectAltName('hub.example.org'), 'DNS:hub.example.org,DNS:localhost,IP:127.0.0.1');
+  t.is(
+    subjectAltName('door-pi', ['192.168.1.20', '127.0.0.1', 'fe80::1%wlan0', 'x', '192.168.1.20']),
+    'DNS:door-pi,DNS:door-pi.local,DNS:localhost,IP:127.0.0.1,IP:192.168.1.20,IP:fe80::1',
+  );
   t.is(subjectAltName('localhost'), 'DNS:localhost,IP:127.0.0.1');
   t.is(subjectAltName('bad,name'), 'DNS:localhost,IP:127.0.0.1');
   t.is(subjectAltName(''), 'DNS:localhost,IP:127.0.0.1');
