@@ -6,6 +6,7 @@ import { loadHubConfig } from '../../hub/config-schema.ts';
 import type { ConnectionLimits } from '../../hub/context.ts';
 import { Hub } from '../../hub/main.ts';
 import { loadIdentity, TLS_DIR } from '../../hub/tls/identity.ts';
+import { hangGuardMs } from './hang-guard.ts';
 import { testLog } from './log.ts';
 
 export interface TestHub {
@@ -216,7 +217,8 @@ export async function runHubCli(
     execFile(
       process.execPath,
       ['--import', 'tsx', bin, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
+      // A hang guard (tsx starting the CLI): it scales under emulation, as the others do.
+      { env: { ...process.env, ...env }, timeout: hangGuardMs(60_000) },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolve({ code, stdout, stderr });
