@@ -17,9 +17,7 @@ export function cpuMs(pid: number): number {
 
 /** Resident set size of a process, in MiB. */
 export function rssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return statusMb(pid, 'VmRSS');
 }
 
 /**
@@ -27,8 +25,13 @@ export function rssMb(pid: number): number {
  * VmRSS is file pages (Node's binary, shared libraries) any other process of them shares.
  */
 export function anonMb(pid: number): number {
+  return statusMb(pid, 'RssAnon');
+}
+
+/** A `kB` field of /proc/<pid>/status, in MB (0 when absent). */
+function statusMb(pid: number, field: string): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0) / 1024;
 }
 
 /**

@@ -11,8 +11,8 @@
  */
 import fs from 'node:fs';
 import { PacedCapture } from './capture-silence.ts';
-import { type BackendDeps, BYTES_PER_SAMPLE } from './types.ts';
-import { checkAgentFormat, parseWav, WavError } from './wav.ts';
+import type { BackendDeps } from './types.ts';
+import { checkAgentFormat, parseWav, stereoToMono, WavError } from './wav.ts';
 
 /** The most of a file read to find its audio: RIFF chunks before `data` must fit. */
 const HEAD_BYTES = 256 * 1024;
@@ -70,12 +70,7 @@ export function streamFrames(fd: number, layout: WavLayout, frameSamples: number
     if (used + frameIn > held) refill();
     const src = chunk.subarray(used, used + frameIn);
     used += frameIn;
-    if (layout.channels === 1) return Buffer.from(src);
-    const out = Buffer.allocUnsafe(frameSamples * BYTES_PER_SAMPLE);
-    for (let i = 0; i < frameSamples; i++) {
-      out.writeInt16LE((src.readInt16LE(i * 4) + src.readInt16LE(i * 4 + 2)) >> 1, i * 2);
-    }
-    return out;
+    return layout.channels === 1 ? Buffer.from(src) : stereoToMono(src);
   };
 }
 

@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { decodeWav } from '../../device/audio/wav.ts';
-import { dominantFrequency, rms } from '../../device/media/tone.ts';
 import { DeviceProcess } from '../helpers/device.ts';
 import { startHub, tempDir } from '../helpers/hub.ts';
+import { near, played, size, tones } from '../helpers/speaker-wav.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -76,29 +75,6 @@ test('the bundle loads MQTT.js when --doctor checks the broker', async (t) => {
   t.regex(r.stdout, /^ok\s+capture\s+silence opens/m);
 });
 
-/** Dominant frequency of each loud 200 ms window of a `file:` speaker's WAV. */
-function tones(file: string): number[] {
-  const pcm = decodeWav(fs.readFileSync(file));
-  const win = 48000 * 2 * 0.2;
-  const out: number[] = [];
-  for (let o = 0; o + win <= pcm.length; o += win) {
-    const w = pcm.subarray(o, o + win);
-    if (rms(w) > 300) out.push(dominantFrequency(w, 48000));
-  }
-  return out;
-}
-
-/** Resolves once `file` holds `ms` of audio more than `from` bytes (however slow the machine). */
-async function played(file: string, from: number, ms: number, within = 30_000): Promise<void> {
-  const want = from + (48000 * 2 * ms) / 1000;
-  const deadline = Date.now() + within;
-  const size = () => (fs.existsSync(file) ? fs.statSync(file).size : 0);
-  while (size() < want) {
-    if (Date.now() > deadline) throw new Error(`${file}: not ${ms} ms of audio played`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test.serial('two bundled devices call each other with audio both ways', async (t) => {
   const dir = tempDir();
   const { hub, stop } = await startHub();
@@ -123,10 +99,9 @@ test.serial('two bundled devices call each other with audio both ways', async (t
     door.press();
     await door.waitFor(/talking with kitchen/, 20_000);
     await kitchen.waitFor(/talking with door/, 20_000);
-    const from = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
     await Promise.all([
-      played(wav('door'), from(wav('door')), 1500),
-      played(wav('kitchen'), from(wav('kitchen')), 1500),
+      played(wav('door'), size(wav('door')), 1500),
+      played(wav('kitchen'), size(wav('kitchen')), 1500),
     ]);
     door.press();
     await door.waitFor(/hung up on kitchen/);
@@ -135,7 +110,6 @@ test.serial('two bundled devices call each other with audio both ways', async (t
     t.is(await kitchen.stop(), 0);
     await stop();
   }
-  const near = (hz: number, target: number) => Math.abs(hz - target) <= 3;
   const atDoor = tones(wav('door'));
   const atKitchen = tones(wav('kitchen'));
   t.true(atDoor.filter((f) => near(f, 1000)).length >= 4, `door heard ${atDoor}`);
