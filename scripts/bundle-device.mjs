@@ -16,6 +16,7 @@ const root = path.resolve(import.meta.dirname, '..');
 
 const EXTERNAL = [
   'babel-alsa',
+  'babel-media',
   'babel-dsp',
   'babel-opus',
   'mqtt',

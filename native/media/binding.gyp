@@ -1,0 +1,27 @@
+{
+  # The device's media loop: libopus and libasound from the system (pkg-config; Debian
+  # libopus-dev, libasound2-dev), OpenSSL's libcrypto from Node itself (its headers come
+  # with Node's; SRTP's AES-CM and HMAC-SHA1).
+  "targets": [
+    {
+      "target_name": "babel_media",
+      "sources": [
+        "src/addon.c",
+        "src/engine.c",
+        "src/pipeline.c",
+        "src/jitter.c",
+        "src/transit.c",
+        "src/wire.c",
+        "src/srtp.c",
+        "src/test_jitter.c",
+        "src/test_wire.c"
+      ],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration", "-pthread"],
+      "include_dirs": [
+        "<!@(pkg-config --cflags-only-I opus alsa | sed 's/-I//g')"
+      ],
+      "libraries": ["<!@(pkg-config --libs opus alsa)", "-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,13 @@
+/* Test-only bindings of the pure parts, under the addon's `_test` export: each module
+ * registers its own (test_jitter.c, test_wire.c). Not part of the engine's API. */
+#ifndef BABEL_TEST_EXPORTS_H
+#define BABEL_TEST_EXPORTS_H
+#include <node_api.h>
+
+/* `_test.Jitter`, `_test.Transit`. */
+napi_status register_jitter_test(napi_env env, napi_value test);
+/* `_test.rtpParse`, `_test.RtpSender`, `_test.DtmfSender`, `_test.DtmfReceiver`,
+ * `_test.SrtpSender`, `_test.SrtpReceiver`, ... */
+napi_status register_wire_test(napi_env env, napi_value test);
+
+#endif
