@@ -22,8 +22,9 @@ import type { GpioFactory } from './io/gpio-base.ts';
 import { createOutput, DoorRelay, Led, type Output } from './io/outputs.ts';
 import { warnLenient } from './lenient.ts';
 import type { DtmfKey } from './media/dtmf.ts';
+import type { EngineModule } from './media/native-session.ts';
 import type { MediaStats } from './media/pipeline.ts';
-import { MediaSession } from './media/session.ts';
+import { chooseMediaEngine, createDeviceMedia, type DeviceMedia } from './media-setup.ts';
 import { DeviceMqtt } from './mqtt.ts';
 import { brokerFor } from './mqtt-transport.ts';
 import { DeviceSound } from './sound.ts';
@@ -43,6 +44,8 @@ export interface AgentDeps {
   narrate?: (text: string) => void;
   /** Where `$STATE_DIRECTORY` is read; the default is this process's environment. */
   env?: NodeJS.ProcessEnv;
+  /** The babel-media addon's loader (`audio.engine`); tests pass one that throws. */
+  loadEngine?: () => EngineModule;
 }
 
 /**
@@ -60,7 +63,7 @@ export class DeviceAgent {
   #options: MachineOptions;
   readonly #components: Component[] = [];
   #machine: Machine;
-  #media!: MediaSession;
+  #media!: DeviceMedia;
   #hub!: HubClient;
   #sound!: DeviceSound;
   #led: Led | null = null;
@@ -174,18 +177,17 @@ export class DeviceAgent {
       ...(deps.alsaModule ? { alsaModule: deps.alsaModule } : {}),
     };
     const onFrame = (pcm: Buffer) => this.#media.sendFrame(pcm);
-    this.#sound = await DeviceSound.start(config, audioDeps, onFrame, this.#components);
-
-    this.#media = new MediaSession({
+    // Before the microphone: the native loop reads it on its own thread (issue 15).
+    const engine = chooseMediaEngine(config, log, deps.loadEngine);
+    const micInEngine = engine.kind === 'native';
+    this.#sound = await DeviceSound.start(config, audioDeps, onFrame, this.#components, {
+      micInEngine,
+    });
+    this.#media = createDeviceMedia(config, engine, {
       log: log.child({ mod: 'media' }),
       clock: this.#clock,
       port: config.media_port,
       sink: this.#sound.speaker,
-      pipeline: {
-        frameMs: config.audio.frame_ms,
-        codec: { bitrate: config.audio.bitrate, complexity: config.audio.complexity },
-        jitter: { maxDepthMs: config.audio.jitter_max_ms },
-      },
     });
     await this.#media.open();
     this.#components.push({ name: 'media', stop: () => this.#media.close() });

@@ -268,6 +268,13 @@ export const DeviceConfigSchema = Type.Object(
           default: false,
           description: 'automatic microphone gain (speexdsp AGC)',
         }),
+        // Extension (issue 15): where a call's per-frame work runs.
+        engine: oneOf(['auto', 'native', 'js'], {
+          default: 'auto',
+          description:
+            'media loop: native (a thread of the babel-media addon: capture, Opus, RTP/SRTP, jitter buffer, playout), js (the event loop), auto (native where it covers the setup, else js)',
+          errorMessage: 'must be auto, native or js',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -39,6 +39,8 @@ export class DeviceSound {
   /** Serializes opening and closing the microphone. */
   #mic: Promise<void> = Promise.resolve();
   #micOn = false;
+  /** The native media loop reads the microphone itself (issue 15): never opened here. */
+  #micInEngine = false;
 
   private constructor(
     config: Pick<DeviceConfig, 'audio' | 'playback' | 'capture' | 'tones'>,
@@ -77,8 +79,10 @@ export class DeviceSound {
     deps: SoundDeps,
     onFrame: (pcm: Buffer) => void,
     components: Component[],
+    options: { micInEngine?: boolean } = {},
   ): Promise<DeviceSound> {
     const sound = new DeviceSound(config, deps);
+    sound.#micInEngine = options.micInEngine ?? false;
     await sound.#playback.start();
     components.push({ name: 'speaker', stop: () => sound.#playback.stop() });
     sound.#capture.on('frame', (pcm) => onFrame(sound.echo.capture(pcm, sound.#clock.now())));
@@ -94,7 +98,7 @@ export class DeviceSound {
 
   /** Opens the microphone when a call is answered, closes it when it ends. */
   micFor(on: boolean): Promise<void> {
-    if (on === this.#micOn) return this.#mic;
+    if (on === this.#micOn || this.#micInEngine) return this.#mic;
     this.#micOn = on;
     this.#mic = this.#mic.then(() => (on ? this.#capture.start() : this.#capture.stop()));
     return this.#mic;

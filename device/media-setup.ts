@@ -1,0 +1,77 @@
+/**
+ * Which media loop runs the device's calls (issue 15, `audio.engine`): the babel-media
+ * addon's native thread where it covers the setup, else `MediaSession` on the event loop.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.ts';
+import { echoModeFor, parseCaptureSpec, parsePlaybackSpec } from './audio/index.ts';
+import type { DeviceConfig } from './config-schema.ts';
+import {
+  type EngineChoice,
+  type EngineModule,
+  loadEngine,
+  mediaEngineFor,
+  NativeMediaSession,
+} from './media/native-session.ts';
+import type { PlayoutInfo } from './media/pipeline-types.ts';
+import { MediaSession } from './media/session.ts';
+
+/** The two media loops have one surface; the agent holds either. */
+export type DeviceMedia = MediaSession | NativeMediaSession;
+
+type MediaConfig = Pick<DeviceConfig, 'audio' | 'capture' | 'playback'>;
+
+/**
+ * The loop for `config`; throws for `engine: native` where the native one cannot run (the
+ * message names why). With `auto`, the JS loop's reason is logged at debug.
+ */
+export function chooseMediaEngine(
+  config: MediaConfig,
+  log: Logger,
+  load: () => EngineModule = loadEngine,
+): EngineChoice {
+  const playback = parsePlaybackSpec(config.playback);
+  const audio = { ...config.audio, echo: echoModeFor(playback, config.audio.echo) };
+  const choice = mediaEngineFor(audio, parseCaptureSpec(config.capture), playback, load);
+  if (choice.kind === 'js') log.debug({ reason: choice.reason }, 'media engine: js');
+  return choice;
+}
+
+export interface DeviceMediaDeps {
+  log: Logger;
+  clock: Clock;
+  port: number;
+  /** The speaker of the JS loop (the native one plays on its own thread). */
+  sink: (pcm: Buffer, info: Readonly<PlayoutInfo>) => void;
+}
+
+/** The media session of `choice`, not yet opened. */
+export function createDeviceMedia(
+  config: MediaConfig,
+  choice: EngineChoice,
+  deps: DeviceMediaDeps,
+): DeviceMedia {
+  const pipeline = {
+    frameMs: config.audio.frame_ms,
+    codec: { bitrate: config.audio.bitrate, complexity: config.audio.complexity },
+    jitter: { maxDepthMs: config.audio.jitter_max_ms },
+  };
+  if (choice.kind === 'native') {
+    return new NativeMediaSession({
+      log: deps.log,
+      clock: deps.clock,
+      port: deps.port,
+      module: choice.module,
+      capture: choice.capture,
+      playback: choice.playback,
+      pipeline,
+    });
+  }
+  return new MediaSession({
+    log: deps.log,
+    clock: deps.clock,
+    port: deps.port,
+    sink: deps.sink,
+    pipeline,
+  });
+}

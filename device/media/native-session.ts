@@ -1,0 +1,313 @@
+/**
+ * The device's media session on the babel-media addon's thread (issue 15): the same surface
+ * as `MediaSession` (session.ts), but capture, Opus, RTP/SRTP, the jitter buffer and playout
+ * all run on one native thread, so a call no longer wakes the event loop for every frame
+ * and packet (docs/benchmarks.md: those wake-ups cost more than all of Opus). JavaScript
+ * keeps the decisions: when a leg starts and stops, its keys [S-4], the key presses, the
+ * statistics every `statsIntervalMs`, and what the thread reports (a key from the peer,
+ * G-3's silence, a microphone that fails and comes back).
+ *
+ * `mediaEngineFor()` says whether a device's setup is one the thread covers; the agent
+ * falls back to `MediaSession` (with its reason logged) where it does not.
+ */
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+import { parseMasterKey } from '../../protocol/srtp/index.ts';
+import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
+import type { CaptureSpec, PlaybackSpec } from '../audio/spec.ts';
+import { type DtmfKey, isDtmfKey } from './dtmf.ts';
+import type { MediaPipelineOptions, MediaStats } from './pipeline-types.ts';
+import type { MediaDirection, MediaSessionEvents } from './session.ts';
+
+/** The capture sources the thread reads itself. */
+export type EngineCapture =
+  | { kind: 'tone'; hz: number }
+  | { kind: 'file'; path: string }
+  | { kind: 'silence' }
+  | { kind: 'alsa'; pcm: string };
+
+/** The speakers the thread writes itself. */
+export type EnginePlayback = { kind: 'null' };
+
+/** What babel-media's `Engine` is constructed with (native/media/index.d.ts). */
+export interface EngineOptions {
+  host: string;
+  port: number;
+  frameMs: 10 | 20;
+  bitrate: number;
+  complexity: number;
+  fec: boolean;
+  packetLossPercent: number;
+  jitter: NonNullable<MediaPipelineOptions['jitter']>;
+  dtmfDurationMs: number;
+  playoutGuardMs: number;
+  capture: EngineCapture;
+  playback: EnginePlayback;
+}
+
+/** A leg as `Engine.start()` takes it. */
+export interface EngineLeg {
+  ip: string;
+  port: number;
+  direction: MediaDirection;
+  srtp: { send: Buffer; recv: Buffer } | null;
+  ssrc: number;
+  sequence: number;
+  timestamp: number;
+}
+
+/** The part of babel-media's `Engine` this file uses; a fake can stand in. */
+export interface Engine {
+  readonly port: number;
+  start(leg: EngineLeg): void;
+  stop(): MediaStats | null;
+  stats(): MediaStats | null;
+  pressKey(key: string): void;
+  close(): void;
+}
+
+export type EngineListener = (kind: string, arg: unknown) => void;
+
+export interface EngineModule {
+  Engine: new (options: EngineOptions, onEvent: EngineListener) => Engine;
+}
+
+/** Loads the addon; throws when it is not built (the agent then runs the JS loop). */
+export function loadEngine(): EngineModule {
+  return createRequire(import.meta.url)('babel-media') as EngineModule;
+}
+
+/** The audio settings `mediaEngineFor()` looks at (the config's `audio` block). */
+export interface EngineAudio {
+  engine: 'auto' | 'native' | 'js';
+  /** The echo control in force (`off` for a `null` speaker). */
+  echo: 'aec' | 'duck' | 'off';
+  noise_suppression: boolean;
+  auto_gain: boolean;
+  mic_gain_db: number;
+}
+
+export type EngineChoice =
+  | { kind: 'native'; capture: EngineCapture; playback: EnginePlayback; module: EngineModule }
+  | { kind: 'js'; reason: string };
+
+/**
+ * Whether the native thread runs this device's calls, and why not. It covers a capture it
+ * reads itself (alsa, file, tone, silence), a `null` speaker, no echo control, noise
+ * suppression or automatic gain, and a microphone gain of 0 dB: those stay in JavaScript
+ * for now (echo control needs the speaker's frames and the microphone's in one place, and
+ * the speaker is an aplay child the JS side restarts). `engine: native` where it does not
+ * cover the setup throws, naming what is in the way.
+ */
+export function mediaEngineFor(
+  audio: EngineAudio,
+  capture: CaptureSpec,
+  playback: PlaybackSpec,
+  load: () => EngineModule = loadEngine,
+): EngineChoice {
+  if (audio.engine === 'js') return { kind: 'js', reason: 'audio.engine is js' };
+  const notCovered = blocker(audio, capture, playback);
+  let reason = notCovered;
+  let module: EngineModule | null = null;
+  if (!notCovered) {
+    try {
+      module = load();
+      if (typeof module?.Engine !== 'function') throw new Error('it has no Engine');
+    } catch (err) {
+      module = null;
+      reason = `the babel-media addon did not load (${(err as Error).message.split('\n')[0]})`;
+    }
+  }
+  if (module && !notCovered) {
+    return {
+      kind: 'native',
+      capture: capture as EngineCapture,
+      playback: { kind: 'null' },
+      module,
+    };
+  }
+  if (audio.engine === 'native') throw new Error(`audio.engine native: ${reason}`);
+  return { kind: 'js', reason: reason ?? 'not covered' };
+}
+
+function blocker(audio: EngineAudio, capture: CaptureSpec, playback: PlaybackSpec): string | null {
+  if (!['alsa', 'file', 'tone', 'silence'].includes(capture.kind))
+    return `capture ${capture.kind} is read in JavaScript`;
+  if (playback.kind !== 'null') return `playback ${playback.kind} is written from JavaScript`;
+  if (audio.echo !== 'off') return `echo control (${audio.echo}) runs in JavaScript`;
+  if (audio.noise_suppression || audio.auto_gain)
+    return 'noise suppression and automatic gain run in JavaScript';
+  if (audio.mic_gain_db !== 0) return 'a microphone gain runs in JavaScript';
+  return null;
+}
+
+export interface NativeMediaSessionOptions {
+  log: Logger;
+  module: EngineModule;
+  capture: EngineCapture;
+  playback: EnginePlayback;
+  clock?: Clock;
+  /** UDP port to bind; 0 (default) takes any free port [T-9]. */
+  port?: number;
+  host?: string;
+  pipeline?: Omit<MediaPipelineOptions, 'remote' | 'log' | 'srtp' | 'rtp'>;
+  /** Interval of the 'stats' event during a leg. Default 5000. */
+  statsIntervalMs?: number;
+}
+
+/** `MediaSession`'s surface over the native thread; see the file comment. */
+export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
+  readonly #o: NativeMediaSessionOptions;
+  readonly #clock: Clock;
+  #engine: Engine | null = null;
+  #direction: MediaDirection | null = null;
+  #remote: { ip: string; port: number } = { ip: '', port: 0 };
+  #statsTimer: Timer | null = null;
+  #closed = false;
+  #closedEvent: Promise<void> | null = null;
+
+  constructor(opts: NativeMediaSessionOptions) {
+    super();
+    this.#o = opts;
+    this.#clock = opts.clock ?? realClock;
+  }
+
+  /** Binds the socket and starts the thread; resolves with the port. Rejects on a bind error. */
+  async open(): Promise<number> {
+    const p = this.#o.pipeline ?? {};
+    const frameMs = p.frameMs ?? 20;
+    let closed!: () => void;
+    this.#closedEvent = new Promise((resolve) => {
+      closed = resolve;
+    });
+    const codec = p.codec ?? {};
+    this.#engine = new this.#o.module.Engine(
+      {
+        host: this.#o.host ?? '0.0.0.0',
+        port: this.#o.port ?? 0,
+        frameMs,
+        bitrate: codec.bitrate ?? 24000,
+        complexity: codec.complexity ?? 5,
+        fec: codec.fec ?? true,
+        packetLossPercent: codec.packetLossPercent ?? 10,
+        jitter: { initialDepthMs: 2 * frameMs, ...p.jitter },
+        dtmfDurationMs: p.dtmfDurationMs ?? 100,
+        playoutGuardMs: p.playoutGuardMs ?? 1,
+        capture: this.#o.capture,
+        playback: this.#o.playback,
+      },
+      (kind, arg) => this.#event(kind, arg, closed),
+    );
+    this.#o.log.info(
+      { port: this.#engine.port, capture: this.#o.capture.kind, playback: this.#o.playback.kind },
+      'media engine: native',
+    );
+    return this.#engine.port;
+  }
+
+  get port(): number {
+    return this.#engine?.port ?? 0;
+  }
+
+  /**
+   * Starts a call leg (see `MediaSession.start`). Throws `SrtpKeyError` for a key that is
+   * not base64 of 30 bytes [S-4] (checked before: device/hub/events.ts).
+   */
+  start(
+    remote: { ip: string; port: number },
+    srtp: { readonly send: string; readonly recv: string } | null = null,
+    direction: MediaDirection = 'both',
+  ): void {
+    const engine = this.#engine;
+    if (!engine || this.#closed) throw new Error('media session: open() before start()');
+    this.stop();
+    const keys = srtp ? { send: parseMasterKey(srtp.send), recv: parseMasterKey(srtp.recv) } : null;
+    // [M-1] a random SSRC, first sequence number and timestamp per leg
+    engine.start({
+      ip: remote.ip,
+      port: remote.port,
+      direction,
+      srtp: keys,
+      ssrc: randomInt(0, 0x1_0000_0000),
+      sequence: randomInt(0, 0x10000),
+      timestamp: randomInt(0, 0x1_0000_0000),
+    });
+    keys?.send.fill(0);
+    keys?.recv.fill(0);
+    this.#remote = { ...remote };
+    this.#direction = direction;
+    const every = this.#o.statsIntervalMs ?? 5000;
+    this.#statsTimer = this.#clock.setInterval(() => {
+      const s = engine.stats();
+      if (s) this.emit('stats', s);
+    }, every);
+    this.#o.log.debug({ remote, srtp: srtp !== null, direction }, 'media leg started');
+  }
+
+  /** Ends the leg (if any): a last 'stats'; returns those statistics. */
+  stop(): MediaStats | null {
+    if (this.#direction === null) return null;
+    this.#direction = null;
+    this.#statsTimer?.cancel();
+    this.#statsTimer = null;
+    const stats = this.#engine?.stop() ?? null;
+    if (stats) {
+      this.#o.log.debug({ stats }, 'media leg ended');
+      this.emit('stats', stats);
+    }
+    return stats;
+  }
+
+  /** The thread reads the microphone itself: frames from JavaScript are not taken. */
+  sendFrame(_pcm: Buffer): void {}
+
+  /** Sends a key press to the peer (RFC 4733); ignored between legs and while paged. */
+  pressKey(key: DtmfKey): void {
+    if (!isDtmfKey(key)) throw new RangeError(`dtmf: not a DTMF key: ${JSON.stringify(key)}`);
+    if (this.#direction !== null && this.#direction !== 'receive') this.#engine?.pressKey(key);
+  }
+
+  get direction(): MediaDirection | null {
+    return this.#direction;
+  }
+
+  stats(): MediaStats | null {
+    return this.#direction === null ? null : (this.#engine?.stats() ?? null);
+  }
+
+  /** Stops the leg, the thread and the socket; resolves when the thread has ended. */
+  async close(): Promise<void> {
+    this.stop();
+    if (this.#closed) return this.#closedEvent ?? undefined;
+    this.#closed = true;
+    this.#engine?.close();
+    await this.#closedEvent;
+  }
+
+  #event(kind: string, arg: unknown, closed: () => void): void {
+    const log = this.#o.log;
+    switch (kind) {
+      case 'dtmf':
+        if (typeof arg === 'string' && isDtmfKey(arg)) this.emit('dtmf', arg);
+        return;
+      case 'silent':
+        log.info({ remote: this.#remote }, 'no media from the peer for 2 s while sending');
+        this.emit('silent'); // [G-3]
+        return;
+      case 'capture': {
+        const c = arg as { state: string; message?: string; retryInMs?: number };
+        if (c.state === 'open') log.info('microphone open');
+        else log.warn({ reason: c.message, retryInMs: c.retryInMs }, 'microphone failed');
+        return;
+      }
+      case 'warning':
+        log.warn({ reason: (arg as { message?: string })?.message }, 'media engine');
+        return;
+      case 'close':
+        closed();
+        return;
+    }
+  }
+}
