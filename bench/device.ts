@@ -5,6 +5,7 @@
  *
  *   npm run build && node --import tsx bench/device.ts [--seconds 60] [--capture SPEC]
  *     [--complexity N] [--node-flags="FLAGS"] [--entry dist/device/bin.js]
+ *     [--engine auto|native|js]
  * (`--node-flags=` with the equals sign: its value starts with a dash)
  *
  * `--capture` is both devices' microphone (default: a tone each, 440 and 1000 Hz);
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     'node-flags': { type: 'string' },
     // The device script; default: the one systemd/babel-device.service runs.
     entry: { type: 'string' },
+    // audio.engine of both devices (auto, native, js); default: the device's own default.
+    engine: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -62,6 +65,8 @@ function unitNodeOptions(): string {
 const nodeFlags = (values['node-flags'] ?? unitNodeOptions()).split(/\s+/).filter(Boolean);
 
 const hub = await spawnHub();
+/** The devices whose log said they run the native media loop (issue 15). */
+const nativeEngines = new Set<string>();
 
 function device(
   name: string,
@@ -91,10 +96,19 @@ function device(
       ...extra,
     ],
     {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, BABEL_DEVICE_AUDIO__COMPLEXITY: String(complexity) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        BABEL_DEVICE_AUDIO__COMPLEXITY: String(complexity),
+        ...(values.engine ? { BABEL_DEVICE_AUDIO__ENGINE: values.engine } : {}),
+      },
     },
   );
+  // The device's log, passed on; it says which media loop runs the calls.
+  readline.createInterface({ input: child.stderr! }).on('line', (l) => {
+    if (l.includes('"msg":"media engine: native"')) nativeEngines.add(name);
+    process.stderr.write(`${l}\n`);
+  });
   const events: string[] = [];
   const waiters: Array<() => void> = [];
   readline.createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -211,6 +225,6 @@ console.log(
 console.log(
   `node runtime floor (two 20 ms timers + UDP both ways, no codec): ${nodeFloorPct.toFixed(2)}%; ` +
     `the same in C: ${nativeFloor.toFixed(2)}%\n` +
-    `rss_mb=${peakRss.toFixed(1)} anon_mb=${peakAnon.toFixed(1)} switches_per_s=${switchesPerS.toFixed(0)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} native_floor_pct=${nativeFloor.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)}`,
+    `rss_mb=${peakRss.toFixed(1)} anon_mb=${peakAnon.toFixed(1)} switches_per_s=${switchesPerS.toFixed(0)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} native_floor_pct=${nativeFloor.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)} engine=${nativeEngines.has('door') ? 'native' : 'js'}`,
 );
 process.exit(0);
