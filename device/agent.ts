@@ -178,7 +178,7 @@ export class DeviceAgent {
     };
     const onFrame = (pcm: Buffer) => this.#media.sendFrame(pcm);
     // Before the microphone: the native loop reads it on its own thread (issue 15).
-    const engine = chooseMediaEngine(config, log, deps.loadEngine);
+    const engine = chooseMediaEngine(config, log, this.#clock, deps.loadEngine);
     const micInEngine = engine.kind === 'native';
     this.#sound = await DeviceSound.start(config, audioDeps, onFrame, this.#components, {
       micInEngine,

@@ -3,7 +3,7 @@
  * addon's native thread where it covers the setup, else `MediaSession` on the event loop.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../shared/clock.ts';
+import { type Clock, realClock } from '../shared/clock.ts';
 import { echoModeFor, parseCaptureSpec, parsePlaybackSpec } from './audio/index.ts';
 import type { DeviceConfig } from './config-schema.ts';
 import {
@@ -28,8 +28,14 @@ type MediaConfig = Pick<DeviceConfig, 'audio' | 'capture' | 'playback'>;
 export function chooseMediaEngine(
   config: MediaConfig,
   log: Logger,
+  clock: Clock,
   load: () => EngineModule = loadEngine,
 ): EngineChoice {
+  // The thread keeps its own time (CLOCK_MONOTONIC): an agent on another clock (a test's
+  // FakeClock) runs the loop that follows it, unless told otherwise.
+  if (clock !== realClock && config.audio.engine === 'auto') {
+    return { kind: 'js', reason: 'the agent runs on an injected clock' };
+  }
   const playback = parsePlaybackSpec(config.playback);
   const audio = { ...config.audio, echo: echoModeFor(playback, config.audio.echo) };
   const choice = mediaEngineFor(audio, parseCaptureSpec(config.capture), playback, load);

@@ -1,0 +1,71 @@
+/** Which media loop the agent builds for a config (device/media-setup.ts). */
+import test from 'ava';
+import { type DeviceConfig, loadDeviceConfig } from '../../device/config-schema.ts';
+import { type EngineModule, NativeMediaSession } from '../../device/media/native-session.ts';
+import { MediaSession } from '../../device/media/session.ts';
+import { chooseMediaEngine, createDeviceMedia } from '../../device/media-setup.ts';
+import { FakeClock, realClock } from '../../shared/clock.ts';
+import { testLog } from '../helpers/log.ts';
+
+const module = { Engine: class {} } as unknown as EngineModule;
+const load = () => module;
+
+function config(argv: string[], env: NodeJS.ProcessEnv = {}): DeviceConfig {
+  const r = loadDeviceConfig(['--name', 'door', ...argv], env);
+  if (r.kind !== 'config') throw new Error(`not a config: ${r.kind}`);
+  return r.config;
+}
+
+test('a null speaker and no echo work: the native loop, built as NativeMediaSession', (t) => {
+  const c = config(['--capture', 'tone:440', '--playback', 'null']);
+  const choice = chooseMediaEngine(c, testLog, realClock, load);
+  t.is(choice.kind, 'native');
+  const media = createDeviceMedia(c, choice, {
+    log: testLog,
+    clock: realClock,
+    port: 0,
+    sink: () => {},
+  });
+  t.true(media instanceof NativeMediaSession);
+});
+
+test('the defaults (aplay speaker, echo aec) run the JS loop, built as MediaSession', (t) => {
+  const c = config([]);
+  const choice = chooseMediaEngine(c, testLog, realClock, load);
+  t.like(choice, { kind: 'js', reason: 'playback aplay is written from JavaScript' });
+  const media = createDeviceMedia(c, choice, {
+    log: testLog,
+    clock: realClock,
+    port: 0,
+    sink: () => {},
+  });
+  t.true(media instanceof MediaSession);
+});
+
+test('a null speaker turns echo control off by itself (echoModeFor)', (t) => {
+  const c = config(['--capture', 'silence', '--playback', 'null'], {
+    BABEL_DEVICE_AUDIO__ECHO: 'aec',
+  });
+  t.is(chooseMediaEngine(c, testLog, realClock, load).kind, 'native');
+});
+
+test('an injected clock keeps auto on the JS loop; engine native still asks for the thread', (t) => {
+  const c = config(['--capture', 'tone:440', '--playback', 'null']);
+  t.like(chooseMediaEngine(c, testLog, new FakeClock(), load), {
+    kind: 'js',
+    reason: 'the agent runs on an injected clock',
+  });
+  const n = config(['--capture', 'tone:440', '--playback', 'null'], {
+    BABEL_DEVICE_AUDIO__ENGINE: 'native',
+  });
+  t.is(chooseMediaEngine(n, testLog, new FakeClock(), load).kind, 'native');
+  const bad = config(['--capture', 'tone:440'], { BABEL_DEVICE_AUDIO__ENGINE: 'native' });
+  t.throws(() => chooseMediaEngine(bad, testLog, realClock, load), {
+    message: 'audio.engine native: playback aplay is written from JavaScript',
+  });
+});
+
+test('audio.engine refuses other values with one clear line', (t) => {
+  const err = t.throws(() => config([], { BABEL_DEVICE_AUDIO__ENGINE: 'fast' }));
+  t.regex(String(err?.message), /AUDIO__ENGINE: must be auto, native or js/);
+});
