@@ -137,7 +137,8 @@ static bool capture_config(napi_env env, napi_value options, capture_spec *c) {
   if (!str(env, o, "capture.", "kind", NULL, kind, sizeof kind)) return false;
   if (strcmp(kind, "tone") == 0) {
     c->kind = CAPTURE_TONE;
-    return num(env, o, "capture.", "hz", 0, 1, 24000, false, &c->hz);
+    if (!num(env, o, "capture.", "hz", -1, 1, 24000, false, &c->hz)) return false;
+    return c->hz > 0 || type_error(env, "%s is required", "capture.hz");
   }
   if (strcmp(kind, "file") == 0) {
     c->kind = CAPTURE_FILE;
