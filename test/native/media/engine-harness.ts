@@ -15,7 +15,7 @@ export type {
   EngineStats,
 } from '../../../native/media/index.js';
 
-import type { EngineOptions, EngineStats } from '../../../native/media/index.js';
+import type { EngineOptions } from '../../../native/media/index.js';
 
 export const media = createRequire(import.meta.url)('../../../native/media/index.js') as Media;
 export const LOCAL = '127.0.0.1';
@@ -50,7 +50,7 @@ export async function until(check: () => boolean, what: string, ms = 5000): Prom
 }
 
 /** Received packets of a leg, 0 between legs. */
-export const received = (s: EngineStats | null) => s?.received ?? 0;
+export const received = (s: { received: number } | null) => s?.received ?? 0;
 
 /** Power at `hz` relative to the whole signal's power (1: a pure tone at hz). */
 export function toneShare(pcm: Buffer, hz: number): number {
