@@ -235,6 +235,13 @@ export const DeviceConfigSchema = Type.Object(
           default: 5,
           description: 'Opus encoder complexity',
         }),
+        // Extension (issue 15): no Babel receiver decodes in-band FEC (a lost frame is
+        // concealed), so it is off unless a third-party receiver wants it.
+        fec: Type.Boolean({
+          default: false,
+          description:
+            'Opus in-band FEC in the packets sent, for receivers that decode it (Babel devices conceal a lost frame instead); costs encoder CPU and part of the bitrate',
+        }),
         jitter_max_ms: Type.Integer({
           minimum: 20,
           maximum: 200,

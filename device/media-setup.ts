@@ -59,7 +59,11 @@ export function createDeviceMedia(
 ): DeviceMedia {
   const pipeline = {
     frameMs: config.audio.frame_ms,
-    codec: { bitrate: config.audio.bitrate, complexity: config.audio.complexity },
+    codec: {
+      bitrate: config.audio.bitrate,
+      complexity: config.audio.complexity,
+      fec: config.audio.fec,
+    },
     jitter: { maxDepthMs: config.audio.jitter_max_ms },
   };
   if (choice.kind === 'native') {

@@ -69,3 +69,31 @@ test('audio.engine refuses other values with one clear line', (t) => {
   const err = t.throws(() => config([], { BABEL_DEVICE_AUDIO__ENGINE: 'fast' }));
   t.regex(String(err?.message), /AUDIO__ENGINE: must be auto, native or js/);
 });
+
+test('audio.fec (default off) reaches the codec', async (t) => {
+  t.false(config([]).audio.fec);
+  const seen: boolean[] = [];
+  const recording = {
+    Engine: class {
+      port = 1;
+      constructor(o: { fec: boolean }) {
+        seen.push(o.fec);
+      }
+      close() {}
+    },
+  } as unknown as EngineModule;
+  for (const fec of ['false', 'true']) {
+    const c = config(['--capture', 'tone:440', '--playback', 'null'], {
+      BABEL_DEVICE_AUDIO__FEC: fec,
+    });
+    const choice = chooseMediaEngine(c, testLog, realClock, () => recording);
+    const media = createDeviceMedia(c, choice, {
+      log: testLog,
+      clock: realClock,
+      port: 0,
+      sink: () => {},
+    });
+    await media.open();
+  }
+  t.deepEqual(seen, [false, true]);
+});
