@@ -74,6 +74,8 @@ export interface Trace {
   oversize?: number[];
   /** Pops exactly a frame apart from 0 (ties in the time comparisons), arrivals without jitter. */
   exact?: boolean;
+  /** Probability of a quiet (1-2 byte) speech frame. Default 0.02. */
+  quiet?: number;
 }
 
 /** A sender and a network (see `Trace`), then a playback clock popping once a frame. */
@@ -157,7 +159,7 @@ export function trace(o: Trace): Op[] {
     }
     const len = bigAt.has(i)
       ? MAX_PAYLOAD + 1 + Math.floor(rnd() * 100)
-      : rnd() < 0.02
+      : rnd() < (o.quiet ?? 0.02)
         ? 1 + Math.floor(rnd() * 2)
         : 3 + Math.floor(rnd() * 120);
     const payload = Buffer.alloc(len, i & 0xff);

@@ -195,6 +195,24 @@ const traces: Array<[string, Trace, JitterBufferOptions | undefined, Partial<Jit
     { inserted: 1 },
   ],
   [
+    'exact clocks, 25 ms: the target comes down exactly 10 s after the need did',
+    { seed: 16, seconds: 20, frameMs: 25, exact: true },
+    { frameMs: 25, initialDepthMs: 100 },
+    { received: 800 },
+  ],
+  [
+    'exact clocks, stalls, no quiet frames: due drops called off as the level sinks',
+    { seed: 21, seconds: 40, exact: true, quiet: 0, stall: 0.01, stallMs: 120, driftPpm: -300 },
+    { minDepthMs: 160, maxDropWaitMs: 5000 },
+    { dropped: 1, inserted: 1 },
+  ],
+  [
+    'exact clocks, no margin: the target comes down to one frame',
+    { seed: 18, seconds: 20, exact: true },
+    { marginMs: 0, initialDepthMs: 40 },
+    { received: 1000 },
+  ],
+  [
     'payloads over JITTER_MAX_PAYLOAD',
     { seed: 13, seconds: 10, jitterMs: 5, oversize: [2, 2.02, 5] },
     undefined,
@@ -291,15 +309,25 @@ test('differential: TransitPercentile with drift, an SSRC change, a reset jump, 
     const a = new TransitPercentile(q, options);
     const b = new native.Transit(q, options);
     const samples = ((options?.clockRate ?? 48000) * 20) / 1000;
+    const resetMs = options?.resetMs ?? 2000;
+    const msPerTick = 1000 / (options?.clockRate ?? 48000);
     let ssrc = 7;
     let ts = 2 ** 32 - 50 * samples;
+    let start = 0; // the timestamp the estimate last started over from
     for (let i = 0; i < 6000; i++) {
       if (i === 2000) ssrc = 8;
       if (i === 4000) ts += 100_000 * samples; // the sender restarted its timeline
       ts = (ts + samples) >>> 0;
-      const arrival = i * 20 * (1 + 200e-6) + rnd() * 30 + (rnd() < 0.01 ? 400 : 0);
+      let arrival = i * 20 * (1 + 200e-6) + rnd() * 30 + (rnd() < 0.01 ? 400 : 0);
+      // Either side of resetMs, half a ms away: the estimate starts over only past it.
+      const probe = { 1000: 0.5, 1500: -0.5, 3000: 0.5, 5000: -0.5 }[i];
+      if (probe !== undefined && Number.isFinite(a.value)) {
+        arrival = a.value + resetMs + probe + ((ts - start) | 0) * msPerTick;
+      }
       a.note(ssrc, ts, arrival);
       b.note(ssrc, ts, arrival);
+      if (i === 0 || i === 2000 || i === 4000 || (probe! > 0 && a.value === arrival)) start = ts;
+      if (probe! > 0) t.is(a.value, Number.isFinite(a.value) ? arrival : a.value, 'started over');
       if (!Object.is(a.value, b.value)) {
         t.fail(
           `q ${q} ${show(options)} step ${i} (ssrc ${ssrc}, ts ${ts}, arrival ${arrival}): TS ${a.value} C ${b.value}`,
