@@ -7,6 +7,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (napi_create_object(env, &test) != napi_ok) return NULL;
   if (register_jitter_test(env, test) != napi_ok) return NULL;
   if (register_wire_test(env, test) != napi_ok) return NULL;
+  if (register_echo_test(env, test) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "_test", test) != napi_ok) return NULL;
   return exports;
 }
