@@ -96,8 +96,15 @@ typedef struct {
   int64_t end; /* timeline position just after the last sample written */
 } far_reference;
 
-/* Timeline position of clock time `ms`. */
-static int64_t position(double ms) { return (int64_t)js_round(ms * RATE_PER_MS); }
+/* Timeline position of clock time `ms`. Beyond +-2^53 (no clock gets there) it saturates
+ * and NaN is 0, where JS would carry on with inexact or NaN positions: never UB here. */
+static int64_t position(double ms) {
+  double p = js_round(ms * RATE_PER_MS);
+  if (p != p) return 0;
+  if (p > 9007199254740992.0) return INT64_C(9007199254740992);
+  if (p < -9007199254740992.0) return -INT64_C(9007199254740992);
+  return (int64_t)p;
+}
 
 static void ref_write(far_reference *r, const int16_t *x, int n, double now) {
   int64_t at = position(now);
