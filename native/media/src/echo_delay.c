@@ -44,14 +44,18 @@ static void shift_in(double *buf, const double *v, int k) {
 }
 
 void delay_tracker_push(delay_tracker *t, const int16_t *far, const int16_t *mic, int n) {
-  double f[DELAY_LEN];
-  double m[DELAY_LEN];
-  if (n > DELAY_LEN * BLOCK) n = DELAY_LEN * BLOCK;
-  int k = envelope(far, n, f);
-  envelope(mic, n, m);
-  shift_in(t->far, f, k);
-  shift_in(t->mic, m, k);
-  t->filled = t->filled + k < DELAY_LEN ? t->filled + k : DELAY_LEN;
+  /* In chunks of whole blocks (the same values as one push of the whole: blocks align). */
+  enum { CHUNK_BLOCKS = 10 };
+  double f[CHUNK_BLOCKS];
+  double m[CHUNK_BLOCKS];
+  for (int at = 0; at < n; at += CHUNK_BLOCKS * BLOCK) {
+    int len = n - at < CHUNK_BLOCKS * BLOCK ? n - at : CHUNK_BLOCKS * BLOCK;
+    int k = envelope(far + at, len, f);
+    envelope(mic + at, len, m);
+    shift_in(t->far, f, k);
+    shift_in(t->mic, m, k);
+    t->filled = t->filled + k < DELAY_LEN ? t->filled + k : DELAY_LEN;
+  }
 }
 
 /* How much an envelope moves: its standard deviation over its mean (0 for silence). */
