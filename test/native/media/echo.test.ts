@@ -237,6 +237,10 @@ test('aec with noise suppression and automatic gain: C = TS', (t) => {
   t.is(r.mismatch, null);
   t.true(r.cancelling);
   t.true(r.processed >= r.frames - 1);
+  // Noise suppression alone, no echo: the preprocessor's output is used from the start.
+  const r2 = run({ seconds: 3, noiseSuppression: true, frameSamples: 480 });
+  t.is(r2.mismatch, null);
+  t.true(r2.processed >= r2.frames - 1);
 });
 
 test('aec without an echo (a headset): the microphone passes, C = TS', (t) => {
