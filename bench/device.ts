@@ -96,7 +96,7 @@ function device(
       ...extra,
     ],
     {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'inherit'],
       env: {
         ...process.env,
         BABEL_DEVICE_AUDIO__COMPLEXITY: String(complexity),
@@ -104,14 +104,12 @@ function device(
       },
     },
   );
-  // The device's log, passed on; it says which media loop runs the calls.
-  readline.createInterface({ input: child.stderr! }).on('line', (l) => {
-    if (l.includes('"msg":"media engine: native"')) nativeEngines.add(name);
-    process.stderr.write(`${l}\n`);
-  });
+
   const events: string[] = [];
   const waiters: Array<() => void> = [];
   readline.createInterface({ input: child.stdout! }).on('line', (l) => {
+    // The device's log says which media loop runs its calls.
+    if (l.includes('"msg":"media engine: native"')) nativeEngines.add(name);
     try {
       const e = (JSON.parse(l) as { event?: string }).event;
       if (e) events.push(e);

@@ -9,6 +9,8 @@
         "src/addon.c",
         "src/engine.c",
         "src/pipeline.c",
+        "src/capture.c",
+        "src/js_options.c",
         "src/jitter.c",
         "src/transit.c",
         "src/wire.c",

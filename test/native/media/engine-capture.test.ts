@@ -1,0 +1,115 @@
+/**
+ * The engine's file microphone (capture-file.ts + wav.ts in C): mono and stereo WAVs loop
+ * seamlessly into the call; a missing or unusable file is retried with backoff and said as
+ * 'capture' events while the leg goes on, and the file appearing is the device back.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { encodeWav } from '../../../device/audio/wav.ts';
+import { generateTone } from '../../../device/media/tone.ts';
+import { pace, session, toneFrame, toneOf } from '../../helpers/media-session.ts';
+import { engine, LOCAL, RATE, received, toneShare, until } from './engine-harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'babel-media-capture-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Interleaves two s16le mono signals of the same length. */
+function stereo(left: Buffer, right: Buffer): Buffer {
+  const out = Buffer.alloc(left.length * 2);
+  for (let i = 0; i < left.length / 2; i++) {
+    out.writeInt16LE(left.readInt16LE(i * 2), i * 4);
+    out.writeInt16LE(right.readInt16LE(i * 2), i * 4 + 2);
+  }
+  return out;
+}
+
+/** An engine sending `path` to a session that only receives; what the session played. */
+async function playFile(t: import('ava').ExecutionContext, path: string) {
+  const x = engine({ capture: { kind: 'file', path } });
+  const s = await session();
+  t.teardown(async () => {
+    x.e.close();
+    await s.s.close();
+  });
+  s.s.start({ ip: LOCAL, port: x.port }, null, 'receive');
+  x.e.start({ ip: LOCAL, port: s.port, direction: 'send' });
+  await until(() => received(s.s.stats()) >= 75, '1.5 s of the file');
+  s.s.stop();
+  x.e.stop();
+  t.deepEqual(x.of('capture'), [{ state: 'open' }]);
+  return s.played.filter((p) => p.kind === 'frame').map((p) => p.pcm);
+}
+
+test('a mono WAV of a quarter second loops seamlessly into the call', async (t) => {
+  const path = join(dir, 'mono.wav');
+  // 700 Hz over 250 ms is 175 whole cycles: the loop is seamless.
+  writeFileSync(path, encodeWav(generateTone(700, 250, RATE, 8000)));
+  const frames = await playFile(t, path);
+  t.true(frames.length >= 70, `${frames.length} frames`);
+  const last = Buffer.concat(frames.slice(-25));
+  t.true(toneShare(last, 700) > 0.8, 'still the tone after six loops');
+  t.is(toneOf(frames.map((pcm) => ({ pcm, kind: 'frame' as const, ts: 0 }))), 700);
+});
+
+test('a stereo WAV is averaged to mono', async (t) => {
+  const path = join(dir, 'stereo.wav');
+  const tone = generateTone(900, 250, RATE, 16000);
+  writeFileSync(path, encodeWav(stereo(tone, Buffer.alloc(tone.length)), RATE, 2));
+  const frames = await playFile(t, path);
+  const last = Buffer.concat(frames.slice(-25));
+  t.true(toneShare(last, 900) > 0.8);
+  // Half of 16000: the average of the tone and silence (Opus keeps the level within 2 dB).
+  let peak = 0;
+  for (let i = 0; i < last.length; i += 2) peak = Math.max(peak, Math.abs(last.readInt16LE(i)));
+  t.true(peak > 6000 && peak < 10000, `peak ${peak}`);
+});
+
+test('a missing file: capture errors with backoff while the leg goes on, then the file is back', async (t) => {
+  const path = join(dir, 'later.wav');
+  const x = engine({ capture: { kind: 'file', path } });
+  const s = await session();
+  t.teardown(async () => {
+    x.e.close();
+    await s.s.close();
+  });
+  s.s.start({ ip: LOCAL, port: x.port });
+  x.e.start({ ip: LOCAL, port: s.port });
+  type CaptureEvent = { state: string; message?: string; retryInMs?: number };
+  const events = () => x.of('capture') as CaptureEvent[];
+  let wrote = false;
+  await pace(
+    400,
+    (k) => {
+      s.s.sendFrame(toneFrame(440, k));
+      if (!wrote && events().length === 2) {
+        writeFileSync(path, encodeWav(generateTone(700, 250, RATE, 8000)));
+        wrote = true;
+      }
+    },
+    () => received(s.s.stats()) >= 25,
+  );
+  const [first, second, back] = events();
+  t.is(first?.state, 'error');
+  t.regex(first?.message ?? '', /later\.wav: No such file or directory/);
+  t.true(first!.retryInMs! >= 350 && first!.retryInMs! <= 500, `first retry ${first?.retryInMs}`);
+  t.true(second!.retryInMs! >= 700 && second!.retryInMs! <= 1000, `then ${second?.retryInMs}`);
+  t.deepEqual(back, { state: 'open' });
+  const st = x.e.stop()!;
+  t.true(st.received >= 50, `the leg went on: ${st.received} received`);
+  t.true(toneShare(Buffer.concat(s.played.slice(-10).map((p) => p.pcm)), 700) > 0.5);
+});
+
+test('a WAV the engine cannot use: the reason, as wav.ts says it', async (t) => {
+  const path = join(dir, 'narrow.wav');
+  writeFileSync(path, encodeWav(generateTone(700, 250, 8000, 8000), 8000));
+  const x = engine({ capture: { kind: 'file', path } });
+  t.teardown(() => x.e.close());
+  x.e.start({ ip: LOCAL, port: 9 });
+  await until(() => x.of('capture').length > 0, 'the error');
+  t.like(x.of('capture')[0], {
+    state: 'error',
+    message: `${path}: 8000 Hz; need 48000 Hz (convert: sox IN.wav -r 48000 -c 1 -b 16 OUT.wav)`,
+  });
+});

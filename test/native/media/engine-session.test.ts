@@ -1,0 +1,94 @@
+/**
+ * Parity: the media engine (native/media) in a call with the TypeScript MediaSession
+ * (device/media/session.ts) it replaces, on loopback, in plain RTP and in SRTP [S-4]: each
+ * decodes the other's tone, and DTMF goes both ways.
+ */
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { newMasterKey } from '../../../protocol/srtp/index.ts';
+import { pace, session, toneFrame, toneOf } from '../../helpers/media-session.ts';
+import { engine, LOCAL, playedFile, received, toneIn, toneShare, until } from './engine-harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'babel-media-parity-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A call of `frames` frames between an engine (1000 Hz) and a session (440 Hz). */
+async function call(t: ExecutionContext, name: string, srtp: boolean) {
+  const file = join(dir, `${name}.raw`);
+  const x = engine({
+    capture: { kind: 'tone', hz: 1000 },
+    playback: { kind: 'fd', fd: openSync(file, 'w') },
+  });
+  const s = await session();
+  t.teardown(async () => {
+    x.e.close();
+    await s.s.close();
+  });
+  const toEngine = newMasterKey();
+  const toSession = newMasterKey();
+  s.s.start({ ip: LOCAL, port: x.port }, srtp ? { send: toEngine, recv: toSession } : null);
+  x.e.start({
+    ip: LOCAL,
+    port: s.port,
+    srtp: srtp
+      ? { send: Buffer.from(toSession, 'base64'), recv: Buffer.from(toEngine, 'base64') }
+      : null,
+  });
+  await pace(100, (k) => s.s.sendFrame(toneFrame(440, k)));
+  await until(() => received(x.e.stats()) >= 100, 'all the session sent');
+  const [se, ss] = [x.e.stop()!, s.s.stop()!];
+  for (const st of [se, ss]) {
+    t.like(st, { srtp, lost: 0, late: 0, invalid: 0, srtpAuthFailed: 0, decodeErrors: 0 });
+    t.true(st.received >= 95, `received ${st.received}`);
+    t.true(st.concealed <= 2, `concealed ${st.concealed}`);
+  }
+  // The session decodes the engine's Opus to its tone, and the engine the session's.
+  t.is(toneOf(s.played), 1000);
+  const frames = s.played.filter((p) => p.kind === 'frame');
+  t.true(frames.length >= 90, `the session played ${frames.length} frames`);
+  t.true(toneShare(Buffer.concat(frames.slice(10).map((p) => p.pcm)), 1000) > 0.8);
+  const heard = playedFile(file, 200);
+  t.is(toneIn(heard), 440);
+  t.true(toneShare(heard.subarray(0, 96000), 440) > 0.8);
+}
+
+test.serial('parity: an engine and a MediaSession in plain RTP decode each other', (t) =>
+  call(t, 'plain', false),
+);
+
+test.serial('[S-4] parity: an engine and a MediaSession in SRTP decode each other', (t) =>
+  call(t, 'srtp', true),
+);
+
+test.serial('parity: DTMF from the engine reaches the session and back', async (t) => {
+  const x = engine({ capture: { kind: 'tone', hz: 1000 } });
+  const s = await session();
+  t.teardown(async () => {
+    x.e.close();
+    await s.s.close();
+  });
+  s.s.start({ ip: LOCAL, port: x.port });
+  x.e.start({ ip: LOCAL, port: s.port });
+  let k = 0;
+  const done = () => s.keys.length === 2 && x.of('dtmf').length === 1;
+  const talk = pace(
+    250,
+    (n) => {
+      k = n;
+      if (n === 10) {
+        x.e.pressKey('4');
+        x.e.pressKey('D');
+      }
+      if (n === 20) s.s.pressKey('*');
+      s.s.sendFrame(toneFrame(440, n));
+    },
+    () => done() && k > 40,
+  );
+  await talk;
+  t.deepEqual(s.keys, ['4', 'D']);
+  t.deepEqual(x.of('dtmf'), ['*']);
+  t.like(x.e.stop(), { dtmfSent: 2, dtmfReceived: 1, lost: 0, late: 0 });
+  t.like(s.s.stop(), { dtmfSent: 1, dtmfReceived: 2, lost: 0, late: 0 });
+});
