@@ -16,14 +16,18 @@
         "src/wire.c",
         "src/srtp.c",
         "src/test_jitter.c",
-        "src/test_wire.c"
+        "src/test_wire.c",
+        "src/echo.c",
+        "src/echo_delay.c",
+        "src/test_echo.c",
+        "../dsp/src/dsp_core.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration", "-pthread"],
       "include_dirs": [
-        "<!@(pkg-config --cflags-only-I opus alsa | sed 's/-I//g')"
+        "<!@(pkg-config --cflags-only-I opus alsa speexdsp | sed 's/-I//g')"
       ],
-      "libraries": ["<!@(pkg-config --libs opus alsa)", "-pthread"]
+      "libraries": ["<!@(pkg-config --libs opus alsa speexdsp)", "-pthread"]
     }
   ]
 }

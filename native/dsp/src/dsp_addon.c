@@ -20,11 +20,11 @@
  * The residual echo the linear filter leaves is suppressed by the preprocessor, which is
  * handed the echo state (SPEEX_PREPROCESS_SET_ECHO_STATE). Every failure is a thrown JS
  * exception (RangeError/TypeError for bad arguments); nothing here aborts the process.
+ *
+ * This file is the Node-API face only: the processing is dsp_core.c, which babel-media
+ * compiles in too, so the device's native media loop runs the very same code.
  */
 #include <node_api.h>
-#include <speex/speex_echo.h>
-#include <speex/speex_preprocess.h>
-#include <speex/speex_resampler.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,15 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SAMPLE_RATE 48000
-#define MAX_FRAME 960
-/* The rate the echo canceller and preprocessor run at (wideband speech, 0-8 kHz): a third
- * of the work of 48 kHz for the same echo tail, and the band speech intelligibility lives
- * in. Resampled with speexdsp's own resampler, the same on the mic and the far end. */
-#define DSP_RATE 16000
-#define DSP_DIV (SAMPLE_RATE / DSP_RATE)
-#define RESAMPLER_QUALITY 3
-#define MAX_TAIL_MS 1000
+#include "dsp_core.h"
+
+#define SAMPLE_RATE DSP_CORE_SAMPLE_RATE
+#define MAX_FRAME DSP_CORE_MAX_FRAME
+#define MAX_TAIL_MS DSP_CORE_MAX_TAIL_MS
 
 #define NAPI_CALL(env, call)                                                             \
   do {                                                                                   \
@@ -70,33 +66,10 @@ static napi_value throw_type(napi_env env, const char *msg) {
   return NULL;
 }
 
-typedef struct {
-  SpeexEchoState *echo; /* NULL without an echo canceller */
-  SpeexPreprocessState *pre;
-  SpeexResamplerState *mic_down;
-  SpeexResamplerState *far_down;
-  SpeexResamplerState *up;
-  int frame;     /* samples at 48 kHz */
-  int dsp_frame; /* samples at DSP_RATE */
-  bool denoise;
-  bool agc;
-  int noise_db; /* the noise suppression asked for, applied while `denoise` */
-} Dsp;
-
-static void dsp_free(Dsp *d) {
-  if (d == NULL) return;
-  if (d->pre) speex_preprocess_state_destroy(d->pre);
-  if (d->mic_down) speex_resampler_destroy(d->mic_down);
-  if (d->far_down) speex_resampler_destroy(d->far_down);
-  if (d->up) speex_resampler_destroy(d->up);
-  if (d->echo) speex_echo_state_destroy(d->echo);
-  free(d);
-}
-
 static void dsp_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  dsp_free(data);
+  dsp_core_free(data);
 }
 
 /* An integer argument in [min, max]; false, with a RangeError/TypeError thrown, otherwise. */
@@ -125,7 +98,7 @@ static bool get_int(napi_env env, napi_value value, const char *name, int32_t mi
  * gives silence. False, with a TypeError/RangeError thrown, otherwise.
  */
 static bool get_frame(napi_env env, napi_value value, const char *name, int frame, bool optional,
-                      spx_int16_t *out) {
+                      int16_t *out) {
   char msg[160];
   napi_valuetype vt = napi_undefined;
   if (value != NULL && napi_typeof(env, value, &vt) != napi_ok) {
@@ -133,7 +106,7 @@ static bool get_frame(napi_env env, napi_value value, const char *name, int fram
     return false;
   }
   if (optional && (value == NULL || vt == napi_null || vt == napi_undefined)) {
-    memset(out, 0, (size_t)frame * sizeof(spx_int16_t));
+    memset(out, 0, (size_t)frame * sizeof(int16_t));
     return true;
   }
   bool is_typedarray = false;
@@ -163,8 +136,8 @@ static bool get_frame(napi_env env, napi_value value, const char *name, int fram
   return true;
 }
 
-static Dsp *unwrap_this(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv,
-                        void **data) {
+static dsp_core *unwrap_this(napi_env env, napi_callback_info info, size_t *argc,
+                             napi_value *argv, void **data) {
   napi_value self;
   if (napi_get_cb_info(env, info, argc, argv, &self, data) != napi_ok) {
     throw_last_napi_error(env);
@@ -176,21 +149,6 @@ static Dsp *unwrap_this(napi_env env, napi_callback_info info, size_t *argc, nap
     return NULL;
   }
   return native;
-}
-
-/*
- * Applies the switches to the preprocessor; the echo state is given once at creation.
- * speexdsp suppresses residual echo only inside its denoiser, so with an echo canceller
- * the denoiser always runs, and "no noise suppression" is a noise floor of 0 dB (steady
- * sounds, a test tone among them, pass unchanged).
- */
-static void dsp_configure(Dsp *d) {
-  int denoise = d->denoise || d->echo != NULL ? 1 : 0;
-  spx_int32_t noise_db = d->denoise ? d->noise_db : 0;
-  int agc = d->agc ? 1 : 0;
-  speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_DENOISE, &denoise);
-  speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &noise_db);
-  speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_AGC, &agc);
 }
 
 static napi_value processor_new(napi_env env, napi_callback_info info) {
@@ -210,85 +168,35 @@ static napi_value processor_new(napi_env env, napi_callback_info info) {
   }
   if (!get_int(env, argv[1], "tailMs", 0, MAX_TAIL_MS, &tail_ms)) return NULL;
   if (tail_ms != 0 && tail_ms < 20) return throw_range(env, "dsp: tailMs must be 0 or 20..1000");
-  Dsp *d = calloc(1, sizeof *d);
+  char err[128];
+  dsp_core *d = dsp_core_new(frame, tail_ms, err, sizeof err);
   if (d == NULL) {
-    napi_throw_error(env, "ERR_BABEL_DSP_ALLOC", "dsp: out of memory");
+    napi_throw_error(env, "ERR_BABEL_DSP_ALLOC", err);
     return NULL;
   }
-  d->frame = frame;
-  d->dsp_frame = frame / DSP_DIV;
-  d->denoise = true;
-  d->agc = false;
-  d->noise_db = -15; /* speexdsp's default */
-  if (tail_ms > 0) {
-    d->echo = speex_echo_state_init(d->dsp_frame, DSP_RATE / 1000 * tail_ms);
-    int rate = DSP_RATE;
-    if (d->echo) speex_echo_ctl(d->echo, SPEEX_ECHO_SET_SAMPLING_RATE, &rate);
-  }
-  d->pre = speex_preprocess_state_init(d->dsp_frame, DSP_RATE);
-  int err = 0;
-  d->mic_down = speex_resampler_init(1, SAMPLE_RATE, DSP_RATE, RESAMPLER_QUALITY, &err);
-  d->far_down = speex_resampler_init(1, SAMPLE_RATE, DSP_RATE, RESAMPLER_QUALITY, &err);
-  d->up = speex_resampler_init(1, DSP_RATE, SAMPLE_RATE, RESAMPLER_QUALITY, &err);
-  if (d->pre == NULL || (tail_ms > 0 && d->echo == NULL) || !d->mic_down || !d->far_down ||
-      !d->up) {
-    dsp_free(d);
-    napi_throw_error(env, "ERR_BABEL_DSP_ALLOC", "dsp: speexdsp could not create its state");
-    return NULL;
-  }
-  if (d->echo) speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_ECHO_STATE, d->echo);
-  dsp_configure(d);
   if (napi_wrap(env, self, d, dsp_finalize, NULL, NULL) != napi_ok) {
-    dsp_free(d);
+    dsp_core_free(d);
     throw_last_napi_error(env);
     return NULL;
   }
   return self;
 }
 
-/*
- * Exactly `out_len` samples from exactly `in_len`: a fixed-ratio resampler (3:1 or 1:3)
- * fed whole frames takes and gives whole frames once its zeros are skipped; any shortfall
- * (none expected) is padded with the last sample so the frame keeps its length.
- */
-static void resample(SpeexResamplerState *r, const spx_int16_t *in, spx_uint32_t in_len,
-                     spx_int16_t *out, spx_uint32_t out_len) {
-  spx_uint32_t got_in = in_len;
-  spx_uint32_t got_out = out_len;
-  speex_resampler_process_int(r, 0, in, &got_in, out, &got_out);
-  for (spx_uint32_t i = got_out; i < out_len; i++) out[i] = i > 0 ? out[i - 1] : 0;
-}
-
 static napi_value processor_process(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2] = {NULL, NULL};
-  Dsp *d = unwrap_this(env, info, &argc, argv, NULL);
+  dsp_core *d = unwrap_this(env, info, &argc, argv, NULL);
   if (d == NULL) return NULL;
   if (argc < 1) return throw_type(env, "dsp: process needs (mic, far)");
-  spx_int16_t mic[MAX_FRAME];
-  spx_int16_t far[MAX_FRAME];
-  spx_int16_t out[MAX_FRAME];
-  if (!get_frame(env, argv[0], "mic", d->frame, false, mic)) return NULL;
-  if (!get_frame(env, argc >= 2 ? argv[1] : NULL, "far", d->frame, true, far)) return NULL;
-  /* Without the canceller and with both switches off there is nothing to do. */
-  if (!d->echo && !d->denoise && !d->agc) {
-    memcpy(out, mic, (size_t)d->frame * sizeof(spx_int16_t));
-  } else {
-    spx_int16_t mic16[MAX_FRAME / DSP_DIV];
-    spx_int16_t far16[MAX_FRAME / DSP_DIV];
-    spx_int16_t out16[MAX_FRAME / DSP_DIV];
-    resample(d->mic_down, mic, (spx_uint32_t)d->frame, mic16, (spx_uint32_t)d->dsp_frame);
-    if (d->echo) {
-      resample(d->far_down, far, (spx_uint32_t)d->frame, far16, (spx_uint32_t)d->dsp_frame);
-      speex_echo_cancellation(d->echo, mic16, far16, out16);
-    } else {
-      memcpy(out16, mic16, sizeof mic16);
-    }
-    speex_preprocess_run(d->pre, out16);
-    resample(d->up, out16, (spx_uint32_t)d->dsp_frame, out, (spx_uint32_t)d->frame);
-  }
+  int frame = dsp_core_frame(d);
+  int16_t mic[MAX_FRAME];
+  int16_t far[MAX_FRAME];
+  int16_t out[MAX_FRAME];
+  if (!get_frame(env, argv[0], "mic", frame, false, mic)) return NULL;
+  if (!get_frame(env, argc >= 2 ? argv[1] : NULL, "far", frame, true, far)) return NULL;
+  dsp_core_process(d, mic, far, out);
   napi_value result;
-  NAPI_CALL(env, napi_create_buffer_copy(env, (size_t)d->frame * 2, out, NULL, &result));
+  NAPI_CALL(env, napi_create_buffer_copy(env, (size_t)frame * 2, out, NULL, &result));
   return result;
 }
 
@@ -299,9 +207,9 @@ static napi_value processor_process(napi_env env, napi_callback_info info) {
  */
 static napi_value processor_reset(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  Dsp *d = unwrap_this(env, info, &argc, NULL, NULL);
+  dsp_core *d = unwrap_this(env, info, &argc, NULL, NULL);
   if (d == NULL) return NULL;
-  if (d->echo) speex_echo_state_reset(d->echo);
+  dsp_core_reset(d);
   return NULL;
 }
 
@@ -320,45 +228,32 @@ static const PropInfo props[] = {
     {"echoSuppressActiveDb", P_ECHO_ACTIVE_DB}, {"agcLevel", P_AGC_LEVEL},
 };
 
-static int level_request(Prop p, bool set) {
-  switch (p) {
-    case P_ECHO_DB:
-      return set ? SPEEX_PREPROCESS_SET_ECHO_SUPPRESS : SPEEX_PREPROCESS_GET_ECHO_SUPPRESS;
-    default:
-      return set ? SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE
-                 : SPEEX_PREPROCESS_GET_ECHO_SUPPRESS_ACTIVE;
-  }
-}
-
 static napi_value processor_get(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   void *data = NULL;
-  Dsp *d = unwrap_this(env, info, &argc, NULL, &data);
+  dsp_core *d = unwrap_this(env, info, &argc, NULL, &data);
   if (d == NULL) return NULL;
   const PropInfo *p = data;
   napi_value result;
   switch (p->prop) {
     case P_DENOISE:
-      NAPI_CALL(env, napi_get_boolean(env, d->denoise, &result));
+      NAPI_CALL(env, napi_get_boolean(env, dsp_core_denoise(d), &result));
       return result;
     case P_AGC:
-      NAPI_CALL(env, napi_get_boolean(env, d->agc, &result));
+      NAPI_CALL(env, napi_get_boolean(env, dsp_core_agc(d), &result));
       return result;
-    case P_AGC_LEVEL: {
-      float level = 0;
-      speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_GET_AGC_LEVEL, &level);
-      NAPI_CALL(env, napi_create_double(env, level, &result));
+    case P_AGC_LEVEL:
+      NAPI_CALL(env, napi_create_double(env, dsp_core_agc_level(d), &result));
       return result;
-    }
     case P_NOISE_DB:
-      NAPI_CALL(env, napi_create_int32(env, d->noise_db, &result));
+      NAPI_CALL(env, napi_create_int32(env, dsp_core_noise_suppress_db(d), &result));
       return result;
-    default: {
-      spx_int32_t v = 0;
-      speex_preprocess_ctl(d->pre, level_request(p->prop, false), &v);
-      NAPI_CALL(env, napi_create_int32(env, v, &result));
+    case P_ECHO_DB:
+      NAPI_CALL(env, napi_create_int32(env, dsp_core_echo_suppress_db(d), &result));
       return result;
-    }
+    default:
+      NAPI_CALL(env, napi_create_int32(env, dsp_core_echo_suppress_active_db(d), &result));
+      return result;
   }
 }
 
@@ -366,7 +261,7 @@ static napi_value processor_set(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1] = {NULL};
   void *data = NULL;
-  Dsp *d = unwrap_this(env, info, &argc, argv, &data);
+  dsp_core *d = unwrap_this(env, info, &argc, argv, &data);
   if (d == NULL) return NULL;
   const PropInfo *p = data;
   if (p->prop == P_DENOISE || p->prop == P_AGC) {
@@ -379,26 +274,20 @@ static napi_value processor_set(napi_env env, napi_callback_info info) {
     }
     bool b = false;
     NAPI_CALL(env, napi_get_value_bool(env, argv[0], &b));
-    if (p->prop == P_DENOISE) d->denoise = b;
-    else d->agc = b;
-    dsp_configure(d);
+    if (p->prop == P_DENOISE) dsp_core_set_denoise(d, b);
+    else dsp_core_set_agc(d, b);
     return NULL;
   }
   int32_t v = 0;
   if (p->prop == P_AGC_LEVEL) {
     if (!get_int(env, argv[0], p->name, 1, 32768, &v)) return NULL;
-    float level = (float)v;
-    speex_preprocess_ctl(d->pre, SPEEX_PREPROCESS_SET_AGC_LEVEL, &level);
+    dsp_core_set_agc_level(d, (float)v);
     return NULL;
   }
   if (!get_int(env, argv[0], p->name, -100, 0, &v)) return NULL;
-  if (p->prop == P_NOISE_DB) {
-    d->noise_db = v;
-    dsp_configure(d);
-    return NULL;
-  }
-  spx_int32_t level = v;
-  speex_preprocess_ctl(d->pre, level_request(p->prop, true), &level);
+  if (p->prop == P_NOISE_DB) dsp_core_set_noise_suppress_db(d, v);
+  else if (p->prop == P_ECHO_DB) dsp_core_set_echo_suppress_db(d, v);
+  else dsp_core_set_echo_suppress_active_db(d, v);
   return NULL;
 }
 

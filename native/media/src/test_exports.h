@@ -9,5 +9,7 @@ napi_status register_jitter_test(napi_env env, napi_value test);
 /* `_test.rtpParse`, `_test.RtpSender`, `_test.DtmfSender`, `_test.DtmfReceiver`,
  * `_test.SrtpSender`, `_test.SrtpReceiver`, ... */
 napi_status register_wire_test(napi_env env, napi_value test);
+/* `_test.Echo` (test_echo.c). */
+napi_status register_echo_test(napi_env env, napi_value test);
 
 #endif
