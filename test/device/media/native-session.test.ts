@@ -251,3 +251,22 @@ test('mediaEngineFor: engine native where it cannot run throws, naming why', (t)
     'native',
   );
 });
+
+test('close() does not hang on a thread that never says it ended', async (t) => {
+  const clock = new FakeClock();
+  const captured = capturingLog('debug');
+  const { s, engine } = await open(clock, captured.log);
+  engine.close = () => {
+    engine.closed++;
+  };
+  let done = false;
+  const closing = s.close().then(() => {
+    done = true;
+  });
+  await Promise.resolve();
+  t.false(done);
+  clock.advance(2000);
+  await closing;
+  t.true(done);
+  t.true(captured.records.some((r) => /no word of its thread ending/.test(String(r.msg))));
+});
