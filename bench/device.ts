@@ -35,6 +35,9 @@ const { values } = parseArgs({
     entry: { type: 'string' },
     // audio.engine of both devices (auto, native, js); default: the device's own default.
     engine: { type: 'string' },
+    // Seconds the devices run, registered and idle, before the call (a device in service
+    // has been up for a while; its process's start-up work is not a call's cost).
+    warmup: { type: 'string', default: '0' },
   },
 });
 const seconds = Number(values.seconds);
@@ -135,6 +138,9 @@ const door = device('door', 440, ['--target', 'kitchen']);
 const kitchen = device('kitchen', 1000, ['--auto-answer']);
 await door.wait(/connected to the hub/);
 await kitchen.wait(/connected to the hub/);
+const warmupS = Number(values.warmup);
+if (!(warmupS >= 0)) throw new Error(`--warmup: seconds >= 0, got ${values.warmup}`);
+await new Promise((r) => setTimeout(r, warmupS * 1000));
 const pid = door.child.pid!;
 door.child.stdin!.write('press\n');
 await door.wait(/talking with kitchen/);
