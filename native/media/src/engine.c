@@ -431,8 +431,9 @@ void engine_run(engine *e) {
 
     pthread_mutex_lock(&e->lock);
     receive_all(e, now);
-    /* The frames the microphone has: sent during a leg that sends, else dropped. */
-    for (;;) {
+    /* The frames the microphone has: sent during a leg that sends, else dropped. At most
+     * MAX_CATCH_UP a wake-up, so a source faster than real time cannot hold the lock. */
+    for (int n = 0; n < MAX_CATCH_UP; n++) {
       char err[300];
       capture_result got = capture_read(e->cap, now, e->pcm_in, err, sizeof err);
       if (got == CAPTURE_NONE) break;
