@@ -5,9 +5,9 @@
  * explain the why; the comments here only say which TS part a C part is.
  *
  * Arithmetic: every TS `number` is a double here and every expression keeps the TS order
- * of operations, so the gauges match bit for bit (no FMA contraction: -std=c11 makes GCC's
- * default -ffp-contract=off; clang is told below). Math.round/min/max, `| 0` and `>>> 0`
- * have exact equivalents (js_*). Memory: everything is allocated in jitter_new().
+ * of operations, so the gauges match bit for bit (no FMA contraction, see below; checked
+ * on arm64). Math.round/min/max, `| 0` and `>>> 0` have exact equivalents (js_*).
+ * Memory: everything is allocated in jitter_new().
  */
 #include "jitter.h"
 
@@ -18,8 +18,11 @@
 
 #include "seq.h"
 
+/* No fused multiply-add (arm64 has it): the TS rounds every operation, so must we. */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
 #endif
 
 /* --- JS number semantics ------------------------------------------------------------ */
@@ -593,7 +596,7 @@ static jitter_push_result push_packet(jitter *jb, const jpacket *p) {
 jitter_push_result jitter_push(jitter *jb, uint16_t sequence, uint32_t timestamp,
                                const uint8_t *payload, size_t len, double arrival_ms,
                                bool has_ssrc, uint32_t ssrc) {
-  if (len > JITTER_MAX_PAYLOAD) {
+  if (len > JITTER_MAX_PAYLOAD || (len > 0 && !payload)) {
     /* The one departure from the TS (which would store and play it): see jitter.h. */
     jb->received++;
     jb->discarded++;

@@ -4,6 +4,11 @@
  * TransitPercentile (device/media/jitter/estimator.ts). Same options, same defaults, same
  * answers for the same inputs: test/native/media/jitter.test.ts runs both on the same traces.
  * Synchronous, time passed in (ms, doubles), nothing allocated after jitter_new().
+ *
+ * The one departure: a payload longer than JITTER_MAX_PAYLOAD is counted in `received` and
+ * `discarded` and otherwise ignored, as if it never came (the TS would store and play it).
+ * jitter_new() also refuses options the TS cannot run with (NaN, or more than 16384 frames
+ * of maxDepthMs or 2^20 of windowMs: the TS would hang or fail to allocate).
  */
 #ifndef BABEL_JITTER_H
 #define BABEL_JITTER_H

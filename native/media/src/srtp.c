@@ -12,7 +12,11 @@
  * (k_s * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). Keys derive once per master key
  * (key_derivation_rate 0); each SSRC keeps its own rollover counter and, when receiving,
  * its own 128-packet replay window. The OpenSSL contexts are made once in *_new and
- * re-keyed per packet with the IV only; this file allocates nothing per packet.
+ * re-keyed per packet with the IV only; this file allocates nothing per packet. (OpenSSL
+ * 3.0 itself, inside EVP_MAC_init's re-init, frees and re-allocates its ~100-byte SHA-1
+ * context: 2 small mallocs per protect or unprotect, measured with 3.0.19. Every EVP
+ * digest re-init does the same in 3.0; only the SHA1_* API, deprecated in OpenSSL 3,
+ * avoids it.)
  */
 #include <limits.h>
 #include <stdlib.h>

@@ -8,8 +8,11 @@
 #include "jitter.h"
 #include "seq.h"
 
+/* No fused multiply-add (arm64 has it): the TS rounds every operation, so must we. */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
 #endif
 
 /* Math.max / Math.min: NaN wins, +0 is above -0. */
