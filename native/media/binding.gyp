@@ -8,8 +8,10 @@
       "sources": [
         "src/addon.c",
         "src/engine.c",
+        "src/engine_loop.c",
         "src/pipeline.c",
         "src/capture.c",
+        "src/capture_alsa.c",
         "src/js_options.c",
         "src/jitter.c",
         "src/transit.c",
