@@ -18,7 +18,8 @@
         "src/wire.c",
         "src/srtp.c",
         "src/test_jitter.c",
-        "src/test_wire.c"
+        "src/test_wire.c",
+        "src/test_pipeline.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration", "-pthread"],
