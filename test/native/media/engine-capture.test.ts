@@ -3,11 +3,15 @@
  * seamlessly into the call; a missing or unusable file is retried with backoff and said as
  * 'capture' events while the leg goes on, and the file appearing is the device back.
  */
+
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { encodeWav } from '../../../device/audio/wav.ts';
+import { toneFrames } from '../../../device/audio/capture-tone.ts';
+import { decodeWav, encodeWav } from '../../../device/audio/wav.ts';
+import { MediaPipeline } from '../../../device/media/pipeline.ts';
 import { generateTone } from '../../../device/media/tone.ts';
 import { pace, session, toneFrame, toneOf } from '../../helpers/media-session.ts';
 import { engine, LOCAL, RATE, received, toneShare, until } from './engine-harness.ts';
@@ -157,4 +161,56 @@ test.serial('an ALSA PCM that does not exist: ALSA says why, retried with backof
   });
   t.true(second!.retryInMs >= 700 && second!.retryInMs <= 1000);
   t.like(x.e.stop(), { packetsSent: 0 });
+});
+
+/**
+ * The first `n` datagrams an engine sends with microphone `capture`, beside those of a TS
+ * MediaPipeline with the same RTP start fed `frames`: Opus is deterministic, so the same
+ * samples give the same bytes.
+ */
+async function sameAsTs(
+  t: import('ava').ExecutionContext,
+  capture: import('./engine-harness.ts').EngineOptions['capture'],
+  frames: () => Buffer,
+  n = 30,
+) {
+  const sink = dgram.createSocket('udp4');
+  const got: Buffer[] = [];
+  sink.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => sink.bind(0, LOCAL, r));
+  const x = engine({ ...(capture ? { capture } : {}) });
+  t.teardown(() => {
+    x.e.close();
+    sink.close();
+  });
+  const rtp = { ssrc: 42, sequence: 1, timestamp: 7 };
+  x.e.start({ ip: LOCAL, port: sink.address().port, direction: 'send', ...rtp });
+  await until(() => got.length >= n, `${n} datagrams`);
+  x.e.stop();
+  const ts = new MediaPipeline({ remote: { address: LOCAL, port: x.port }, rtp });
+  for (let k = 0; k < n; k++) {
+    t.deepEqual(got[k], ts.captureFrame(frames(), k * 20)[0], `datagram ${k}`);
+  }
+}
+
+test.serial('tone capture: the samples of capture-tone.ts, so the same datagrams', (t) =>
+  sameAsTs(t, { kind: 'tone', hz: 440 }, toneFrames(440, 960)),
+);
+
+test.serial('file capture: a stereo file running across its end, as capture-file.ts', async (t) => {
+  const path = join(dir, 'short.wav');
+  // 110 ms: frames run across the end of the file and on from its start.
+  const left = generateTone(500, 110, RATE, 9000);
+  const right = generateTone(1300, 110, RATE, 5000);
+  const file = encodeWav(stereo(left, right), RATE, 2);
+  writeFileSync(path, file);
+  const mono = decodeWav(file);
+  let at = 0;
+  const frames = () => {
+    const out = Buffer.alloc(1920);
+    for (let i = 0; i < 1920; i += 2, at = (at + 2) % mono.length)
+      out.writeInt16LE(mono.readInt16LE(at), i);
+    return out;
+  };
+  await sameAsTs(t, { kind: 'file', path }, frames);
 });
