@@ -79,8 +79,9 @@ function differential(t: ExecutionContext, ops: Op[], options?: JitterBufferOpti
     const sb = c.stats();
     if (same) same = STATS.every((k) => Object.is(sa[k], sb[k]));
     if (!same) {
+      const differs = STATS.filter((k) => !Object.is(sa[k], sb[k])).join(', ') || 'the answer';
       t.fail(
-        `step ${i} of ${ops.length}, ${show(op)}:\n  TS ${show(a)} ${show(sa)}\n  C  ${show(b)} ${show(sb)}`,
+        `step ${i} of ${ops.length}, ${show(op)}, differs in ${differs}:\n  TS ${show(a)} ${show(sa)}\n  C  ${show(b)} ${show(sb)}`,
       );
       return { tally, stats: sb, ok: false };
     }
