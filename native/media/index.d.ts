@@ -44,11 +44,37 @@ export type EnginePlayback =
   /** Discarded. */
   | { kind: 'null' }
   /**
-   * Each frame (s16le mono, 48 kHz) written to `fd` (e.g. an aplay's stdin). The engine
-   * sets O_NONBLOCK on it and never closes it; a frame the reader cannot take at once
-   * (EAGAIN) is dropped and counted (`sinkDropped`, one 'warning' a leg).
+   * Each frame (s16le mono, 48 kHz) written to `fd` (e.g. an aplay's stdin) through
+   * aplay's latency guard (device/audio/playback-aplay.ts). The engine writes only to its
+   * own dup of `fd` (close-on-exec, made at once: the caller may close or reuse its number
+   * right after), closed when the sink is replaced, at close(), or when the reader is gone
+   * (EPIPE). O_NONBLOCK is set on the open file (shared with `fd`; Node's pipes have it
+   * anyway). A frame is dropped and counted (`sinkDropped`, one 'warning' a leg) when it
+   * would put more than `maxLatencyMs` of audio ahead of the clock, when a pipe already
+   * holds that much (its reader is not reading), or when the write fails (EAGAIN, EPIPE).
    */
-  | { kind: 'fd'; fd: number };
+  | { kind: 'fd'; fd: number /** Default 200, 1..60000. */; maxLatencyMs?: number };
+
+/**
+ * Echo control on the engine thread: device/media/echo/control.ts (EchoControl) in C, with
+ * the same options. Every captured frame goes through it before the encoder, every frame
+ * played (silence and concealment too) before the speaker. Made once per Engine, it lives
+ * across legs. Absent: no echo control at all (off, 0 dB, volume 100, no DSP).
+ */
+export interface EngineEcho {
+  /** 'aec': speexdsp's canceller with the measured delay; 'duck'; 'off'. Default 'off'. */
+  mode?: 'aec' | 'duck' | 'off';
+  /** Microphone gain, dB, -60..60. Default 0. */
+  micGainDb?: number;
+  /** Speaker volume 0..100 (the gain is (v/100)^2). Default 100. */
+  speakerVolume?: number;
+  /** speexdsp noise suppression. Default false. */
+  noiseSuppression?: boolean;
+  /** speexdsp automatic gain. Default false. */
+  autoGain?: boolean;
+  /** The playback path's delay (aplay's buffer and a frame), ms, 0..10000: the first bulk. Default 0. */
+  playbackDelayMs?: number;
+}
 
 /** Jitter buffer settings (device/media/jitter/types.ts); absent: that file's defaults. */
 export interface EngineJitterOptions {
@@ -88,8 +114,10 @@ export interface EngineOptions {
   playoutGuardMs?: number;
   /** Default silence. Opened only during a leg that sends [G-2]. */
   capture?: EngineCapture;
-  /** Default null. */
+  /** Default null. Replaced at runtime with `setPlayback()`. */
   playback?: EnginePlayback;
+  /** Default: none. */
+  echo?: EngineEcho;
 }
 
 /** One call leg. */
@@ -132,7 +160,7 @@ export interface EngineStats {
   sendBitrate: number;
   /** Extension: datagrams the socket refused to send. */
   sendErrors: number;
-  /** Extension: playout frames the 'fd' sink could not take. */
+  /** Extension: playout frames the 'fd' sink did not take (latency guard, EAGAIN, EPIPE). */
   sinkDropped: number;
 }
 
@@ -147,6 +175,12 @@ export interface EngineEvents {
    * (500 ms doubling to 10 s, jittered, as device/audio/resilient.ts). The leg goes on.
    */
   capture: { state: 'open' } | { state: 'error'; message: string; retryInMs: number };
+  /**
+   * What the echo control logs (control.ts): 'heard' once an echo is heard and cancelled
+   * ('echo heard: cancelling'), 'delay' when the reference moves ('echo delay measured',
+   * before 'heard' when both come on one frame); `delayMs`: the echo's measured delay.
+   */
+  echo: { event: 'heard' | 'delay'; delayMs: number };
   /** A socket error, a garbage datagram, dropped playout frames: at most once each a leg. */
   warning: { message: string };
   /**
@@ -185,7 +219,26 @@ export class Engine {
   stats(): EngineStats | null;
   /** Sends a key press; RangeError for a non-DTMF key; ignored between legs and on receive legs. */
   pressKey(key: DtmfKey): void;
-  /** Stops the leg and the thread, closes the socket; idempotent. A 'close' event follows. */
+  /**
+   * The speaker from the next frame (a new aplay's stdin, or 'null' while there is none):
+   * the engine dup()s `fd` now and closes its copy of the sink it replaces before this
+   * returns, so nothing is written to the old descriptor after. Throws for a bad playback
+   * (TypeError/RangeError) or a descriptor it cannot dup (an Error with the errno's `code`,
+   * e.g. 'EBADF'; the sink is then unchanged). Ignored on a closed engine.
+   */
+  setPlayback(playback: EnginePlayback): void;
+  /**
+   * Speaker volume 0..100 from the next frame, rounded and clamped as EchoControl's
+   * setSpeakerVolume (NaN: 0); returns the volume now in force. TypeError for a non-number.
+   */
+  setSpeakerVolume(volume: number): number;
+  /** Microphone gain, dB, from the next frame. TypeError/RangeError for a non-finite number. */
+  setMicGainDb(db: number): void;
+  /**
+   * Stops the leg and the thread, closes the socket and the engine's copy of the speaker's
+   * descriptor (nothing is written to it once this returns); idempotent. A 'close' event
+   * follows.
+   */
   close(): void;
 }
 

@@ -10,6 +10,7 @@
  * runs: an idle engine, or a closed one, never keeps the process alive.
  */
 #include <errno.h>
+#include <math.h>
 #include <node_api.h>
 #include <pthread.h>
 #include <signal.h>
@@ -104,6 +105,14 @@ static napi_value event_arg(napi_env env, const engine_event *ev) {
       napi_create_double(env, ev->retry_ms, &v);
       napi_set_named_property(env, arg, "retryInMs", v);
       return arg;
+    case ENGINE_EV_ECHO:
+      if (napi_create_object(env, &arg) != napi_ok) return NULL;
+      napi_create_string_utf8(env, ev->echo == ECHO_EVENT_HEARD ? "heard" : "delay",
+                              NAPI_AUTO_LENGTH, &v);
+      napi_set_named_property(env, arg, "event", v);
+      napi_create_double(env, ev->delay_ms, &v);
+      napi_set_named_property(env, arg, "delayMs", v);
+      return arg;
     case ENGINE_EV_WARNING:
       if (napi_create_object(env, &arg) != napi_ok) return NULL;
       napi_create_string_utf8(env, ev->message, NAPI_AUTO_LENGTH, &v);
@@ -122,6 +131,7 @@ static const char *event_name(engine_event_kind kind) {
     case ENGINE_EV_CAPTURE_OPEN:
     case ENGINE_EV_CAPTURE_ERROR: return "capture";
     case ENGINE_EV_WARNING: return "warning";
+    case ENGINE_EV_ECHO: return "echo";
     case ENGINE_EV_CLOSE: return "close";
   }
   return "?";
@@ -182,6 +192,8 @@ static void keep_alive(napi_env env, handle *h, bool on) {
   h->tsfn_refd = on;
 }
 
+static void throw_errno(napi_env env, const char *message, int err_no);
+
 static napi_value engine_new_js(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2] = {NULL, NULL}, self, target, resource;
@@ -212,14 +224,7 @@ static napi_value engine_new_js(napi_env env, napi_callback_info info) {
   h->eng = engine_new(&cfg, post, h, err, sizeof err, &err_no);
   if (!h->eng) {
     handle_unref(h);
-    napi_value msg, error, code;
-    NAPI_CALL(env, napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &msg));
-    NAPI_CALL(env, napi_create_error(env, NULL, msg, &error));
-    const char *name = err_no ? strerrorname_np(err_no) : "ENOMEM";
-    if (name && napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) == napi_ok) {
-      napi_set_named_property(env, error, "code", code);
-    }
-    napi_throw(env, error);
+    throw_errno(env, err, err_no);
     return NULL;
   }
   h->port = engine_port(h->eng);
@@ -341,6 +346,75 @@ static napi_value engine_press_js(napi_env env, napi_callback_info info) {
   return undefined;
 }
 
+/* Throws an Error whose code is the errno's name. */
+static void throw_errno(napi_env env, const char *message, int err_no) {
+  napi_value msg, error, code;
+  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_error(env, NULL, msg, &error) != napi_ok) {
+    js_throw_last_error(env);
+    return;
+  }
+  const char *name = err_no ? strerrorname_np(err_no) : "ENOMEM";
+  if (name && napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) == napi_ok) {
+    napi_set_named_property(env, error, "code", code);
+  }
+  napi_throw(env, error);
+}
+
+static napi_value engine_set_playback_js(napi_env env, napi_callback_info info) {
+  napi_value arg, undefined;
+  handle *h = unwrap(env, info, &arg);
+  if (!h) return NULL;
+  engine_playback p;
+  if (!js_playback(env, arg, "playback.", &p)) return NULL;
+  napi_get_undefined(env, &undefined);
+  if (h->closed || !h->eng) return undefined; /* a closed engine writes nowhere */
+  char err[200];
+  int err_no = 0;
+  if (!engine_set_playback(h->eng, &p, err, sizeof err, &err_no)) {
+    throw_errno(env, err, err_no);
+    return NULL;
+  }
+  return undefined;
+}
+
+/* The one number argument of a setter, `name` in messages. */
+static bool number_arg(napi_env env, napi_value arg, const char *name, double *out) {
+  napi_valuetype t = napi_undefined;
+  napi_typeof(env, arg, &t);
+  if (t != napi_number) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "%s must be a number", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  return napi_get_value_double(env, arg, out) == napi_ok;
+}
+
+static napi_value engine_set_volume_js(napi_env env, napi_callback_info info) {
+  napi_value arg, v;
+  handle *h = unwrap(env, info, &arg);
+  double volume;
+  if (!h || !number_arg(env, arg, "volume", &volume)) return NULL;
+  double now = h->closed || !h->eng ? 0 : engine_set_speaker_volume(h->eng, volume);
+  NAPI_CALL(env, napi_create_double(env, now, &v));
+  return v;
+}
+
+static napi_value engine_set_mic_gain_js(napi_env env, napi_callback_info info) {
+  napi_value arg, undefined;
+  handle *h = unwrap(env, info, &arg);
+  double db;
+  if (!h || !number_arg(env, arg, "micGainDb", &db)) return NULL;
+  if (!isfinite(db)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "micGainDb must be a finite number");
+    return NULL;
+  }
+  if (!h->closed && h->eng) engine_set_mic_gain_db(h->eng, db);
+  napi_get_undefined(env, &undefined);
+  return undefined;
+}
+
 static napi_value engine_close_js(napi_env env, napi_callback_info info) {
   napi_value undefined;
   handle *h = unwrap(env, info, NULL);
@@ -382,6 +456,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stats", NULL, engine_stats_js, NULL, NULL, NULL, napi_default_method, NULL},
       {"pressKey", NULL, engine_press_js, NULL, NULL, NULL, napi_default_method, NULL},
       {"close", NULL, engine_close_js, NULL, NULL, NULL, napi_default_method, NULL},
+      {"setPlayback", NULL, engine_set_playback_js, NULL, NULL, NULL, napi_default_method, NULL},
+      {"setSpeakerVolume", NULL, engine_set_volume_js, NULL, NULL, NULL, napi_default_method,
+       NULL},
+      {"setMicGainDb", NULL, engine_set_mic_gain_js, NULL, NULL, NULL, napi_default_method,
+       NULL},
       {"port", NULL, NULL, engine_port_js, NULL, NULL, napi_default, NULL},
       {"direction", NULL, NULL, engine_direction_js, NULL, NULL, napi_default, NULL},
   };

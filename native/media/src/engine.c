@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "engine_impl.h"
@@ -26,6 +27,35 @@ void engine_post_message(engine *e, engine_event_kind kind, const char *message,
   e->post(e->ctx, &ev);
 }
 
+/* The echo control's word, on the engine thread, to JS. */
+static void echo_hook(void *user, echo_event event, double value) {
+  engine *e = user;
+  engine_event ev = {.kind = ENGINE_EV_ECHO, .echo = event, .delay_ms = value};
+  e->post(e->ctx, &ev);
+}
+
+/* The engine's own sink for `p`: a dup of the caller's descriptor, non-blocking. */
+static bool sink_make(const engine_playback *p, engine_sink *out, char *err, size_t err_len,
+                      int *err_no) {
+  *out = (engine_sink){.fd = -1, .max_latency_ms = p->max_latency_ms};
+  if (p->kind != SINK_FD) return true;
+  int fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
+  struct stat st;
+  /* Never block the media thread on a slow reader: EAGAIN drops the frame instead. (The
+   * flag is the open file's, so the caller's descriptor is non-blocking too, as Node's
+   * pipes are anyway.) */
+  int flags = fd < 0 ? -1 : fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 || fstat(fd, &st) != 0) {
+    *err_no = errno;
+    snprintf(err, err_len, "playback fd %d: %s", p->fd, strerror(errno));
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  out->fd = fd;
+  out->fifo = S_ISFIFO(st.st_mode);
+  return true;
+}
+
 engine *engine_new(const engine_config *c, engine_post_fn post, void *ctx, char *err,
                    size_t err_len, int *err_no) {
   *err_no = 0;
@@ -37,7 +67,7 @@ engine *engine_new(const engine_config *c, engine_post_fn post, void *ctx, char 
   e->cfg = *c;
   e->post = post;
   e->ctx = ctx;
-  e->sock = e->wake_fd = -1;
+  e->sock = e->wake_fd = e->sink.fd = -1;
   atomic_init(&e->closing, false);
   pthread_mutex_init(&e->lock, NULL);
   if (getrandom(&e->rng, sizeof e->rng, 0) != sizeof e->rng || e->rng == 0) {
@@ -73,15 +103,15 @@ engine *engine_new(const engine_config *c, engine_post_fn post, void *ctx, char 
   socklen_t bound_len = sizeof bound;
   getsockname(e->sock, (struct sockaddr *)&bound, &bound_len);
   e->port = ntohs(bound.sin_port);
-  if (c->sink == SINK_FD) {
-    /* Never block the media thread on a slow reader: EAGAIN drops the frame instead. */
-    int flags = fcntl(c->sink_fd, F_GETFL);
-    if (flags < 0 || fcntl(c->sink_fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-      *err_no = errno;
-      snprintf(err, err_len, "playback fd %d: %s", c->sink_fd, strerror(errno));
-      goto fail;
-    }
+  if (c->echo_on) {
+    echo_options eo = c->echo;
+    eo.frame_samples = frame_samples;
+    eo.on_event = echo_hook;
+    eo.event_user = e;
+    e->echo = echo_new(&eo, err, err_len);
+    if (!e->echo) goto fail;
   }
+  if (!sink_make(&c->playback, &e->sink, err, err_len, err_no)) goto fail;
   return e;
 fail:
   engine_free(e);
@@ -92,6 +122,8 @@ void engine_free(engine *e) {
   if (!e) return;
   pipeline_free(e->leg);
   capture_free(e->cap);
+  echo_free(e->echo);
+  if (e->sink.fd >= 0) close(e->sink.fd);
   if (e->sock >= 0) close(e->sock);
   if (e->wake_fd >= 0) close(e->wake_fd);
   pthread_mutex_destroy(&e->lock);
@@ -109,6 +141,11 @@ static void wake(engine *e) {
 void engine_close(engine *e) {
   atomic_store(&e->closing, true);
   wake(e);
+  /* Nothing is written to the speaker once close() has returned. */
+  engine_playback none = {.kind = SINK_NULL, .max_latency_ms = ENGINE_MAX_LATENCY_MS};
+  char err[8];
+  int err_no;
+  engine_set_playback(e, &none, err, sizeof err, &err_no);
 }
 
 /* ---- the JS thread's side ------------------------------------------------------------ */
@@ -178,4 +215,58 @@ bool engine_press_key(engine *e, char key) {
   if (e->leg && e->dir != DIRECTION_RECEIVE) pipeline_press_key(e->leg, key);
   pthread_mutex_unlock(&e->lock);
   return true;
+}
+
+bool engine_set_playback(engine *e, const engine_playback *p, char *err, size_t err_len,
+                         int *err_no) {
+  *err_no = 0;
+  engine_sink next;
+  if (!sink_make(p, &next, err, err_len, err_no)) return false;
+  pthread_mutex_lock(&e->lock);
+  int old = e->sink.fd;
+  e->sink = next; /* a new speaker: nothing written to it yet (played_by 0) */
+  pthread_mutex_unlock(&e->lock);
+  if (old >= 0) close(old);
+  return true;
+}
+
+/* The echo control, made (mode off, no DSP) the first time a setting asks for one. */
+static echo_control *echo_of(engine *e) {
+  pthread_mutex_lock(&e->lock);
+  echo_control *have = e->echo;
+  pthread_mutex_unlock(&e->lock);
+  if (have) return have;
+  echo_options o = {
+      .mode = ECHO_OFF,
+      .frame_samples = PIPELINE_SAMPLE_RATE * e->cfg.pipeline.frame_ms / 1000,
+      .speaker_volume = 100,
+      .on_event = echo_hook,
+      .event_user = e,
+  };
+  echo_control *made = echo_new(&o, NULL, 0);
+  if (!made) return NULL;
+  pthread_mutex_lock(&e->lock);
+  if (!e->echo) e->echo = made, made = NULL;
+  have = e->echo;
+  pthread_mutex_unlock(&e->lock);
+  echo_free(made);
+  return have;
+}
+
+double engine_set_speaker_volume(engine *e, double volume) {
+  echo_control *echo = echo_of(e);
+  if (!echo) return 100; /* no memory: unchanged */
+  pthread_mutex_lock(&e->lock);
+  echo_set_speaker_volume(echo, volume);
+  double now = echo_speaker_volume(echo);
+  pthread_mutex_unlock(&e->lock);
+  return now;
+}
+
+void engine_set_mic_gain_db(engine *e, double db) {
+  echo_control *echo = echo_of(e);
+  if (!echo) return;
+  pthread_mutex_lock(&e->lock);
+  echo_set_mic_gain_db(echo, db);
+  pthread_mutex_unlock(&e->lock);
 }

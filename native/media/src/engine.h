@@ -14,9 +14,13 @@
  *   per datagram:  recvfrom (all pending) -> pipeline_receive(arrival = CLOCK_MONOTONIC ms)
  *   playout:       as session.ts: ticks at pipeline_next_playout_at(), at most
  *                  MAX_CATCH_UP frames at once after a stall, a datagram arriving within
- *                  RIDE_ALONG_MS of a due tick plays it at once; each frame to the sink
- *                  ('null': discarded; 'fd': a non-blocking write of the s16le frame,
- *                  EAGAIN drops it and counts it)
+ *                  RIDE_ALONG_MS of a due tick plays it at once; each frame through
+ *                  echo_playback() (volume, the far-end reference) to the sink ('null':
+ *                  discarded; 'fd': a non-blocking write of the s16le frame to the
+ *                  engine's own dup of the caller's descriptor, behind aplay's latency
+ *                  guard; EAGAIN, EPIPE and the guard drop it and count it)
+ *   echo control:  every captured frame goes through echo_capture() before the pipeline;
+ *                  the echo state is the engine's, across legs (as the agent's EchoControl)
  *
  * A leg (engine_start_leg .. engine_stop_leg) runs both ways, 'send' (no playout) or
  * 'receive' (no capture, nothing sent) [G-2]: the microphone is open only during a leg
@@ -26,7 +30,8 @@
  * once [G-3]. A socket error or a garbage datagram never ends the thread: counted, and
  * said once per leg as a warning.
  *
- * Threads: leg start/stop/stats/press run on the JS thread under the engine's mutex; the
+ * Threads: leg start/stop/stats/press, the sink and the echo settings run on the JS thread
+ * under the engine's mutex (taking effect from the next frame); the
  * engine thread holds it while it handles what woke it. Events go out through `post`,
  * called on the engine thread (never under a lock the JS thread waits on for long).
  */
@@ -36,16 +41,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "capture.h"
+#include "echo.h"
 #include "pipeline.h"
 
 typedef enum { SINK_NULL, SINK_FD } sink_kind;
+
+/* aplay's latency guard (device/audio/playback-aplay.ts): most audio ahead, by default. */
+#define ENGINE_MAX_LATENCY_MS 200
+
+/* Where played frames go. */
+typedef struct {
+  sink_kind kind;
+  int fd;                /* SINK_FD: the caller's; the engine writes only to a dup of it */
+  double max_latency_ms; /* SINK_FD: the latency guard */
+} engine_playback;
 
 typedef struct {
   struct sockaddr_in bind; /* host and port (0: any) */
   pipeline_config pipeline;
   capture_spec capture;
-  sink_kind sink;
-  int sink_fd; /* SINK_FD: owned by the caller, never closed here */
+  engine_playback playback;
+  /* Echo control on the engine thread (echo.h); false: none (frames pass untouched).
+   * frame_samples and the event hook are set by the engine. */
+  bool echo_on;
+  echo_options echo;
 } engine_config;
 
 typedef enum { DIRECTION_BOTH, DIRECTION_SEND, DIRECTION_RECEIVE } engine_direction;
@@ -56,6 +75,7 @@ typedef enum {
   ENGINE_EV_CAPTURE_OPEN,  /* the microphone opened (again) */
   ENGINE_EV_CAPTURE_ERROR, /* message, retry_ms */
   ENGINE_EV_WARNING,       /* message */
+  ENGINE_EV_ECHO,          /* echo (ECHO_EVENT_HEARD or _DELAY_MEASURED), delay_ms */
   ENGINE_EV_CLOSE
 } engine_event_kind;
 
@@ -63,6 +83,8 @@ typedef struct {
   engine_event_kind kind;
   char key;
   double retry_ms;
+  echo_event echo;
+  double delay_ms;
   char message[300];
 } engine_event;
 
@@ -72,7 +94,7 @@ typedef void (*engine_post_fn)(void *ctx, const engine_event *ev);
 typedef struct {
   pipeline_stats media;
   double send_errors;  /* sendto() failures */
-  double sink_dropped; /* playout frames the sink could not take (EAGAIN) */
+  double sink_dropped; /* playout frames the sink did not take (latency guard, EAGAIN, EPIPE) */
 } engine_stats;
 
 typedef struct engine engine;
@@ -99,5 +121,16 @@ bool engine_get_stats(engine *e, engine_stats *out);
 int engine_direction_now(engine *e);
 /* A key press; ignored between legs and on receive legs. False for a key that is not DTMF. */
 bool engine_press_key(engine *e, char key);
+
+/* Replaces the sink from the next frame (any thread): SINK_FD dup()s `p->fd`, and the copy
+ * of the sink it replaces is closed before this returns, so nothing is written to it after.
+ * False with a message in err and the errno in *err_no (the sink is then unchanged). */
+bool engine_set_playback(engine *e, const engine_playback *p, char *err, size_t err_len,
+                         int *err_no);
+/* Speaker volume 0..100 from the next frame (rounded and clamped as control.ts does; NaN
+ * is 0); returns the volume now in force. Any thread. */
+double engine_set_speaker_volume(engine *e, double volume);
+/* Microphone gain, dB, from the next frame. Any thread. */
+void engine_set_mic_gain_db(engine *e, double db);
 
 #endif

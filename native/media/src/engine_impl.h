@@ -25,6 +25,14 @@
 /* Receive buffer: any UDP datagram fits, so a long one is read whole and refused. */
 #define RECV_BYTES 65536
 
+/* The sink as the engine thread writes it (under the lock). */
+typedef struct {
+  int fd;                /* the engine's own copy (F_DUPFD_CLOEXEC), -1: none ('null') */
+  bool fifo;             /* a pipe: what is queued in it counts against the guard */
+  double max_latency_ms; /* playback-aplay.ts' maxLatencyMs */
+  double played_by;      /* clock time by which what was written will have played */
+} engine_sink;
+
 struct engine {
   engine_config cfg;
   int sock;
@@ -46,6 +54,10 @@ struct engine {
   bool warned_send, warned_invalid, warned_sink;
   double last_invalid;
   engine_stats extra;
+  /* Under the lock, across legs: the speaker and the echo control (NULL: none, and the
+   * frames pass as they are: no echo option and no setting changed). */
+  engine_sink sink;
+  echo_control *echo;
 
   /* The engine thread's own. */
   capture *cap;

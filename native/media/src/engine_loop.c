@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,28 +36,57 @@ static void warn_once(engine *e, bool *flag, const char *fmt, const char *detail
   engine_post_message(e, ENGINE_EV_WARNING, msg, 0);
 }
 
-static void sink(engine *e, const int16_t *pcm, size_t bytes) {
-  if (e->cfg.sink != SINK_FD) return;
-  ssize_t n;
-  do n = write(e->cfg.sink_fd, pcm, bytes);
-  while (n < 0 && errno == EINTR);
-  if (n == (ssize_t)bytes) return;
+/* playback-aplay.ts' write(): one frame to the speaker at `now`, or dropped (counted) when
+ * it would put more than max_latency_ms of audio ahead of the clock (#playedBy), when a
+ * pipe already holds that much (the reader is not reading: Node's writableLength there,
+ * the pipe itself here), or when the write fails (EAGAIN; EPIPE: the reader is gone, and
+ * the engine's copy of the descriptor is closed). */
+static void sink(engine *e, const int16_t *pcm, size_t bytes, double frame_ms, double now) {
+  engine_sink *s = &e->sink;
+  if (s->fd < 0) return;
+  double played_by = fmax(s->played_by, now);
+  char why[64];
+  if (played_by + frame_ms - now > s->max_latency_ms) {
+    snprintf(why, sizeof why, "more than %.15g ms ahead", s->max_latency_ms);
+  } else {
+    int queued = 0;
+    size_t max_queue = (size_t)ceil(s->max_latency_ms / frame_ms) * bytes;
+    if (s->fifo && ioctl(s->fd, FIONREAD, &queued) == 0 && queued > 0 &&
+        (size_t)queued + bytes > max_queue) {
+      snprintf(why, sizeof why, "more than %.15g ms queued", s->max_latency_ms);
+    } else {
+      ssize_t n;
+      do n = write(s->fd, pcm, bytes);
+      while (n < 0 && errno == EINTR);
+      if (n == (ssize_t)bytes) {
+        s->played_by = played_by + frame_ms;
+        return;
+      }
+      snprintf(why, sizeof why, "%s", n < 0 ? strerror(errno) : "short write");
+      if (n < 0 && errno == EPIPE) {
+        close(s->fd);
+        s->fd = -1;
+      }
+    }
+  }
   e->extra.sink_dropped++;
-  warn_once(e, &e->warned_sink, "playback: frames dropped (%s)",
-            n < 0 ? strerror(errno) : "short write");
+  warn_once(e, &e->warned_sink, "playback: frames dropped (%s)", why);
 }
 
 /* session.ts' #play(): every frame due within `slack`, then the next tick (drift-free). */
 static void play(engine *e, double now, double slack) {
   pipeline *p = e->leg;
   size_t bytes = (size_t)pipeline_frame_samples(p) * sizeof(int16_t);
+  double frame_ms = pipeline_frame_ms(p);
   for (int n = 0; e->due <= now + slack; n++) {
     if (n == MAX_CATCH_UP) {
       e->due = pipeline_next_playout_at(p, now);
       break;
     }
     pipeline_playout_frame(p, now, e->pcm_out);
-    sink(e, e->pcm_out, bytes);
+    /* Every frame handed to the speaker, silence and concealment too, as sound.ts' speaker. */
+    if (e->echo) echo_playback(e->echo, e->pcm_out, e->pcm_out, now);
+    sink(e, e->pcm_out, bytes, frame_ms, now);
     e->due = pipeline_next_playout_at(p, e->due);
   }
   /* [G-3] A two-way leg silent for 2 s while sending is said once. */
@@ -109,6 +139,7 @@ static void receive_all(engine *e, double now) {
 }
 
 static void send_frame(engine *e, double now) {
+  if (e->echo) echo_capture(e->echo, e->pcm_in, e->pcm_in, now);
   size_t len = pipeline_capture_frame(e->leg, e->pcm_in, now, e->datagram, sizeof e->datagram);
   if (len == 0) return;
   ssize_t n;

@@ -157,25 +157,83 @@ static bool capture_config(napi_env env, napi_value options, capture_spec *c) {
   return false;
 }
 
-static bool playback_config(napi_env env, napi_value options, engine_config *c) {
-  napi_value o;
-  char kind[16];
-  c->sink = SINK_NULL;
-  c->sink_fd = -1;
-  if (!object(env, options, "playback", &o, false)) return false;
-  if (!o) return true;
-  if (!str(env, o, "playback.", "kind", NULL, kind, sizeof kind)) return false;
+bool js_playback(napi_env env, napi_value o, const char *path, engine_playback *out) {
+  char kind[16], name[32];
+  *out = (engine_playback){.kind = SINK_NULL, .fd = -1, .max_latency_ms = ENGINE_MAX_LATENCY_MS};
+  napi_valuetype t = napi_undefined;
+  if (o) napi_typeof(env, o, &t);
+  if (t != napi_object || !o) {
+    snprintf(name, sizeof name, "%.*s", (int)strlen(path) - 1, path);
+    return type_error(env, "%s must be an object", name);
+  }
+  if (!str(env, o, path, "kind", NULL, kind, sizeof kind)) return false;
   if (strcmp(kind, "null") == 0) return true;
   if (strcmp(kind, "fd") == 0) {
     double fd;
-    c->sink = SINK_FD;
-    if (!num(env, o, "playback.", "fd", -1, 0, INT32_MAX, true, &fd)) return false;
-    if (fd < 0) return type_error(env, "%s is required", "playback.fd");
-    c->sink_fd = (int)fd;
+    out->kind = SINK_FD;
+    if (!num(env, o, path, "fd", -1, 0, INT32_MAX, true, &fd) ||
+        !num(env, o, path, "maxLatencyMs", ENGINE_MAX_LATENCY_MS, 1, 60000, false,
+             &out->max_latency_ms)) {
+      return false;
+    }
+    snprintf(name, sizeof name, "%sfd", path);
+    if (fd < 0) return type_error(env, "%s is required", name);
+    out->fd = (int)fd;
     return true;
   }
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "playback.kind must be 'null' or 'fd'");
+  snprintf(name, sizeof name, "%skind must be 'null' or 'fd'", path);
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", name);
   return false;
+}
+
+static bool playback_config(napi_env env, napi_value options, engine_config *c) {
+  napi_value o;
+  c->playback = (engine_playback){
+      .kind = SINK_NULL, .fd = -1, .max_latency_ms = ENGINE_MAX_LATENCY_MS};
+  if (!prop(env, options, "playback", &o)) return false;
+  if (!o) return true;
+  return js_playback(env, o, "playback.", &c->playback);
+}
+
+static bool boolean(napi_env env, napi_value obj, const char *path, const char *name,
+                    bool *out) {
+  napi_value v;
+  char full[96];
+  snprintf(full, sizeof full, "%s%s", path, name);
+  if (!prop(env, obj, name, &v)) return false;
+  if (!v) return true;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_boolean) return type_error(env, "%s must be a boolean", full);
+  return napi_get_value_bool(env, v, out) == napi_ok;
+}
+
+/* echo: control.ts' options; absent: none at all (off, 0 dB, volume 100, no DSP). */
+static bool echo_config(napi_env env, napi_value options, engine_config *c) {
+  napi_value o;
+  char mode[16];
+  c->echo_on = false;
+  c->echo = (echo_options){.mode = ECHO_OFF, .speaker_volume = 100};
+  if (!object(env, options, "echo", &o, false)) return false;
+  if (!o) return true;
+  echo_options *e = &c->echo;
+  if (!str(env, o, "echo.", "mode", "off", mode, sizeof mode)) return false;
+  if (strcmp(mode, "aec") == 0) e->mode = ECHO_AEC;
+  else if (strcmp(mode, "duck") == 0) e->mode = ECHO_DUCK;
+  else if (strcmp(mode, "off") == 0) e->mode = ECHO_OFF;
+  else {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "echo.mode must be 'aec', 'duck' or 'off'");
+    return false;
+  }
+  if (!num(env, o, "echo.", "micGainDb", 0, -60, 60, false, &e->mic_gain_db) ||
+      !num(env, o, "echo.", "speakerVolume", 100, 0, 100, false, &e->speaker_volume) ||
+      !boolean(env, o, "echo.", "noiseSuppression", &e->noise_suppression) ||
+      !boolean(env, o, "echo.", "autoGain", &e->auto_gain) ||
+      !num(env, o, "echo.", "playbackDelayMs", 0, 0, 10000, false, &e->playback_delay_ms)) {
+    return false;
+  }
+  c->echo_on = true;
+  return true;
 }
 
 bool js_engine_config(napi_env env, napi_value options, engine_config *c) {
@@ -232,7 +290,8 @@ bool js_engine_config(napi_env env, napi_value options, engine_config *c) {
   c->bind.sin_family = AF_INET;
   c->bind.sin_port = htons((uint16_t)port);
   if (!ipv4(env, host, "host", &c->bind.sin_addr)) return false;
-  return capture_config(env, options, &c->capture) && playback_config(env, options, c);
+  return capture_config(env, options, &c->capture) && playback_config(env, options, c) &&
+         echo_config(env, options, c);
 }
 
 static bool key_buffer(napi_env env, napi_value srtp, const char *name, uint8_t *out) {

@@ -21,6 +21,10 @@ void js_throw_last_error(napi_env env);
  * naming the option. */
 bool js_engine_config(napi_env env, napi_value options, engine_config *out);
 
+/* A playback object (`path`: "playback." or "" for setPlayback's argument); false with an
+ * error thrown naming the option. */
+bool js_playback(napi_env env, napi_value o, const char *path, engine_playback *out);
+
 /* engine.start(leg): the leg and its direction; false with an error thrown. */
 bool js_leg(napi_env env, napi_value leg, pipeline_leg *out, engine_direction *dir);
 
