@@ -87,56 +87,6 @@ static void *engine_thread(void *arg) {
 
 /* ---- the JS thread -------------------------------------------------------------------- */
 
-static napi_value event_arg(napi_env env, const engine_event *ev) {
-  napi_value arg = NULL, v;
-  switch (ev->kind) {
-    case ENGINE_EV_DTMF:
-      napi_create_string_utf8(env, &ev->key, 1, &arg);
-      return arg;
-    case ENGINE_EV_CAPTURE_OPEN:
-    case ENGINE_EV_CAPTURE_ERROR:
-      if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_string_utf8(env, ev->kind == ENGINE_EV_CAPTURE_OPEN ? "open" : "error",
-                              NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "state", v);
-      if (ev->kind == ENGINE_EV_CAPTURE_OPEN) return arg;
-      napi_create_string_utf8(env, ev->message, NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "message", v);
-      napi_create_double(env, ev->retry_ms, &v);
-      napi_set_named_property(env, arg, "retryInMs", v);
-      return arg;
-    case ENGINE_EV_ECHO:
-      if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_string_utf8(env, ev->echo == ECHO_EVENT_HEARD ? "heard" : "delay",
-                              NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "event", v);
-      napi_create_double(env, ev->delay_ms, &v);
-      napi_set_named_property(env, arg, "delayMs", v);
-      return arg;
-    case ENGINE_EV_WARNING:
-      if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_string_utf8(env, ev->message, NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "message", v);
-      return arg;
-    default:
-      napi_get_undefined(env, &arg);
-      return arg;
-  }
-}
-
-static const char *event_name(engine_event_kind kind) {
-  switch (kind) {
-    case ENGINE_EV_DTMF: return "dtmf";
-    case ENGINE_EV_SILENT: return "silent";
-    case ENGINE_EV_CAPTURE_OPEN:
-    case ENGINE_EV_CAPTURE_ERROR: return "capture";
-    case ENGINE_EV_WARNING: return "warning";
-    case ENGINE_EV_ECHO: return "echo";
-    case ENGINE_EV_CLOSE: return "close";
-  }
-  return "?";
-}
-
 /* Runs on the JS thread for each queued event (env NULL: the environment is going away). */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   handle *h = context;
@@ -154,8 +104,8 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   }
   if (env && js_cb) {
     napi_value kind, arg, undefined;
-    if (napi_create_string_utf8(env, event_name(ev->kind), NAPI_AUTO_LENGTH, &kind) == napi_ok &&
-        (arg = event_arg(env, ev)) != NULL && napi_get_undefined(env, &undefined) == napi_ok) {
+    if (napi_create_string_utf8(env, js_event_name(ev->kind), NAPI_AUTO_LENGTH, &kind) == napi_ok &&
+        (arg = js_event_arg(env, ev)) != NULL && napi_get_undefined(env, &undefined) == napi_ok) {
       napi_value argv[2] = {kind, arg};
       /* An exception thrown by onEvent is left pending: Node reports it as uncaught. */
       napi_call_function(env, undefined, js_cb, 2, argv, NULL);
@@ -192,8 +142,6 @@ static void keep_alive(napi_env env, handle *h, bool on) {
   h->tsfn_refd = on;
 }
 
-static void throw_errno(napi_env env, const char *message, int err_no);
-
 static napi_value engine_new_js(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2] = {NULL, NULL}, self, target, resource;
@@ -224,7 +172,7 @@ static napi_value engine_new_js(napi_env env, napi_callback_info info) {
   h->eng = engine_new(&cfg, post, h, err, sizeof err, &err_no);
   if (!h->eng) {
     handle_unref(h);
-    throw_errno(env, err, err_no);
+    js_throw_errno(env, err, err_no);
     return NULL;
   }
   h->port = engine_port(h->eng);
@@ -346,21 +294,6 @@ static napi_value engine_press_js(napi_env env, napi_callback_info info) {
   return undefined;
 }
 
-/* Throws an Error whose code is the errno's name. */
-static void throw_errno(napi_env env, const char *message, int err_no) {
-  napi_value msg, error, code;
-  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
-      napi_create_error(env, NULL, msg, &error) != napi_ok) {
-    js_throw_last_error(env);
-    return;
-  }
-  const char *name = err_no ? strerrorname_np(err_no) : "ENOMEM";
-  if (name && napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) == napi_ok) {
-    napi_set_named_property(env, error, "code", code);
-  }
-  napi_throw(env, error);
-}
-
 static napi_value engine_set_playback_js(napi_env env, napi_callback_info info) {
   napi_value arg, undefined;
   handle *h = unwrap(env, info, &arg);
@@ -372,30 +305,17 @@ static napi_value engine_set_playback_js(napi_env env, napi_callback_info info) 
   char err[200];
   int err_no = 0;
   if (!engine_set_playback(h->eng, &p, err, sizeof err, &err_no)) {
-    throw_errno(env, err, err_no);
+    js_throw_errno(env, err, err_no);
     return NULL;
   }
   return undefined;
-}
-
-/* The one number argument of a setter, `name` in messages. */
-static bool number_arg(napi_env env, napi_value arg, const char *name, double *out) {
-  napi_valuetype t = napi_undefined;
-  napi_typeof(env, arg, &t);
-  if (t != napi_number) {
-    char msg[80];
-    snprintf(msg, sizeof msg, "%s must be a number", name);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-    return false;
-  }
-  return napi_get_value_double(env, arg, out) == napi_ok;
 }
 
 static napi_value engine_set_volume_js(napi_env env, napi_callback_info info) {
   napi_value arg, v;
   handle *h = unwrap(env, info, &arg);
   double volume;
-  if (!h || !number_arg(env, arg, "volume", &volume)) return NULL;
+  if (!h || !js_number_arg(env, arg, "volume", &volume)) return NULL;
   double now = h->closed || !h->eng ? 0 : engine_set_speaker_volume(h->eng, volume);
   NAPI_CALL(env, napi_create_double(env, now, &v));
   return v;
@@ -405,7 +325,7 @@ static napi_value engine_set_mic_gain_js(napi_env env, napi_callback_info info) 
   napi_value arg, undefined;
   handle *h = unwrap(env, info, &arg);
   double db;
-  if (!h || !number_arg(env, arg, "micGainDb", &db)) return NULL;
+  if (!h || !js_number_arg(env, arg, "micGainDb", &db)) return NULL;
   if (!isfinite(db)) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "micGainDb must be a finite number");
     return NULL;
