@@ -118,6 +118,11 @@ export interface EngineOptions {
   playback?: EnginePlayback;
   /** Default: none. */
   echo?: EngineEcho;
+  /**
+   * Test seam, not for devices: every frame played, as decoded (before echo control and
+   * the sink's guard), written (blocking) to a dup of this descriptor.
+   */
+  tapFd?: number;
 }
 
 /** One call leg. */

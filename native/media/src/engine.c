@@ -67,7 +67,7 @@ engine *engine_new(const engine_config *c, engine_post_fn post, void *ctx, char 
   e->cfg = *c;
   e->post = post;
   e->ctx = ctx;
-  e->sock = e->wake_fd = e->sink.fd = -1;
+  e->sock = e->wake_fd = e->sink.fd = e->tap_fd = -1;
   atomic_init(&e->closing, false);
   pthread_mutex_init(&e->lock, NULL);
   if (getrandom(&e->rng, sizeof e->rng, 0) != sizeof e->rng || e->rng == 0) {
@@ -112,6 +112,11 @@ engine *engine_new(const engine_config *c, engine_post_fn post, void *ctx, char 
     if (!e->echo) goto fail;
   }
   if (!sink_make(&c->playback, &e->sink, err, err_len, err_no)) goto fail;
+  if (c->tap_fd >= 0 && (e->tap_fd = fcntl(c->tap_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+    *err_no = errno;
+    snprintf(err, err_len, "tapFd %d: %s", c->tap_fd, strerror(errno));
+    goto fail;
+  }
   return e;
 fail:
   engine_free(e);
@@ -124,6 +129,7 @@ void engine_free(engine *e) {
   capture_free(e->cap);
   echo_free(e->echo);
   if (e->sink.fd >= 0) close(e->sink.fd);
+  if (e->tap_fd >= 0) close(e->tap_fd);
   if (e->sock >= 0) close(e->sock);
   if (e->wake_fd >= 0) close(e->wake_fd);
   pthread_mutex_destroy(&e->lock);

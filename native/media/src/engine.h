@@ -65,6 +65,9 @@ typedef struct {
    * frame_samples and the event hook are set by the engine. */
   bool echo_on;
   echo_options echo;
+  /* Test seam (-1: none): every frame played, as decoded (before echo control), written to
+   * a dup of this descriptor, so a test can check what the speaker got against it. */
+  int tap_fd;
 } engine_config;
 
 typedef enum { DIRECTION_BOTH, DIRECTION_SEND, DIRECTION_RECEIVE } engine_direction;

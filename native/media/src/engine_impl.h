@@ -58,6 +58,7 @@ struct engine {
    * frames pass as they are: no echo option and no setting changed). */
   engine_sink sink;
   echo_control *echo;
+  int tap_fd; /* the engine's dup of cfg.tap_fd, or -1 */
 
   /* The engine thread's own. */
   capture *cap;

@@ -84,6 +84,9 @@ static void play(engine *e, double now, double slack) {
       break;
     }
     pipeline_playout_frame(p, now, e->pcm_out);
+    if (e->tap_fd >= 0 && write(e->tap_fd, e->pcm_out, bytes) < 0) {
+      /* a test's file: nothing to do about it */
+    }
     /* Every frame handed to the speaker, silence and concealment too, as sound.ts' speaker. */
     if (e->echo) echo_playback(e->echo, e->pcm_out, e->pcm_out, now);
     sink(e, e->pcm_out, bytes, frame_ms, now);

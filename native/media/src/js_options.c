@@ -167,6 +167,9 @@ bool js_engine_config(napi_env env, napi_value options, engine_config *c) {
   c->bind.sin_family = AF_INET;
   c->bind.sin_port = htons((uint16_t)port);
   if (!js_ipv4(env, host, "host", &c->bind.sin_addr)) return false;
+  double tap;
+  if (!js_num(env, options, "", "tapFd", -1, 0, INT32_MAX, true, &tap)) return false;
+  c->tap_fd = (int)tap;
   return capture_config(env, options, &c->capture) && playback_config(env, options, c) &&
          echo_config(env, options, c);
 }

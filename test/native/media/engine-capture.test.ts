@@ -4,17 +4,15 @@
  * 'capture' events while the leg goes on, and the file appearing is the device back.
  */
 
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { toneFrames } from '../../../device/audio/capture-tone.ts';
 import { decodeWav, encodeWav } from '../../../device/audio/wav.ts';
-import { MediaPipeline } from '../../../device/media/pipeline.ts';
 import { generateTone } from '../../../device/media/tone.ts';
 import { pace, session, toneFrame, toneOf } from '../../helpers/media-session.ts';
-import { engine, LOCAL, RATE, received, toneShare, until } from './engine-harness.ts';
+import { engine, LOCAL, RATE, received, sent, toneShare, tsSent, until } from './engine-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'babel-media-capture-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -174,23 +172,9 @@ async function sameAsTs(
   frames: () => Buffer,
   n = 30,
 ) {
-  const sink = dgram.createSocket('udp4');
-  const got: Buffer[] = [];
-  sink.on('message', (m) => got.push(m));
-  await new Promise<void>((r) => sink.bind(0, LOCAL, r));
-  const x = engine({ ...(capture ? { capture } : {}) });
-  t.teardown(() => {
-    x.e.close();
-    sink.close();
-  });
-  const rtp = { ssrc: 42, sequence: 1, timestamp: 7 };
-  x.e.start({ ip: LOCAL, port: sink.address().port, direction: 'send', ...rtp });
-  await until(() => got.length >= n, `${n} datagrams`);
-  x.e.stop();
-  const ts = new MediaPipeline({ remote: { address: LOCAL, port: x.port }, rtp });
-  for (let k = 0; k < n; k++) {
-    t.deepEqual(got[k], ts.captureFrame(frames(), k * 20)[0], `datagram ${k}`);
-  }
+  const { got, port } = await sent({ ...(capture ? { capture } : {}) }, n);
+  const want = tsSent(port, Array.from({ length: n }, frames));
+  for (let k = 0; k < n; k++) t.deepEqual(got[k], want[k], `datagram ${k}`);
 }
 
 test.serial('tone capture: the samples of capture-tone.ts, so the same datagrams', (t) =>

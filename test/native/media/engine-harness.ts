@@ -2,20 +2,26 @@
  * The media engine (native/media, this worktree's build) for tests: an engine whose events
  * are collected, waits for conditions with a hang guard, and the measure of what was heard.
  */
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import pino from 'pino';
+import { EchoControl, type EchoControlOptions } from '../../../device/media/echo/control.ts';
+import type { DspModule } from '../../../device/media/echo/dsp.ts';
+import { MediaPipeline } from '../../../device/media/pipeline.ts';
 import { dominantFrequency, goertzelPower } from '../../../device/media/tone.ts';
 import { hangGuardMs } from '../../helpers/hang-guard.ts';
 
 type Media = typeof import('../../../native/media/index.js');
 
 export type {
+  EngineEcho,
   EngineLeg,
   EngineOptions,
   EngineStats,
 } from '../../../native/media/index.js';
 
-import type { EngineOptions } from '../../../native/media/index.js';
+import type { EngineEcho, EngineOptions } from '../../../native/media/index.js';
 
 export const media = createRequire(import.meta.url)('../../../native/media/index.js') as Media;
 export const LOCAL = '127.0.0.1';
@@ -87,4 +93,64 @@ export function playedFile(path: string, skipMs = 0): Buffer {
     if (f.some((b) => b !== 0)) voiced.push(f);
   }
   return Buffer.concat(voiced);
+}
+
+/** This tree's babel-dsp (node_modules may point at another checkout's build). */
+const dsp = createRequire(import.meta.url)('../../../native/dsp/index.js') as DspModule;
+
+/**
+ * The TypeScript EchoControl (device/media/echo/control.ts) with `echo`'s options, as the
+ * agent makes it for an engine with these options (absent ones as the engine takes them).
+ */
+export function tsEcho(echo: EngineEcho, frameSamples = 960): EchoControl {
+  const o: EchoControlOptions = {
+    mode: echo.mode ?? 'off',
+    frameSamples,
+    micGainDb: echo.micGainDb ?? 0,
+    speakerVolume: echo.speakerVolume ?? 100,
+    noiseSuppression: echo.noiseSuppression ?? false,
+    autoGain: echo.autoGain ?? false,
+    playbackDelayMs: echo.playbackDelayMs ?? 0,
+    log: pino({ level: 'silent' }),
+    loadDsp: () => dsp,
+  };
+  return new EchoControl(o);
+}
+
+/** The RTP start of the legs whose datagrams are compared with a TS pipeline's. */
+export const RTP_START = { ssrc: 42, sequence: 1, timestamp: 7 } as const;
+
+/**
+ * The first `n` datagrams of an engine with `options` on a send leg (RTP_START) to a
+ * socket of the test's; `during` runs once `at` of them have come (a change mid-call).
+ */
+export async function sent(
+  options: EngineOptions,
+  n: number,
+  during?: { at: number; run: (x: ReturnType<typeof engine>, got: Buffer[]) => void },
+) {
+  const sink = dgram.createSocket('udp4');
+  const got: Buffer[] = [];
+  sink.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => sink.bind(0, LOCAL, r));
+  const x = engine(options);
+  try {
+    x.e.start({ ip: LOCAL, port: sink.address().port, direction: 'send', ...RTP_START });
+    if (during) {
+      await until(() => got.length >= during.at, `${during.at} datagrams`);
+      during.run(x, got);
+    }
+    await until(() => got.length >= n, `${n} datagrams`);
+    x.e.stop();
+    return { got: got.slice(0, n), port: x.port };
+  } finally {
+    x.e.close();
+    sink.close();
+  }
+}
+
+/** The datagrams a TS MediaPipeline with RTP_START sends for `frames`, 20 ms apart. */
+export function tsSent(port: number, frames: Buffer[]): Buffer[] {
+  const ts = new MediaPipeline({ remote: { address: LOCAL, port }, rtp: RTP_START });
+  return frames.map((f, k) => ts.captureFrame(f, k * 20)[0]!);
 }
