@@ -50,8 +50,10 @@ export type EnginePlayback =
    * right after), closed when the sink is replaced, at close(), or when the reader is gone
    * (EPIPE). O_NONBLOCK is set on the open file (shared with `fd`; Node's pipes have it
    * anyway). A frame is dropped and counted (`sinkDropped`, one 'warning' a leg) when it
-   * would put more than `maxLatencyMs` of audio ahead of the clock, when a pipe already
+   * would put more than `maxLatencyMs` of audio ahead of the clock, when a FIFO already
    * holds that much (its reader is not reading), or when the write fails (EAGAIN, EPIPE).
+   * (Node's child stdio, aplay's stdin, is a socketpair: there, as for AplayPlayback, the
+   * socket's buffer fills before EAGAIN.)
    */
   | { kind: 'fd'; fd: number /** Default 200, 1..60000. */; maxLatencyMs?: number };
 

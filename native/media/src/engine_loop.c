@@ -38,9 +38,10 @@ static void warn_once(engine *e, bool *flag, const char *fmt, const char *detail
 
 /* playback-aplay.ts' write(): one frame to the speaker at `now`, or dropped (counted) when
  * it would put more than max_latency_ms of audio ahead of the clock (#playedBy), when a
- * pipe already holds that much (the reader is not reading: Node's writableLength there,
- * the pipe itself here), or when the write fails (EAGAIN; EPIPE: the reader is gone, and
- * the engine's copy of the descriptor is closed). */
+ * FIFO already holds that much (the reader is not reading: Node's writableLength there,
+ * the pipe itself here; a socket's queue is not counted in bytes, so a socketpair, as
+ * Node's child stdio, fills its buffer first), or when the write fails (EAGAIN; EPIPE:
+ * the reader is gone, and the engine's copy of the descriptor is closed). */
 static void sink(engine *e, const int16_t *pcm, size_t bytes, double frame_ms, double now) {
   engine_sink *s = &e->sink;
   if (s->fd < 0) return;
