@@ -53,7 +53,7 @@ export type EnginePlayback =
    * would put more than `maxLatencyMs` of audio ahead of the clock, when a FIFO already
    * holds that much (its reader is not reading), or when the write fails (EAGAIN, EPIPE).
    * (Node's child stdio, aplay's stdin, is a socketpair: there, as for AplayPlayback, the
-   * socket's buffer fills before EAGAIN.)
+   * socket's buffer fills before EAGAIN.) A regular file (a recording) takes every frame.
    */
   | { kind: 'fd'; fd: number /** Default 200, 1..60000. */; maxLatencyMs?: number };
 

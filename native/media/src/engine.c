@@ -53,6 +53,7 @@ static bool sink_make(const engine_playback *p, engine_sink *out, char *err, siz
   }
   out->fd = fd;
   out->fifo = S_ISFIFO(st.st_mode);
+  out->file = S_ISREG(st.st_mode);
   return true;
 }
 

@@ -29,6 +29,7 @@
 typedef struct {
   int fd;                /* the engine's own copy (F_DUPFD_CLOEXEC), -1: none ('null') */
   bool fifo;             /* a pipe: what is queued in it counts against the guard */
+  bool file;             /* a regular file (a recording, no speaker): no latency guard */
   double max_latency_ms; /* playback-aplay.ts' maxLatencyMs */
   double played_by;      /* clock time by which what was written will have played */
 } engine_sink;

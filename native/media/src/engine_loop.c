@@ -41,13 +41,14 @@ static void warn_once(engine *e, bool *flag, const char *fmt, const char *detail
  * FIFO already holds that much (the reader is not reading: Node's writableLength there,
  * the pipe itself here; a socket's queue is not counted in bytes, so a socketpair, as
  * Node's child stdio, fills its buffer first), or when the write fails (EAGAIN; EPIPE:
- * the reader is gone, and the engine's copy of the descriptor is closed). */
+ * the reader is gone, and the engine's copy of the descriptor is closed). A regular file
+ * (a recording: nothing plays it at the clock's pace) takes every frame. */
 static void sink(engine *e, const int16_t *pcm, size_t bytes, double frame_ms, double now) {
   engine_sink *s = &e->sink;
   if (s->fd < 0) return;
   double played_by = fmax(s->played_by, now);
   char why[64];
-  if (played_by + frame_ms - now > s->max_latency_ms) {
+  if (!s->file && played_by + frame_ms - now > s->max_latency_ms) {
     snprintf(why, sizeof why, "more than %.15g ms ahead", s->max_latency_ms);
   } else {
     int queued = 0;

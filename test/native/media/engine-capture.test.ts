@@ -47,6 +47,7 @@ async function playFile(t: import('ava').ExecutionContext, path: string) {
   await until(() => received(s.s.stats()) >= 75, '1.5 s of the file');
   s.s.stop();
   x.e.stop();
+  await until(() => x.of('capture').length > 0, "the microphone's 'open'");
   t.deepEqual(x.of('capture'), [{ state: 'open' }]);
   return s.played.filter((p) => p.kind === 'frame').map((p) => p.pcm);
 }

@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { EchoControl, type EchoControlOptions } from '../../../device/media/echo/control.ts';
 import type { DspModule } from '../../../device/media/echo/dsp.ts';
@@ -50,6 +51,25 @@ export async function until(check: () => boolean, what: string, ms = 5000): Prom
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/**
+ * Watches this process's event loop from now on: a timer held up by more than `ms` says
+ * the machine is starving threads (other work beside the tests), the engine's too. What a
+ * test measures of real-time quality (concealment, jitter buffer depth) is only asserted
+ * on a machine that was not: elsewhere it is logged.
+ */
+export function loadWatch(ms = 40) {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return {
+    /** Stops watching: whether no timer was held up beyond `ms`. */
+    quiet(): boolean {
+      h.disable();
+      return h.max / 1e6 <= ms;
+    },
+    heldUpMs: () => Math.round(h.max / 1e6),
+  };
 }
 
 /** Received packets of a leg, 0 between legs. */

@@ -24,6 +24,7 @@ import { hangGuardMs } from '../../helpers/hang-guard.ts';
 import {
   engine,
   LOCAL,
+  loadWatch,
   media,
   playedFile,
   received,
@@ -57,24 +58,39 @@ async function call(t: import('ava').ExecutionContext, name: string, srtp: boole
   });
   const ab = randomBytes(30);
   const ba = randomBytes(30);
+  const watch = loadWatch();
+  const started = performance.now();
   a.e.start({ ip: LOCAL, port: b.port, srtp: srtp ? { send: ab, recv: ba } : null });
   b.e.start({ ip: LOCAL, port: a.port, srtp: srtp ? { send: ba, recv: ab } : null });
   t.is(a.e.direction, 'both');
   await until(() => received(a.e.stats()) >= 100 && received(b.e.stats()) >= 100, '100 packets');
   const [sa, sb] = [a.e.stop()!, b.e.stop()!];
+  const legMs = performance.now() - started;
+  const quiet = watch.quiet();
   t.is(a.e.stop(), null, 'null between legs');
   t.is(a.e.direction, null);
-  for (const s of [sa, sb]) {
+  for (const [s, file] of [
+    [sa, files.a],
+    [sb, files.b],
+  ] as const) {
     t.like(s, { srtp, lost: 0, late: 0, invalid: 0, wrongSource: 0, duplicates: 0 });
     t.like(s, { srtpAuthFailed: 0, srtpReplayed: 0, decodeErrors: 0, sinkDropped: 0 });
     t.true(s.packetsSent >= 100 && s.bytesSent > s.packetsSent * (srtp ? 22 : 12));
-    // Start-up only on a quiet machine (0-2 here); on a loaded one (two CPU hogs beside the
-    // suite, load average 13 on 2 cores) a thread is late now and then: 12 seen. A broken
-    // playout schedule would conceal a large share.
-    t.true(s.concealed <= 2 + s.received / 7, `concealed ${s.concealed} of ${s.received}`);
-    t.true(s.depthMs <= 80 && s.targetMs <= 80, `depth ${s.depthMs}, target ${s.targetMs}`);
-    t.true(s.jitterMs < 30, `jitter ${s.jitterMs}`); // < 1 ms on a quiet machine
     t.true(s.bitrate > 10000 && s.sendBitrate > 10000);
+    // The playout never runs ahead of the clock, however loaded the machine: one frame a
+    // tick, ticks a frame apart from the leg's start (+ the start-up tick's rounding).
+    const played = readFileSync(file).length / 1920;
+    t.true(played <= legMs / 20 + 2, `played ${played} frames in ${legMs} ms`);
+    // Real-time quality, on a machine that lets threads run when they wake. Start-up only
+    // (0-2 concealed here); a broken playout schedule would conceal a large share.
+    const quality = `concealed ${s.concealed} of ${s.received}, depth ${s.depthMs}, target ${s.targetMs}, jitter ${s.jitterMs}`;
+    if (quiet) {
+      t.true(s.concealed <= 2 + s.received / 7, quality);
+      t.true(s.depthMs <= 80 && s.targetMs <= 80, quality);
+      t.true(s.jitterMs < 30, quality); // < 1 ms on a quiet machine
+    } else {
+      t.log(`a loaded machine (a timer held up ${watch.heldUpMs()} ms): ${quality}`);
+    }
   }
   const heardA = playedFile(files.a, 200);
   const heardB = playedFile(files.b, 200);
@@ -82,6 +98,7 @@ async function call(t: import('ava').ExecutionContext, name: string, srtp: boole
   t.is(toneIn(heardA), 1000, 'a hears b');
   t.is(toneIn(heardB), 440, 'b hears a');
   t.true(toneShare(heardA, 1000) > 0.8);
+  await until(() => a.of('capture').length > 0, "the microphone's 'open'");
   t.deepEqual(a.of('capture'), [{ state: 'open' }]);
   t.deepEqual(a.of('warning'), []);
 }
@@ -136,6 +153,7 @@ test.serial(
     t.is(sm.packetsSent, 0);
     t.is(readFileSync(files.a).length, 0, 'the pager played nothing');
     t.is(toneIn(playedFile(files.b, 200)), 440, 'the member plays the page');
+    await until(() => pager.of('capture').length > 0, "the pager's microphone 'open'");
     t.deepEqual(member.of('capture'), [], 'the member never opened its microphone');
     t.deepEqual(pager.of('capture'), [{ state: 'open' }]);
     t.deepEqual(pager.of('silent'), []);
@@ -159,7 +177,10 @@ test.serial(
     });
     a.e.start({ ip: LOCAL, port: speaker.port, direction: 'send' });
     speaker.e.start({ ip: LOCAL, port: a.port, direction: 'receive' });
-    await until(() => (speaker.e.stats()?.sinkDropped ?? 0) >= 10, 'dropped frames');
+    await until(
+      () => (speaker.e.stats()?.sinkDropped ?? 0) >= 10 && speaker.of('warning').length > 0,
+      'dropped frames, and the warning',
+    );
     t.like(speaker.e.stop(), { late: 0, lost: 0 });
     t.deepEqual(speaker.of('warning'), [
       { message: 'playback: frames dropped (Resource temporarily unavailable)' },
@@ -213,7 +234,11 @@ test.serial(
     tampered[14]! ^= 1;
     send(peer, tampered);
     send(peer, srtp.protect(rtp.packet(96, opus, 0, false))); // unknown payload type
-    await until(() => x.e.stats()!.wrongSource === 1 && received(x.e.stats()) === 2, 'all of it');
+    await until(
+      () =>
+        x.e.stats()!.wrongSource === 1 && received(x.e.stats()) === 2 && x.of('warning').length > 0,
+      'all of it, and the warning',
+    );
     const s = x.e.stats()!;
     t.like(s, { received: 2, wrongSource: 1, srtpReplayed: 1, unknownPayload: 1 });
     // Each piece of garbage is refused as malformed or failing authentication.
@@ -223,6 +248,7 @@ test.serial(
     send(peer, srtp.protect(rtp.nextAudio(opus, 960)));
     await until(() => received(x.e.stats()) === 3, 'the thread goes on');
     t.like(x.e.stop(), { received: 3 });
+    t.is(x.of('warning').length, 1, 'still once');
   },
 );
 
