@@ -192,8 +192,8 @@ export interface EngineEvents {
   warning: { message: string };
   /**
    * Last, exactly once, after close() (or the object collected): the thread has ended and
-   * the socket is closed. A closed engine does not keep the process alive: with nothing
-   * else keeping it, the process may exit before this is delivered.
+   * the socket is closed. close() keeps the process alive until this is delivered (the
+   * thread ends at once); a collected engine does not.
    */
   close: undefined;
 }
@@ -206,7 +206,7 @@ export type EngineEventHandler = <K extends keyof EngineEvents>(
 /**
  * One media socket and its thread. The socket is bound in the constructor (a bind failure
  * throws an Error whose `code` is the errno name, e.g. 'EADDRINUSE') and stays bound
- * between legs. Only a running leg keeps the process alive; a closed engine never does.
+ * between legs. Only a running leg keeps the process alive, and a close() until its 'close'.
  * The object being garbage-collected closes it.
  */
 export class Engine {

@@ -7,7 +7,8 @@
  * The JS object being collected stops the thread like close(). If the environment is torn
  * down first, the thread learns it from napi_closing under a lock the tsfn's finalizer
  * also takes, and never touches the tsfn again. The tsfn is referenced only while a leg
- * runs: an idle engine, or a closed one, never keeps the process alive.
+ * runs, and from close() until its 'close' is delivered: an idle engine never keeps the
+ * process alive.
  */
 #include <errno.h>
 #include <math.h>
@@ -134,7 +135,7 @@ static void wrap_finalize(napi_env env, void *data, void *hint) {
   handle_unref(h);
 }
 
-/* Only a leg keeps the process alive. */
+/* Only a leg (or a close under way) keeps the process alive. */
 static void keep_alive(napi_env env, handle *h, bool on) {
   if (!h->js_tsfn_alive || h->tsfn_refd == on) return;
   if (on) napi_ref_threadsafe_function(env, h->tsfn);
@@ -345,7 +346,9 @@ static napi_value engine_close_js(napi_env env, napi_callback_info info) {
   engine_stop_leg(h->eng, &s);
   h->closed = true;
   engine_close(h->eng);
-  keep_alive(env, h, false);
+  /* Alive until 'close' is delivered (the thread ends at once; its release of the tsfn then
+   * lets go), so that a caller awaiting it is never left with an event loop that ran dry. */
+  keep_alive(env, h, true);
   return undefined;
 }
 
