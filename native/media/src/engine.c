@@ -193,6 +193,7 @@ bool engine_stop_leg(engine *e, engine_stats *out) {
     take_stats(e, out);
     e->leg = NULL;
     e->leg_id++;
+    engine_sink_flush(&e->sink);
   }
   pthread_mutex_unlock(&e->lock);
   if (!p) return false;

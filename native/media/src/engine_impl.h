@@ -32,6 +32,10 @@ typedef struct {
   bool file;             /* a regular file (a recording, no speaker): no latency guard */
   double max_latency_ms; /* playback-aplay.ts' maxLatencyMs */
   double played_by;      /* clock time by which what was written will have played */
+  /* The rest of a frame a stream socket took only part of: written before anything else,
+   * so the reader never loses the samples' alignment. */
+  uint8_t rest[PIPELINE_MAX_FRAME_SAMPLES * 2];
+  size_t rest_len;
 } engine_sink;
 
 struct engine {
@@ -72,6 +76,10 @@ struct engine {
   uint8_t datagram[PIPELINE_MAX_DATAGRAM];
   uint8_t recv_buf[RECV_BYTES];
 };
+
+/* Under the lock: one more try (non-blocking) at the rest of a part-written frame, so a
+ * leg that ends leaves the stream whole for whoever writes to it next, if it can. */
+void engine_sink_flush(engine_sink *s);
 
 /* CLOCK_MONOTONIC in ms. */
 double engine_now_ms(void);

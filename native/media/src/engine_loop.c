@@ -36,40 +36,68 @@ static void warn_once(engine *e, bool *flag, const char *fmt, const char *detail
   engine_post_message(e, ENGINE_EV_WARNING, msg, 0);
 }
 
+/* One write of `len` bytes, EINTR retried: what was written, or -1 (errno). */
+static ssize_t write_some(int fd, const void *buf, size_t len) {
+  ssize_t n;
+  do n = write(fd, buf, len);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+void engine_sink_flush(engine_sink *s) {
+  if (s->fd < 0 || s->rest_len == 0) return;
+  ssize_t n = write_some(s->fd, s->rest, s->rest_len);
+  if (n <= 0) return;
+  memmove(s->rest, s->rest + n, s->rest_len - (size_t)n);
+  s->rest_len -= (size_t)n;
+}
+
 /* playback-aplay.ts' write(): one frame to the speaker at `now`, or dropped (counted) when
  * it would put more than max_latency_ms of audio ahead of the clock (#playedBy), when a
  * FIFO already holds that much (the reader is not reading: Node's writableLength there,
  * the pipe itself here; a socket's queue is not counted in bytes, so a socketpair, as
  * Node's child stdio, fills its buffer first), or when the write fails (EAGAIN; EPIPE:
  * the reader is gone, and the engine's copy of the descriptor is closed). A regular file
- * (a recording: nothing plays it at the clock's pace) takes every frame. */
+ * (a recording: nothing plays it at the clock's pace) takes every frame. The part of a
+ * frame a stream socket did not take goes out before anything else. */
 static void sink(engine *e, const int16_t *pcm, size_t bytes, double frame_ms, double now) {
   engine_sink *s = &e->sink;
   if (s->fd < 0) return;
   double played_by = fmax(s->played_by, now);
   char why[64];
+  int queued = 0;
+  size_t max_queue = (size_t)ceil(s->max_latency_ms / frame_ms) * bytes;
+  ssize_t n = 0;
+  int err = 0;
   if (!s->file && played_by + frame_ms - now > s->max_latency_ms) {
     snprintf(why, sizeof why, "more than %.15g ms ahead", s->max_latency_ms);
-  } else {
-    int queued = 0;
-    size_t max_queue = (size_t)ceil(s->max_latency_ms / frame_ms) * bytes;
-    if (s->fifo && ioctl(s->fd, FIONREAD, &queued) == 0 && queued > 0 &&
-        (size_t)queued + bytes > max_queue) {
-      snprintf(why, sizeof why, "more than %.15g ms queued", s->max_latency_ms);
-    } else {
-      ssize_t n;
-      do n = write(s->fd, pcm, bytes);
-      while (n < 0 && errno == EINTR);
-      if (n == (ssize_t)bytes) {
-        s->played_by = played_by + frame_ms;
-        return;
-      }
-      snprintf(why, sizeof why, "%s", n < 0 ? strerror(errno) : "short write");
-      if (n < 0 && errno == EPIPE) {
-        close(s->fd);
-        s->fd = -1;
-      }
+  } else if (s->fifo && ioctl(s->fd, FIONREAD, &queued) == 0 && queued > 0 &&
+             (size_t)queued + bytes > max_queue) {
+    snprintf(why, sizeof why, "more than %.15g ms queued", s->max_latency_ms);
+  } else if (s->rest_len > 0 &&
+             (n = write_some(s->fd, s->rest, s->rest_len)) != (ssize_t)s->rest_len) {
+    err = n < 0 ? errno : 0;
+    if (n > 0) {
+      memmove(s->rest, s->rest + n, s->rest_len - (size_t)n);
+      s->rest_len -= (size_t)n;
     }
+    snprintf(why, sizeof why, "%s", err ? strerror(err) : "the reader is behind");
+  } else {
+    s->rest_len = 0;
+    n = write_some(s->fd, pcm, bytes);
+    err = n < 0 ? errno : 0;
+    if (n > 0) {
+      /* All of it, or part (a stream socket near full): the rest goes out first next time. */
+      memcpy(s->rest, (const uint8_t *)pcm + n, bytes - (size_t)n);
+      s->rest_len = bytes - (size_t)n;
+      s->played_by = played_by + frame_ms;
+      return;
+    }
+    snprintf(why, sizeof why, "%s", err ? strerror(err) : "nothing written");
+  }
+  if (err == EPIPE) {
+    close(s->fd);
+    s->fd = -1;
   }
   e->extra.sink_dropped++;
   warn_once(e, &e->warned_sink, "playback: frames dropped (%s)", why);

@@ -281,6 +281,31 @@ test.serial(
 );
 
 test.serial(
+  'a reader that stalls and comes back: frames dropped meanwhile, every frame it got whole',
+  async (t) => {
+    const cat = reader();
+    children.push(cat.child);
+    // Only the socket's buffer limits what is queued here (no guard to speak of).
+    const c = call('stall', { playback: { kind: 'fd', fd: cat.fd, maxLatencyMs: 60_000 } });
+    t.teardown(c.close);
+    await until(() => cat.output().length >= 10 * FRAME, 'frames through the socket');
+    cat.child.kill('SIGSTOP');
+    await until(() => (c.x.e.stats()?.sinkDropped ?? 0) >= 5, 'the socket full: frames dropped');
+    cat.child.kill('SIGCONT');
+    const was = cat.output().length;
+    await until(() => cat.output().length >= was + 20 * FRAME, 'frames again');
+    const s = c.x.e.stop()!;
+    c.x.e.setPlayback({ kind: 'null' });
+    cat.child.stdin!.end();
+    await cat.exited();
+    // Each frame went whole or not at all (a part a socket took would be finished before
+    // anything else): the stream never lost the samples' alignment.
+    t.is(cat.output().length % FRAME, 0);
+    t.true(withDrops(c.tap(), frames(cat.output()), s.sinkDropped), `${s.sinkDropped} dropped`);
+  },
+);
+
+test.serial(
   "the latency guard's clock: a frame more than maxLatencyMs ahead is dropped",
   async (t) => {
     const cat = reader();
