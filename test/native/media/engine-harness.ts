@@ -44,11 +44,20 @@ export function engine(options: EngineOptions = {}) {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves once `check` holds (looked at every 10 ms); rejects after the hang guard. */
-export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+/**
+ * Resolves once `check` holds (looked at every 10 ms); rejects after the hang guard, with
+ * what `state` says of where things stood.
+ */
+export async function until(
+  check: () => boolean,
+  what: string,
+  ms = 5000,
+  state?: () => string,
+): Promise<void> {
   const end = performance.now() + hangGuardMs(ms);
   while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > end)
+      throw new Error(`timed out waiting for ${what}${state ? ` (${state()})` : ''}`);
     await sleep(10);
   }
 }
@@ -99,6 +108,15 @@ export function toneShare(pcm: Buffer, hz: number): number {
 
 /** The dominant frequency of `pcm` (s16le mono at 48 kHz), to 1 Hz. */
 export const toneIn = (pcm: Buffer) => dominantFrequency(pcm, RATE);
+
+/**
+ * Whether `pcm`'s dominant frequency is `hz`, within 2 Hz: frames concealed or dropped
+ * (a loaded machine) jump the phase and move the peak of the whole by a hertz.
+ */
+export function hearsTone(pcm: Buffer, hz: number): [boolean, string] {
+  const at = toneIn(pcm);
+  return [Math.abs(at - hz) <= 2, `${at} Hz, not ${hz}`];
+}
 
 /**
  * The s16le samples written to a file by an 'fd' playback, skipping the first `skipMs` and
@@ -160,7 +178,13 @@ export async function sent(
       await until(() => got.length >= during.at, `${during.at} datagrams`);
       during.run(x, got);
     }
-    await until(() => got.length >= n, `${n} datagrams`);
+    await until(
+      () => got.length >= n,
+      `${n} datagrams`,
+      5000,
+      () =>
+        `${got.length} came; stats ${JSON.stringify(x.e.stats())}; events ${JSON.stringify(x.events)}`,
+    );
     x.e.stop();
     return { got: got.slice(0, n), port: x.port };
   } finally {
