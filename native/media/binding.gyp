@@ -23,6 +23,7 @@
         "src/srtp.c",
         "src/test_jitter.c",
         "src/test_wire.c",
+        "src/test_srtp.c",
         "src/test_pipeline.c",
         "src/echo.c",
         "src/echo_delay.c",
