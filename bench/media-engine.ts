@@ -3,6 +3,9 @@
  * TypeScript `MediaSession`, in real time on 127.0.0.1, each call straight and through
  * test/helpers/impairment.ts' shim with 20 ms of jitter (uniform 0..20 ms per packet).
  *
+ * The jitter shim runs in a child process (bench/lib/shim-process.ts), so its delays are
+ * not also this process's event-loop delays.
+ *
  * - TS pair: two `MediaSession`s as bench/media.ts sets them up (tone frames from two
  *   20 ms pacers; latency from `sendFrame` to the peer's sink, matched by RTP timestamp).
  * - Mixed pair, one full-duplex call measured both ways:
@@ -19,9 +22,11 @@
  *     (the leg starts at timestamp 0); every frame is measured, and the burst frames apart
  *     (their decoded frame checked loud).
  *   - TS -> engine: the session sends the same burst pattern from a 20 ms pacer
- *     (performance.now() at `sendFrame`); the engine plays into a FIFO this process reads
- *     (playback { kind: 'fd' }); arrival = the 'data' event carrying the first loud frame
- *     after a quiet one. This includes the reader's own wake-up (the pipe, epoll, the event
+ *     (performance.now() at `sendFrame`), the bursts cycling through four levels (-6 to
+ *     -24 dBFS) so the level heard names the burst; the engine plays into a FIFO this
+ *     process reads (playback { kind: 'fd' }); arrival = the 'data' event carrying the
+ *     first loud frame after a quiet one (with Opus' 6.5 ms look-ahead, the frame holding
+ *     the burst's first 13.5 ms). This includes the reader's own wake-up (the pipe, epoll, the event
  *     loop); a control measures that: a worker thread writes its CLOCK_MONOTONIC stamp into
  *     a second FIFO every 20 ms during the call, read here the same way.
  * Latencies are of frames captured after the first second. Late and concealed shares are
@@ -43,8 +48,8 @@ import pino from 'pino';
 import type { MediaStats, PlayoutInfo } from '../device/media/pipeline.ts';
 import { MediaSession, type UdpSocket } from '../device/media/session.ts';
 import { generateTone } from '../device/media/tone.ts';
-import { ImpairmentShim } from '../test/helpers/impairment.ts';
 import { percentile } from './lib/proc.ts';
+import { ShimProcess } from './lib/shim-process.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' } } });
 const seconds = Number(values.seconds);
@@ -56,8 +61,16 @@ const WARMUP = 1000 / F;
 /** One burst every BURST_EVERY frames (200 ms: more samples for p99), at BURST_AT. */
 const BURST_EVERY = 10;
 const BURST_AT = 3;
-/** A played frame whose peak is above this is loud (the burst peaks at 16384). */
-const LOUD = 4000;
+/** A played frame whose peak is above this is loud (the quietest burst peaks at 2048). */
+const LOUD = 1000;
+/**
+ * The TS -> engine bursts' peaks, burst n at LEVELS[n % 4] (-6, -12, -18, -24 dBFS): the
+ * level heard names the burst modulo 4, so a latency up to 4 burst periods (800 ms) is
+ * matched to the right burst. The engine's WAV has the loudest only.
+ */
+const LEVELS = [16384, 8192, 4096, 2048] as const;
+/** Quiet frames before a loud one that make it an onset (bursts are 9 quiet frames apart). */
+const ONSET_GAP = 3;
 const LOCAL = '127.0.0.1';
 const log = pino({ level: 'silent' });
 const { Engine } = createRequire(import.meta.url)('babel-media') as {
@@ -66,7 +79,8 @@ const { Engine } = createRequire(import.meta.url)('babel-media') as {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'media-engine-'));
 const silence = Buffer.alloc(SAMPLES * 2);
-const burst = generateTone(1000, F, 48000, 16384, 0);
+const burstFrames = LEVELS.map((level) => generateTone(1000, F, 48000, level, 0));
+const burst = burstFrames[0]!;
 
 /** The engine's microphone: BURST_EVERY frames, silent but for the burst at BURST_AT. */
 function writeWav(file: string): void {
@@ -130,20 +144,40 @@ function figures(xs: number[]): Figures {
 }
 const ms = (x: number) => x.toFixed(1);
 const fig = (f: Figures) => `p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms (${f.n})`;
-const shares = (s: MediaStats | EngineStats) => {
-  const r = Math.max(1, s.received);
-  return { late: (100 * s.late) / r, concealed: (100 * s.concealed) / r };
-};
-const shareText = (s: MediaStats | EngineStats) => {
-  const x = shares(s);
-  return `late ${x.late.toFixed(2)} %, concealed ${x.concealed.toFixed(2)} % of ${s.received} received`;
-};
+
+/** A receiver's counts: late and concealed over received. */
+interface Counts {
+  received: number;
+  late: number;
+  concealed: number;
+}
+type Stats = MediaStats | EngineStats;
+/** The counts between two snapshots of one leg's stats. */
+const between = (from: Stats, to: Stats): Counts => ({
+  received: to.received - from.received,
+  late: to.late - from.late,
+  concealed: to.concealed - from.concealed,
+});
+/** A receiver's shares: from 1 s to the sender's last frame, and over the whole leg. */
+interface Shares {
+  steady: Counts;
+  whole: Counts;
+}
+const pct = (c: Counts, n: 'late' | 'concealed') => (100 * c[n]) / Math.max(1, c.received);
+const countText = (c: Counts) =>
+  `late ${pct(c, 'late').toFixed(2)} %, concealed ${pct(c, 'concealed').toFixed(2)} % of ${c.received}`;
+const shareText = (s: Shares) =>
+  `${countText(s.steady)} received after the first second (whole leg: ${countText(s.whole)})`;
 
 /** The TS pair of bench/media.ts: latency of every frame after the first second. */
-async function tsCall(jitterMs: number): Promise<{ latency: Figures; stats: MediaStats[] }> {
+async function tsCall(
+  jitterMs: number,
+): Promise<{ latency: Figures; fromDeadline: Figures; shares: Shares[] }> {
   const captured = [new Float64Array(FRAMES), new Float64Array(FRAMES)];
+  const deadline = [new Float64Array(FRAMES), new Float64Array(FRAMES)];
   const ts0 = [-1, -1];
   const latency: number[] = [];
+  const fromDeadline: number[] = [];
   const make = (i: number) =>
     new MediaSession({
       log,
@@ -162,14 +196,16 @@ async function tsCall(jitterMs: number): Promise<{ latency: Figures; stats: Medi
         const from = 1 - i;
         if (info.kind !== 'frame' || ts0[from]! < 0) return;
         const k = ((info.timestamp - ts0[from]!) >>> 0) / SAMPLES;
-        if (k >= WARMUP && k < FRAMES) latency.push(performance.now() - captured[from]![k]!);
+        if (k < WARMUP || k >= FRAMES) return;
+        latency.push(performance.now() - captured[from]![k]!);
+        fromDeadline.push(performance.now() - deadline[from]![k]!);
       },
     });
   const a = make(0);
   const b = make(1);
   const [portA, portB] = [await a.open(), await b.open()];
-  const shim = jitterMs > 0 ? await ImpairmentShim.open({ seed: 7, jitterMs }) : null;
-  shim?.connect({ ip: LOCAL, port: portA }, { ip: LOCAL, port: portB });
+  const shim = jitterMs > 0 ? await ShimProcess.open(jitterMs) : null;
+  shim?.connect(portA, portB);
   a.start({ ip: LOCAL, port: shim?.portA ?? portB });
   b.start({ ip: LOCAL, port: shim?.portB ?? portA });
   const tones = [440, 1000].map((hz) =>
@@ -178,18 +214,23 @@ async function tsCall(jitterMs: number): Promise<{ latency: Figures; stats: Medi
     ),
   );
   const t0 = performance.now() + 50;
+  let first: MediaStats[] = [];
   await Promise.all(
     [a, b].map((s, i) =>
       pace(t0 + i * 7.3, (k) => {
+        if (i === 0 && k === WARMUP) first = [a.stats()!, b.stats()!];
         captured[i]![k] = performance.now();
+        deadline[i]![k] = t0 + i * 7.3 + k * F;
         s.sendFrame(tones[i]![k % 50]!);
       }),
     ),
   );
+  const last = [a.stats()!, b.stats()!];
   await new Promise((r) => setTimeout(r, 300));
-  const stats = [a.stop()!, b.stop()!];
+  const whole = [a.stop()!, b.stop()!];
   await Promise.all([a.close(), b.close(), shim?.close()]);
-  return { latency: figures(latency), stats };
+  const shares = whole.map((w, i) => ({ steady: between(first[i]!, last[i]!), whole: w }));
+  return { latency: figures(latency), fromDeadline: figures(fromDeadline), shares };
 }
 
 /** A worker writing its CLOCK_MONOTONIC (ms) into `fd` every 20 ms: the reader's wake-up. */
@@ -215,10 +256,13 @@ interface MixedResult {
   sendSide: Figures;
   tsToEngine: Figures;
   onsets: number;
+  /** Onsets heard more than a quarter off the nearest level. */
+  offLevel: number;
   bursts: number;
   control: Figures;
-  sessionStats: MediaStats;
-  engineStats: EngineStats;
+  session: Shares;
+  engine: Shares;
+  sinkDropped: number;
 }
 
 /** An Engine and a MediaSession in one call, both ways. */
@@ -268,30 +312,40 @@ async function mixedCall(jitterMs: number): Promise<MixedResult> {
     },
   );
   const sessionPort = await session.open();
-  const shim = jitterMs > 0 ? await ImpairmentShim.open({ seed: 7, jitterMs }) : null;
-  shim?.connect({ ip: LOCAL, port: sessionPort }, { ip: LOCAL, port: engine.port });
+  const shim = jitterMs > 0 ? await ShimProcess.open(jitterMs) : null;
+  shim?.connect(sessionPort, engine.port);
 
   // TS -> engine: bursts sent at known times, onsets read from the engine's playback.
   const sentBursts: number[] = [];
   const tsToEngine: number[] = [];
   let onsets = 0;
+  let offLevel = 0;
   let pending = Buffer.alloc(0);
-  let wasLoud = false;
+  /** Played frames read so far, and the last loud one's index. */
+  let played = 0;
+  let lastLoud = Number.NEGATIVE_INFINITY;
   play.reader.on('data', (chunk: Buffer) => {
     const now = performance.now();
     pending = Buffer.concat([pending, chunk]);
     let at = 0;
     for (; at + SAMPLES * 2 <= pending.length; at += SAMPLES * 2) {
-      const loud = peak(pending, at) >= LOUD;
-      if (loud && !wasLoud) {
+      const level = peak(pending, at);
+      const loud = level >= LOUD;
+      // An onset: loud after at least ONSET_GAP quiet frames (a concealed hole inside one
+      // burst's playout, one or two frames, does not start another).
+      if (loud && played - lastLoud > ONSET_GAP) {
         onsets++;
-        // The burst sent last before this read (so a latency over a burst period would
-        // read short by one period: the p99s stay far below it).
+        // Which of the four levels, and how far from it (a decoded onset off by more than
+        // a quarter is counted, and matched all the same).
+        const n = Math.min(3, Math.max(0, Math.round(Math.log2(LEVELS[0] / level))));
+        if (Math.abs(level / LEVELS[n]! - 1) > 0.25) offLevel++;
+        // The last burst of that level sent before this read.
         let i = sentBursts.length - 1;
-        while (i >= 0 && sentBursts[i]! > now) i--;
+        while (i >= 0 && (sentBursts[i]! > now || i % LEVELS.length !== n)) i--;
         if (i >= 0 && i * BURST_EVERY + BURST_AT >= WARMUP) tsToEngine.push(now - sentBursts[i]!);
       }
-      wasLoud = loud;
+      if (loud) lastLoud = played;
+      played++;
     }
     pending = pending.subarray(at);
   });
@@ -309,11 +363,18 @@ async function mixedCall(jitterMs: number): Promise<MixedResult> {
   const t0 = performance.now();
   engine.start({ ip: LOCAL, port: shim?.portB ?? sessionPort, timestamp: 0, sequence: 0 });
   session.start({ ip: LOCAL, port: shim?.portA ?? engine.port });
+  let first: Stats[] = [];
   await pace(performance.now() + 50 + 7.3, (k) => {
-    const isBurst = k % BURST_EVERY === BURST_AT;
-    if (isBurst) sentBursts.push(performance.now());
-    session.sendFrame(isBurst ? burst : silence);
+    if (k === WARMUP) first = [session.stats()!, engine.stats()!];
+    if (k % BURST_EVERY !== BURST_AT) {
+      session.sendFrame(silence);
+      return;
+    }
+    const n = sentBursts.length;
+    sentBursts.push(performance.now());
+    session.sendFrame(burstFrames[n % LEVELS.length]!);
   });
+  const last = [session.stats()!, engine.stats()!];
   await new Promise((r) => setTimeout(r, 300));
   worker.postMessage('stop');
   await new Promise((r) => worker.once('exit', r));
@@ -349,10 +410,12 @@ async function mixedCall(jitterMs: number): Promise<MixedResult> {
     sendSide: figures(sendSide),
     tsToEngine: figures(tsToEngine),
     onsets,
+    offLevel,
     bursts: sentBursts.length,
     control: figures(control),
-    sessionStats,
-    engineStats,
+    session: { steady: between(first[0]!, last[0]!), whole: sessionStats },
+    engine: { steady: between(first[1]!, last[1]!), whole: engineStats },
+    sinkDropped: engineStats.sinkDropped,
   };
 }
 
@@ -361,12 +424,12 @@ function printMixed(name: string, r: MixedResult): void {
     `${name} engine -> TS: latency ${fig(r.engineToTs)} all frames; bursts ${fig(r.engineToTsBursts)}, ` +
       `${r.quietBursts} not loud; may read low by at most ${r.bound.toFixed(2)} ms (Ŝ - t0); ` +
       `datagram at the session's socket after the engine's deadline ${fig(r.sendSide)}; ` +
-      `receiver (TS) ${shareText(r.sessionStats)}`,
+      `receiver (TS) ${shareText(r.session)}`,
   );
   console.log(
     `${name} TS -> engine: latency ${fig(r.tsToEngine)} bursts (${r.onsets} onsets heard of ` +
-      `${r.bursts} sent), includes the pipe reader's wake-up: control ${fig(r.control)}; ` +
-      `receiver (engine) ${shareText(r.engineStats)}, sink dropped ${r.engineStats.sinkDropped}`,
+      `${r.bursts} sent, ${r.offLevel} off level), includes the pipe reader's wake-up: control ${fig(r.control)}; ` +
+      `receiver (engine) ${shareText(r.engine)}, sink dropped ${r.sinkDropped}`,
   );
 }
 
@@ -375,40 +438,55 @@ console.log(
   `media-engine bench: ${seconds} s calls on ${LOCAL}, Opus 24 kbit/s, 20 ms frames; ` +
     `${os.cpus().length} CPUs, load average ${load.join(' ')}`,
 );
+/** The TS pair's line; its worse receiver's steady shares (%). */
+function tsLine(
+  name: string,
+  r: Awaited<ReturnType<typeof tsCall>>,
+): { late: number; concealed: number } {
+  console.log(
+    `${name} TS pair: latency ${fig(r.latency)} from sendFrame, ${fig(r.fromDeadline)} from ` +
+      `the pacer's deadline; receivers: ${r.shares.map(shareText).join('; ')}`,
+  );
+  const worse = (n: 'late' | 'concealed') => Math.max(...r.shares.map((x) => pct(x.steady, n)));
+  return { late: worse('late'), concealed: worse('concealed') };
+}
+
+const kv: Record<string, string> = {};
+const put = (key: string, x: number, digits = 1) => {
+  kv[key] = x.toFixed(digits);
+};
 try {
-  const ts = await tsCall(0);
+  for (const jitterMs of [0, 20]) {
+    const name = jitterMs ? `jitter${jitterMs}` : 'straight';
+    const pre = jitterMs ? `${name}_` : '';
+    const ts = await tsCall(jitterMs);
+    const tsWorse = tsLine(name, ts);
+    const mixed = await mixedCall(jitterMs);
+    printMixed(name, mixed);
+    put(`${pre}engine_to_ts_p50_ms`, mixed.engineToTs.p50);
+    put(`${pre}engine_to_ts_p99_ms`, mixed.engineToTs.p99);
+    put(`${pre}ts_to_engine_p50_ms`, mixed.tsToEngine.p50);
+    put(`${pre}ts_to_engine_p99_ms`, mixed.tsToEngine.p99);
+    put(`${pre}pipe_reader_p50_ms`, mixed.control.p50, 2);
+    put(`${pre}ts_p50_ms`, ts.latency.p50);
+    put(`${pre}ts_p99_ms`, ts.latency.p99);
+    put(`${pre}ts_deadline_p50_ms`, ts.fromDeadline.p50);
+    put(`${pre}engine_late_pct`, pct(mixed.engine.steady, 'late'), 2);
+    put(`${pre}engine_concealed_pct`, pct(mixed.engine.steady, 'concealed'), 2);
+    put(`${pre}from_engine_late_pct`, pct(mixed.session.steady, 'late'), 2);
+    put(`${pre}from_engine_concealed_pct`, pct(mixed.session.steady, 'concealed'), 2);
+    put(`${pre}ts_late_pct`, tsWorse.late, 2);
+    put(`${pre}ts_concealed_pct`, tsWorse.concealed, 2);
+  }
+  const end = os.loadavg().map((x) => x.toFixed(2));
   console.log(
-    `straight TS pair: latency ${fig(ts.latency)}; ${ts.stats.map(shareText).join('; ')}`,
+    `load average at the end ${end.join(' ')}; goal (issue 15): p50 under ${F + 5} ms, and ` +
+      'late and concealed (after the first second) no more than the TS pair',
   );
-  const mixed = await mixedCall(0);
-  printMixed('straight', mixed);
-  const tsJ = await tsCall(20);
   console.log(
-    `jitter20 TS pair: latency ${fig(tsJ.latency)}; ${tsJ.stats.map(shareText).join('; ')}`,
-  );
-  const mixedJ = await mixedCall(20);
-  printMixed('jitter20', mixedJ);
-  const tsShares = ts.stats.map(shares);
-  console.log(
-    `load average at the end ${os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}; goal (issue 15): ` +
-      `p50 under ${F + 5} ms and no more late or concealed frames than the TS pair`,
-  );
-  console.log(
-    `engine_to_ts_p50_ms=${ms(mixed.engineToTs.p50)} engine_to_ts_p99_ms=${ms(mixed.engineToTs.p99)} ` +
-      `ts_to_engine_p50_ms=${ms(mixed.tsToEngine.p50)} ts_to_engine_p99_ms=${ms(mixed.tsToEngine.p99)} ` +
-      `pipe_reader_p50_ms=${ms(mixed.control.p50)} ts_p50_ms=${ms(ts.latency.p50)} ts_p99_ms=${ms(ts.latency.p99)} ` +
-      `engine_late_pct=${shares(mixed.engineStats).late.toFixed(2)} ` +
-      `engine_concealed_pct=${shares(mixed.engineStats).concealed.toFixed(2)} ` +
-      `ts_late_pct=${Math.max(...tsShares.map((x) => x.late)).toFixed(2)} ` +
-      `ts_concealed_pct=${Math.max(...tsShares.map((x) => x.concealed)).toFixed(2)} ` +
-      `jitter20_engine_to_ts_p99_ms=${ms(mixedJ.engineToTs.p99)} ` +
-      `jitter20_ts_to_engine_p99_ms=${ms(mixedJ.tsToEngine.p99)} jitter20_ts_p99_ms=${ms(tsJ.latency.p99)} ` +
-      `jitter20_engine_late_pct=${shares(mixedJ.engineStats).late.toFixed(2)} ` +
-      `jitter20_engine_concealed_pct=${shares(mixedJ.engineStats).concealed.toFixed(2)} ` +
-      `jitter20_ts_late_pct=${Math.max(...tsJ.stats.map((s) => shares(s).late)).toFixed(2)}`,
+    Object.entries(kv)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
   );
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
