@@ -21,6 +21,9 @@
  *     this one includes the engine thread's own wake-up delay. Matched by RTP timestamp
  *     (the leg starts at timestamp 0); every frame is measured, and the burst frames apart
  *     (their decoded frame checked loud).
+ *     After a stall of more than 10 frames the source skips
+ *     ahead (MAX_CATCH_UP) and the RTP timestamps do not: the skip is recovered from the
+ *     arrivals (printed as frames skipped).
  *   - TS -> engine: the session sends the same burst pattern from a 20 ms pacer
  *     (performance.now() at `sendFrame`), the bursts cycling through four levels (-6 to
  *     -24 dBFS) so the level heard names the burst; the engine plays into a FIFO this
@@ -252,6 +255,8 @@ interface MixedResult {
   quietBursts: number;
   /** Ŝ - t0: how much the engine -> TS latencies may read low. */
   bound: number;
+  /** Frames the engine's source skipped after stalls (see above). */
+  skipped: number;
   /** Datagram arrival at the session's socket after the engine's deadline (Ŝ-based). */
   sendSide: Figures;
   tsToEngine: Figures;
@@ -392,11 +397,21 @@ async function mixedCall(jitterMs: number): Promise<MixedResult> {
   for (let k = 0; k < FRAMES; k++) {
     if (!Number.isNaN(arrival[k]!)) sHat = Math.min(sHat, arrival[k]! - (k + 1) * F);
   }
+  // After a stall of more than 10 frames the file source skips ahead (capture.c,
+  // MAX_CATCH_UP) while the RTP timestamps run on, so from there frame k was taken
+  // skip(k) frames later. skip() never decreases, so it is the suffix minimum of the
+  // arrivals' offsets in whole frames (each segment has frames that arrived promptly).
+  const skip = new Int32Array(FRAMES);
+  let suffix = Number.POSITIVE_INFINITY;
+  for (let k = FRAMES - 1; k >= 0; k--) {
+    if (!Number.isNaN(arrival[k]!)) suffix = Math.min(suffix, arrival[k]! - (k + 1) * F - sHat);
+    skip[k] = Number.isFinite(suffix) ? Math.floor(suffix / F) : 0;
+  }
   const all: number[] = [];
   const bursts: number[] = [];
   const sendSide: number[] = [];
   for (let k = WARMUP; k < FRAMES; k++) {
-    const due = sHat + (k + 1) * F;
+    const due = sHat + (k + 1 + skip[k]!) * F;
     if (!Number.isNaN(arrival[k]!)) sendSide.push(arrival[k]! - due);
     if (Number.isNaN(heard[k]!)) continue;
     all.push(heard[k]! - due);
@@ -407,6 +422,7 @@ async function mixedCall(jitterMs: number): Promise<MixedResult> {
     engineToTsBursts: figures(bursts),
     quietBursts,
     bound: sHat - t0,
+    skipped: skip[FRAMES - 1]!,
     sendSide: figures(sendSide),
     tsToEngine: figures(tsToEngine),
     onsets,
@@ -423,6 +439,7 @@ function printMixed(name: string, r: MixedResult): void {
   console.log(
     `${name} engine -> TS: latency ${fig(r.engineToTs)} all frames; bursts ${fig(r.engineToTsBursts)}, ` +
       `${r.quietBursts} not loud; may read low by at most ${r.bound.toFixed(2)} ms (Ŝ - t0); ` +
+      `${r.skipped} frames skipped by the engine's source after stalls; ` +
       `datagram at the session's socket after the engine's deadline ${fig(r.sendSide)}; ` +
       `receiver (TS) ${shareText(r.session)}`,
   );
