@@ -74,6 +74,8 @@ const LOUD = 1000;
 const LEVELS = [16384, 8192, 4096, 2048] as const;
 /** Quiet frames before a loud one that make it an onset (bursts are 9 quiet frames apart). */
 const ONSET_GAP = 3;
+/** The fewest frames the engine's file source skips after a stall (capture.c). */
+const MAX_CATCH_UP = 10;
 const LOCAL = '127.0.0.1';
 const log = pino({ level: 'silent' });
 const { Engine } = createRequire(import.meta.url)('babel-media') as {
@@ -401,11 +403,14 @@ async function mixedCall(jitterMs: number): Promise<MixedResult> {
   // MAX_CATCH_UP) while the RTP timestamps run on, so from there frame k was taken
   // skip(k) frames later. skip() never decreases, so it is the suffix minimum of the
   // arrivals' offsets in whole frames (each segment has frames that arrived promptly).
+  // A skip is at least MAX_CATCH_UP frames (due - emitted > 10, then emitted = due - 1):
+  // less is the delay of the last few datagrams, not a skip.
   const skip = new Int32Array(FRAMES);
   let suffix = Number.POSITIVE_INFINITY;
   for (let k = FRAMES - 1; k >= 0; k--) {
     if (!Number.isNaN(arrival[k]!)) suffix = Math.min(suffix, arrival[k]! - (k + 1) * F - sHat);
-    skip[k] = Number.isFinite(suffix) ? Math.floor(suffix / F) : 0;
+    const frames = Number.isFinite(suffix) ? Math.floor(suffix / F) : 0;
+    skip[k] = frames >= MAX_CATCH_UP ? frames : 0;
   }
   const all: number[] = [];
   const bursts: number[] = [];
