@@ -283,7 +283,7 @@ static napi_value engine_press_js(napi_env env, napi_callback_info info) {
   if (!h) return NULL;
   char key[4] = "";
   size_t len = 0;
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, arg, &t);
   if (t == napi_string) napi_get_value_string_utf8(env, arg, key, sizeof key, &len);
   if (len != 1 || dtmf_key_to_event(key[0]) < 0) {

@@ -30,7 +30,7 @@ bool js_prop(napi_env env, napi_value obj, const char *name, napi_value *v) {
   if (napi_has_named_property(env, obj, name, &has) != napi_ok) return false;
   if (!has) return true;
   napi_value got;
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   if (napi_get_named_property(env, obj, name, &got) != napi_ok) return false;
   if (napi_typeof(env, got, &t) != napi_ok) return false;
   if (t != napi_undefined) *v = got;
@@ -48,7 +48,7 @@ bool js_num(napi_env env, napi_value obj, const char *path, const char *name, do
     *out = def;
     return true;
   }
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   double d = 0;
   napi_typeof(env, v, &t);
   if (t != napi_number) return js_type_error(env, "%s must be a number", full);
@@ -76,7 +76,7 @@ bool js_str(napi_env env, napi_value obj, const char *path, const char *name,
     snprintf(buf, cap, "%s", def);
     return true;
   }
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, v, &t);
   if (t != napi_string) return js_type_error(env, "%s must be a string", full);
   size_t len = 0;
@@ -102,7 +102,7 @@ bool js_object(napi_env env, napi_value obj, const char *name, napi_value *v,
                    bool required) {
   if (!js_prop(env, obj, name, v)) return false;
   if (!*v) return required ? js_type_error(env, "%s is required", name) : true;
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, *v, &t);
   if (t != napi_object) return js_type_error(env, "%s must be an object", name);
   return true;
@@ -115,7 +115,7 @@ bool js_bool(napi_env env, napi_value obj, const char *path, const char *name,
   snprintf(full, sizeof full, "%s%s", path, name);
   if (!js_prop(env, obj, name, &v)) return false;
   if (!v) return true;
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, v, &t);
   if (t != napi_boolean) return js_type_error(env, "%s must be a boolean", full);
   return napi_get_value_bool(env, v, out) == napi_ok;

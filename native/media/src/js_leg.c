@@ -29,7 +29,7 @@ static bool key_buffer(napi_env env, napi_value srtp, const char *name, uint8_t 
 
 bool js_leg(napi_env env, napi_value leg, pipeline_leg *out, engine_direction *dir) {
   memset(out, 0, sizeof *out);
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, leg, &t);
   if (t != napi_object) return js_type_error(env, "%s must be an object", "leg");
   char ip[64], direction[16];

@@ -121,7 +121,7 @@ static bool echo_config(napi_env env, napi_value options, engine_config *c) {
 
 bool js_engine_config(napi_env env, napi_value options, engine_config *c) {
   memset(c, 0, sizeof *c);
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, options, &t);
   if (t != napi_object) return js_type_error(env, "%s must be an object", "options");
   double frame, port, bitrate, complexity, loss, dtmf, guard;
