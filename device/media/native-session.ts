@@ -17,9 +17,13 @@ import type { Logger } from 'pino';
 import { parseMasterKey } from '../../protocol/srtp/index.ts';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
 import type { CaptureSpec, PlaybackSpec } from '../audio/spec.ts';
+import { within } from '../audio/types.ts';
 import { type DtmfKey, isDtmfKey } from './dtmf.ts';
 import type { MediaPipelineOptions, MediaStats } from './pipeline-types.ts';
 import type { MediaDirection, MediaSessionEvents } from './session.ts';
+
+/** How long `close()` waits for the thread's 'close' before going on. */
+const CLOSE_WAIT_MS = 2000;
 
 /** The capture sources the thread reads itself. */
 export type EngineCapture =
@@ -318,13 +322,17 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
     if (!this.#closed) this.#engine?.setSpeakerVolume(volume);
   }
 
-  /** Stops the leg, the thread and the socket; resolves when the thread has ended. */
+  /**
+   * Stops the leg, the thread and the socket; resolves when the thread says it has ended,
+   * or after `CLOSE_WAIT_MS` (logged) should that word not come: a stop never hangs on it.
+   */
   async close(): Promise<void> {
     this.stop();
-    if (this.#closed) return this.#closedEvent ?? undefined;
+    if (this.#closed || !this.#engine) return;
     this.#closed = true;
-    this.#engine?.close();
-    await this.#closedEvent;
+    this.#engine.close();
+    if (!(await within(this.#clock, CLOSE_WAIT_MS, this.#closedEvent!)))
+      this.#o.log.warn('media engine: no word of its thread ending; going on');
   }
 
   #event(kind: string, arg: unknown, closed: () => void): void {

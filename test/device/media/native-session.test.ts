@@ -305,4 +305,22 @@ test("the thread's echo events are logged as the JS echo control logs them", asy
   t.true(r.some((x) => x.msg === 'echo delay measured' && x.delayMs === 84 && x.level === 20));
   t.true(r.some((x) => x.msg === 'echo heard: cancelling' && x.delayMs === 84 && x.level === 30));
   await s.close();
+
+test('close() does not hang on a thread that never says it ended', async (t) => {
+  const clock = new FakeClock();
+  const captured = capturingLog('debug');
+  const { s, engine } = await open(clock, captured.log);
+  engine.close = () => {
+    engine.closed++;
+  };
+  let done = false;
+  const closing = s.close().then(() => {
+    done = true;
+  });
+  await Promise.resolve();
+  t.false(done);
+  clock.advance(2000);
+  await closing;
+  t.true(done);
+  t.true(captured.records.some((r) => /no word of its thread ending/.test(String(r.msg))));
 });
