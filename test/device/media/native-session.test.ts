@@ -305,6 +305,7 @@ test("the thread's echo events are logged as the JS echo control logs them", asy
   t.true(r.some((x) => x.msg === 'echo delay measured' && x.delayMs === 84 && x.level === 20));
   t.true(r.some((x) => x.msg === 'echo heard: cancelling' && x.delayMs === 84 && x.level === 30));
   await s.close();
+});
 
 test('close() does not hang on a thread that never says it ended', async (t) => {
   const clock = new FakeClock();
