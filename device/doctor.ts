@@ -32,6 +32,7 @@ import {
   type DoctorDeps,
 } from './doctor-checks.ts';
 import { parseHubAddress } from './hub-address.ts';
+import { describeMediaEngine } from './media-setup.ts';
 import { SECRET_FILE } from './secret.ts';
 
 export type { DoctorDeps } from './doctor-checks.ts';
@@ -102,6 +103,12 @@ export async function runDoctor(
     await guard('tls pin', () => checkPin(config, contact, deps.env));
     await guard('capture', () => checkCapture(config, deps));
     await guard('playback', () => checkPlayback(config, deps));
+    await guard('media', () => {
+      const m = describeMediaEngine(config);
+      return m.ok
+        ? { status: 'ok', detail: m.detail }
+        : { status: 'FAIL', detail: m.detail, ...(m.fix ? { fix: m.fix } : {}) };
+    });
     await guard('gpio', () => checkGpio(config, deps));
     await guard('mqtt', () => checkMqtt(config, deps));
   } finally {

@@ -2,7 +2,7 @@
  * Which media loop runs the device's calls (issue 15, `audio.engine`): the babel-media
  * addon's native thread where it covers the setup, else `MediaSession` on the event loop.
  */
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
 import { echoModeFor, parseCaptureSpec, parsePlaybackSpec } from './audio/index.ts';
 import type { DeviceConfig } from './config-schema.ts';
@@ -16,6 +16,9 @@ import {
 } from './media/native-session.ts';
 import type { PlayoutInfo } from './media/pipeline-types.ts';
 import { MediaSession } from './media/session.ts';
+
+const ADDON_MISSING = 'the babel-media addon did not load';
+const silentLog = pino({ level: 'silent' });
 
 /** The two media loops have one surface; the agent holds either. */
 export type DeviceMedia = MediaSession | NativeMediaSession;
@@ -40,8 +43,48 @@ export function chooseMediaEngine(
   const playback = parsePlaybackSpec(config.playback);
   const audio = { ...config.audio, echo: echoModeFor(playback, config.audio.echo) };
   const choice = mediaEngineFor(audio, parseCaptureSpec(config.capture), playback, load);
-  if (choice.kind === 'js') log.debug({ reason: choice.reason }, 'media engine: js');
+  // A build without the addon runs every call at about twice the CPU: worth a warning.
+  if (choice.kind === 'js' && choice.reason.startsWith(ADDON_MISSING)) {
+    log.warn(
+      {
+        reason: choice.reason,
+        hint: 'npm rebuild babel-media (scripts/setup.sh installs what it needs)',
+      },
+      'media engine: js',
+    );
+  } else if (choice.kind === 'js') log.debug({ reason: choice.reason }, 'media engine: js');
   return choice;
+}
+
+/** The `media` line of `--doctor`: which loop runs the calls, and why. */
+export function describeMediaEngine(
+  config: MediaConfig,
+  load: () => EngineModule = loadEngine,
+): { ok: boolean; detail: string; fix?: string } {
+  let choice: EngineChoice;
+  try {
+    choice = chooseMediaEngine(config, silentLog, realClock, load);
+  } catch (err) {
+    return {
+      ok: false,
+      detail: (err as Error).message,
+      fix: 'set audio.engine to auto (or js), or change the setup the message names',
+    };
+  }
+  if (choice.kind === 'native') {
+    return {
+      ok: true,
+      detail: `native loop (babel-media): capture ${choice.capture.kind}, speaker ${choice.speaker}, echo ${choice.echo.mode}`,
+    };
+  }
+  const missing = choice.reason.startsWith(ADDON_MISSING);
+  return {
+    ok: !missing,
+    detail: `JavaScript loop: ${choice.reason}`,
+    ...(missing
+      ? { fix: 'npm rebuild babel-media (scripts/setup.sh installs what it needs)' }
+      : {}),
+  };
 }
 
 export interface DeviceMediaDeps {

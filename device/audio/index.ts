@@ -90,10 +90,13 @@ export function createResilientCapture(
 ): ResilientCapture {
   checkFrameSamples(deps.frameSamples);
   const log = deps.log.child({ capture: formatSpec(spec) });
-  const hint =
-    'babel-device --list-audio lists the sound cards and the capture spec of each; capture: silence runs without a microphone';
+  const hint = CAPTURE_HINT;
   return new ResilientCapture(() => createCapture(spec, deps), { ...deps, hint, ...opts, log });
 }
+
+/** What a microphone that cannot be opened is told to try (both media loops say it). */
+export const CAPTURE_HINT =
+  'babel-device --list-audio lists the sound cards and the capture spec of each; capture: silence runs without a microphone';
 
 /** `createPlayback` behind `ResilientPlayback`: what the agent runs. */
 export function createResilientPlayback(

@@ -16,7 +16,8 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { parseMasterKey } from '../../protocol/srtp/index.ts';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
-import type { CaptureSpec, PlaybackSpec } from '../audio/spec.ts';
+import { CAPTURE_HINT } from '../audio/index.ts';
+import { type CaptureSpec, formatSpec, type PlaybackSpec } from '../audio/spec.ts';
 import { within } from '../audio/types.ts';
 import { type DtmfKey, isDtmfKey } from './dtmf.ts';
 import type { MediaPipelineOptions, MediaStats } from './pipeline-types.ts';
@@ -24,6 +25,8 @@ import type { MediaDirection, MediaSessionEvents } from './session.ts';
 
 /** How long `close()` waits for the thread's 'close' before going on. */
 const CLOSE_WAIT_MS = 2000;
+/** How often a microphone that stays unavailable is summed up at warn. */
+const MIC_SUMMARY_MS = 300_000;
 
 /** The capture sources the thread reads itself. */
 export type EngineCapture =
@@ -201,11 +204,14 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
   #statsTimer: Timer | null = null;
   #closed = false;
   #closedEvent: Promise<void> | null = null;
+  readonly #micLog: Logger;
+  readonly #mic = { failures: 0, since: 0, summedAt: 0 };
 
   constructor(opts: NativeMediaSessionOptions) {
     super();
     this.#o = opts;
     this.#clock = opts.clock ?? realClock;
+    this.#micLog = opts.log.child({ capture: formatSpec(opts.capture) });
   }
 
   /** Binds the socket and starts the thread; resolves with the port. Rejects on a bind error. */
@@ -335,6 +341,41 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
       this.#o.log.warn('media engine: no word of its thread ending; going on');
   }
 
+  /**
+   * The thread's microphone, said as `ResilientCapture` says it for the JS loop (the same
+   * lines, under the same `capture` field): the first failure of a streak warns with the
+   * hint, the retries after it are at debug, summed up every 5 minutes.
+   */
+  #micEvent(c: { state: string; message?: string; retryInMs?: number }): void {
+    const log = this.#micLog;
+    const now = this.#clock.now();
+    if (c.state === 'open') {
+      log.info({ failures: this.#mic.failures }, 'audio device open');
+      this.#mic.failures = 0;
+      return;
+    }
+    const err = new Error(c.message ?? 'capture failed');
+    if (++this.#mic.failures === 1) {
+      this.#mic.since = now;
+      this.#mic.summedAt = now;
+      log.warn(
+        { err, delayMs: c.retryInMs, hint: CAPTURE_HINT },
+        'audio device unavailable; retrying until it is back',
+      );
+      return;
+    }
+    log.debug(
+      { err, failures: this.#mic.failures, delayMs: c.retryInMs },
+      'audio device unavailable',
+    );
+    if (now - this.#mic.summedAt < MIC_SUMMARY_MS) return;
+    this.#mic.summedAt = now;
+    log.warn(
+      { failedAttempts: this.#mic.failures, forMs: now - this.#mic.since, lastError: err.message },
+      'audio device still unavailable',
+    );
+  }
+
   #event(kind: string, arg: unknown, closed: () => void): void {
     const log = this.#o.log;
     switch (kind) {
@@ -345,12 +386,9 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
         log.info({ remote: this.#remote }, 'no media from the peer for 2 s while sending');
         this.emit('silent'); // [G-3]
         return;
-      case 'capture': {
-        const c = arg as { state: string; message?: string; retryInMs?: number };
-        if (c.state === 'open') log.info('microphone open');
-        else log.warn({ reason: c.message, retryInMs: c.retryInMs }, 'microphone failed');
+      case 'capture':
+        this.#micEvent(arg as { state: string; message?: string; retryInMs?: number });
         return;
-      }
       case 'echo': {
         const e = arg as { event?: string; delayMs?: number };
         if (e.event === 'heard') log.info({ delayMs: e.delayMs }, 'echo heard: cancelling');

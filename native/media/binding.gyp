@@ -8,8 +8,10 @@
       "sources": [
         "src/addon.c",
         "src/engine.c",
+        "src/engine_loop.c",
         "src/pipeline.c",
         "src/capture.c",
+        "src/capture_alsa.c",
         "src/js_options.c",
         "src/jitter.c",
         "src/transit.c",
@@ -17,6 +19,7 @@
         "src/srtp.c",
         "src/test_jitter.c",
         "src/test_wire.c",
+        "src/test_pipeline.c",
         "src/echo.c",
         "src/echo_delay.c",
         "src/test_echo.c",

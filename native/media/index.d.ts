@@ -149,7 +149,11 @@ export interface EngineEvents {
   capture: { state: 'open' } | { state: 'error'; message: string; retryInMs: number };
   /** A socket error, a garbage datagram, dropped playout frames: at most once each a leg. */
   warning: { message: string };
-  /** Last, exactly once, after close(): the thread has ended and the socket is closed. */
+  /**
+   * Last, exactly once, after close() (or the object collected): the thread has ended and
+   * the socket is closed. A closed engine does not keep the process alive: with nothing
+   * else keeping it, the process may exit before this is delivered.
+   */
   close: undefined;
 }
 

@@ -98,13 +98,14 @@ async function doctor(extra: string[] = [], sysfsRoot = fakeSysfs()) {
 test('a working device: every check ok, verdict passed, exit 0; GPIO lines released', async (t) => {
   const r = await doctor();
   t.is(r.code, 0, r.out);
-  for (const name of ['config', 'hub', 'tls pin', 'capture', 'playback', 'gpio', 'mqtt']) {
+  for (const name of ['config', 'hub', 'tls pin', 'capture', 'playback', 'media', 'gpio', 'mqtt']) {
     t.regex(r.line(name), /^ok {4}/, `${name}: ${r.out}`);
   }
   t.regex(r.line('tls pin'), /sha256:[0-9a-f]{64} matches hub_fingerprint/);
   t.regex(r.line('mqtt'), /logged in to mqtts:\/\/127\.0\.0\.1:\d+ as door/);
   t.regex(r.line('gpio'), /gpio:17 free/);
-  t.regex(r.out, /verdict: all 7 checks passed: this device is ready\n$/);
+  t.regex(r.line('media'), /^ok {4}media {5}native loop \(babel-media\): capture tone, speaker null, echo off$/);
+  t.regex(r.out, /verdict: all 8 checks passed: this device is ready\n$/);
   t.false(r.out.includes(SECRET));
   // The line was opened and let go again.
   t.is(r.bank.created.length, 1);
@@ -200,7 +201,7 @@ test('wrong pin: tls pin FAIL with what to do, exit 1', async (t) => {
     /^FAIL {2}tls pin {3}the hub presents sha256:[0-9a-f]{64}, expected sha256:(ab){32} \(hub_fingerprint\)/,
   );
   t.regex(r.out, /-> if the hub really has a new certificate, set hub_fingerprint/);
-  t.regex(r.out, /verdict: \d of 7 checks FAILED \(tls pin.*\)/);
+  t.regex(r.out, /verdict: \d of 8 checks FAILED \(tls pin.*\)/);
 });
 
 test('hub down: hub FAIL, the pin skipped, exit 1', async (t) => {
@@ -214,7 +215,7 @@ test('hub down: hub FAIL, the pin skipped, exit 1', async (t) => {
   t.regex(r.out, /-> nothing listens there: start the hub/);
   t.regex(r.line('tls pin'), /^skip/);
   t.regex(r.line('mqtt'), /^skip {2}mqtt {6}MQTT is off/);
-  t.regex(r.out, /verdict: 1 of 7 checks FAILED \(hub\)/);
+  t.regex(r.out, /verdict: 1 of 8 checks FAILED \(hub\)/);
 });
 
 test('sound card missing: capture and playback FAIL, exit 1', async (t) => {
@@ -229,7 +230,7 @@ test('sound card missing: capture and playback FAIL, exit 1', async (t) => {
   t.regex(r.line('capture'), /^FAIL {2}capture {3}file:.*mic\.wav does not open: /);
   t.regex(r.line('playback'), /^FAIL {2}playback {2}file:.*speaker\.wav (does not open|failed): /);
   t.regex(r.out, /-> `babel-device --list-audio` lists the sound cards/);
-  t.regex(r.out, /verdict: 2 of 7 checks FAILED \(capture, playback\)/);
+  t.regex(r.out, /verdict: 2 of 8 checks FAILED \(capture, playback\)/);
 });
 
 test('sound card missing, with the real alsa-utils: arecord and aplay on a card that is not there', async (t) => {
@@ -252,7 +253,7 @@ test('MQTT refused: a wrong secret is refused by the broker, exit 1', async (t) 
   );
   t.regex(r.out, /-> on the hub this device logs in with its name and secret/);
   t.false(r.out.includes('not-the-secret-of-door'));
-  t.regex(r.out, /verdict: 1 of 7 checks FAILED \(mqtt\)/);
+  t.regex(r.out, /verdict: 1 of 8 checks FAILED \(mqtt\)/);
 });
 
 test('GPIO line in use (exported by another program): gpio FAIL, exit 1', async (t) => {
@@ -322,7 +323,7 @@ test('babel-device --doctor: exit 0 on a working device, 2 on a bad config', asy
   t.is(good.code, 0, good.stdout + good.stderr);
   t.regex(good.stdout, /^ok {4}config {4}door, hub tls:\/\/127\.0\.0\.1:\d+, secret configured\n/);
   t.regex(good.stdout, /skip {2}gpio {6}no GPIO lines configured\n/);
-  t.regex(good.stdout, /verdict: all 7 checks passed \(1 skipped\)/);
+  t.regex(good.stdout, /verdict: all 8 checks passed \(1 skipped\)/);
   const bad = await runCli(['--doctor', '--name', 'door', '--hub', '127.0.0.1:99999']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /hub: port 99999 is out of range/);

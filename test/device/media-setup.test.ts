@@ -3,7 +3,11 @@ import test from 'ava';
 import { type DeviceConfig, loadDeviceConfig } from '../../device/config-schema.ts';
 import { type EngineModule, NativeMediaSession } from '../../device/media/native-session.ts';
 import { MediaSession } from '../../device/media/session.ts';
-import { chooseMediaEngine, createDeviceMedia } from '../../device/media-setup.ts';
+import {
+  chooseMediaEngine,
+  createDeviceMedia,
+  describeMediaEngine,
+} from '../../device/media-setup.ts';
 import { FakeClock, realClock } from '../../shared/clock.ts';
 import { testLog } from '../helpers/log.ts';
 
@@ -147,4 +151,32 @@ test('audio.fec (default off) reaches the codec', async (t) => {
     await media.open();
   }
   t.deepEqual(seen, [false, true]);
+});
+
+test('--doctor media line: the loop and why; a missing addon and an impossible native FAIL', (t) => {
+  const fails = () => {
+    throw new Error('Cannot find module');
+  };
+  t.deepEqual(describeMediaEngine(config(['--capture', 'silence', '--playback', 'null']), load), {
+    ok: true,
+    detail: 'native loop (babel-media): capture silence, speaker null, echo off',
+  });
+  t.like(describeMediaEngine(config([]), load), {
+    ok: true,
+    detail: 'native loop (babel-media): capture alsa, speaker aplay, echo aec',
+  });
+  t.deepEqual(describeMediaEngine(config(['--capture', 'arecord:default']), load), {
+    ok: true,
+    detail: 'JavaScript loop: capture arecord is read in JavaScript',
+  });
+  t.like(describeMediaEngine(config(['--capture', 'silence', '--playback', 'null']), fails), {
+    ok: false,
+    detail: 'JavaScript loop: the babel-media addon did not load (Cannot find module)',
+    fix: 'npm rebuild babel-media (scripts/setup.sh installs what it needs)',
+  });
+  const native = config(['--capture', 'arecord:default'], { BABEL_DEVICE_AUDIO__ENGINE: 'native' });
+  t.like(describeMediaEngine(native, load), {
+    ok: false,
+    detail: 'audio.engine native: capture arecord is read in JavaScript',
+  });
 });

@@ -393,6 +393,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (register_jitter_test(env, test) != napi_ok) return NULL;
   if (register_wire_test(env, test) != napi_ok) return NULL;
   if (register_echo_test(env, test) != napi_ok) return NULL;
+  if (register_pipeline_test(env, test) != napi_ok) return NULL;
   NAPI_CALL(env, napi_set_named_property(env, exports, "_test", test));
   return exports;
 }

@@ -1,96 +1,25 @@
-/* The engine thread: see engine.h (and device/media/session.ts, its specification). */
-#include "engine.h"
+/* The engine's lifecycle and the JS thread's side: see engine.h. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
+#include "engine_impl.h"
 
-/* session.ts: playout ticks made up at once after a stall; beyond that the grid restarts. */
-#define MAX_CATCH_UP 10
-/* session.ts: a packet arriving this close before a playout tick plays it out at once. */
-#define RIDE_ALONG_MS 4
-/* session.ts' timer tick: what is due within this plays. */
-#define TICK_SLACK_MS 1
-/* silence-watch.ts [G-3]: silence that counts, and how recent a send means sending. */
-#define SILENCE_MS 2000
-#define SENDING_WITHIN_MS 500
-/* resilient.ts: the microphone's retry backoff, and a run that starts it over. */
-#define RETRY_MIN_MS 500
-#define RETRY_MAX_MS 10000
-#define RETRY_JITTER 0.3
-#define STABLE_MS 10000
-/* With ALSA open, a wake-up this often anyway (a suspended PCM does not poll ready). */
-#define ALSA_IDLE_MS 500
-/* Receive buffer: any UDP datagram fits, so a long one is read whole and refused. */
-#define RECV_BYTES 65536
-
-struct engine {
-  engine_config cfg;
-  int sock;
-  int port;
-  int wake_fd;
-  atomic_bool closing;
-  engine_post_fn post;
-  void *ctx;
-
-  pthread_mutex_t lock;
-  /* Under the lock: the leg. */
-  pipeline *leg;
-  engine_direction dir;
-  struct sockaddr_in remote;
-  unsigned leg_id;
-  double due;                    /* the next playout tick */
-  double quiet_since, last_sent; /* [G-3] SilenceWatch */
-  bool silent_fired;
-  bool warned_send, warned_invalid, warned_sink;
-  double last_invalid;
-  engine_stats extra;
-
-  /* The engine thread's own. */
-  capture *cap;
-  unsigned cap_leg;
-  double retry_at, opened_at;
-  int attempt;
-  uint64_t rng;
-  int16_t pcm_in[PIPELINE_MAX_FRAME_SAMPLES];
-  int16_t pcm_out[PIPELINE_MAX_FRAME_SAMPLES];
-  uint8_t datagram[PIPELINE_MAX_DATAGRAM];
-  uint8_t recv_buf[RECV_BYTES];
-};
-
-static double now_ms(void) {
+double engine_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* xorshift64*: the backoff's jitter (each engine its own state). */
-static double random01(engine *e) {
-  e->rng ^= e->rng >> 12;
-  e->rng ^= e->rng << 25;
-  e->rng ^= e->rng >> 27;
-  return (double)((e->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
-
-/* shared/backoff.ts' next(). */
-static double backoff_next(engine *e) {
-  double base = fmin(RETRY_MAX_MS, RETRY_MIN_MS * pow(2, e->attempt));
-  if (e->attempt < 30) e->attempt++;
-  return floor(base * (1 - RETRY_JITTER * random01(e)) + 0.5);
-}
-
-static void post_message(engine *e, engine_event_kind kind, const char *message,
+void engine_post_message(engine *e, engine_event_kind kind, const char *message,
                          double retry_ms) {
   engine_event ev = {.kind = kind, .retry_ms = retry_ms};
   if (message) snprintf(ev.message, sizeof ev.message, "%s", message);
@@ -112,7 +41,7 @@ engine *engine_new(const engine_config *c, engine_post_fn post, void *ctx, char 
   atomic_init(&e->closing, false);
   pthread_mutex_init(&e->lock, NULL);
   if (getrandom(&e->rng, sizeof e->rng, 0) != sizeof e->rng || e->rng == 0) {
-    e->rng = (uint64_t)now_ms() | 1;
+    e->rng = (uint64_t)engine_now_ms() | 1;
   }
   int frame_samples = PIPELINE_SAMPLE_RATE * c->pipeline.frame_ms / 1000;
   e->cap = capture_new(&c->capture, frame_samples);
@@ -193,7 +122,7 @@ bool engine_start_leg(engine *e, const pipeline_leg *leg, engine_direction dir, 
                       size_t err_len) {
   pipeline *p = pipeline_new(&e->cfg.pipeline, leg, err, err_len);
   if (!p) return false;
-  double now = now_ms();
+  double now = engine_now_ms();
   pthread_mutex_lock(&e->lock);
   pipeline *old = e->leg;
   e->leg = p;
@@ -249,205 +178,4 @@ bool engine_press_key(engine *e, char key) {
   if (e->leg && e->dir != DIRECTION_RECEIVE) pipeline_press_key(e->leg, key);
   pthread_mutex_unlock(&e->lock);
   return true;
-}
-
-/* ---- the engine thread: under the lock ----------------------------------------------- */
-
-static void warn_once(engine *e, bool *flag, const char *fmt, const char *detail) {
-  if (*flag) return;
-  *flag = true;
-  char msg[300];
-  snprintf(msg, sizeof msg, fmt, detail);
-  post_message(e, ENGINE_EV_WARNING, msg, 0);
-}
-
-static void sink(engine *e, const int16_t *pcm, size_t bytes) {
-  if (e->cfg.sink != SINK_FD) return;
-  ssize_t n;
-  do n = write(e->cfg.sink_fd, pcm, bytes);
-  while (n < 0 && errno == EINTR);
-  if (n == (ssize_t)bytes) return;
-  e->extra.sink_dropped++;
-  warn_once(e, &e->warned_sink, "playback: frames dropped (%s)",
-            n < 0 ? strerror(errno) : "short write");
-}
-
-/* session.ts' #play(): every frame due within `slack`, then the next tick (drift-free). */
-static void play(engine *e, double now, double slack) {
-  pipeline *p = e->leg;
-  size_t bytes = (size_t)pipeline_frame_samples(p) * sizeof(int16_t);
-  for (int n = 0; e->due <= now + slack; n++) {
-    if (n == MAX_CATCH_UP) {
-      e->due = pipeline_next_playout_at(p, now);
-      break;
-    }
-    pipeline_playout_frame(p, now, e->pcm_out);
-    sink(e, e->pcm_out, bytes);
-    e->due = pipeline_next_playout_at(p, e->due);
-  }
-  /* [G-3] A two-way leg silent for 2 s while sending is said once. */
-  if (e->dir == DIRECTION_BOTH && !e->silent_fired && now - e->quiet_since >= SILENCE_MS &&
-      now - e->last_sent <= SENDING_WITHIN_MS) {
-    e->silent_fired = true;
-    post_message(e, ENGINE_EV_SILENT, NULL, 0);
-  }
-}
-
-static void receive_all(engine *e, double now) {
-  for (;;) {
-    struct sockaddr_in from;
-    socklen_t from_len = sizeof from;
-    ssize_t n = recvfrom(e->sock, e->recv_buf, sizeof e->recv_buf, MSG_DONTWAIT | MSG_TRUNC,
-                         (struct sockaddr *)&from, &from_len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      /* An ICMP error queued on the socket and the like: said once, never the end. */
-      if (e->leg) warn_once(e, &e->warned_send, "media socket: %s", strerror(errno));
-      return;
-    }
-    pipeline *p = e->leg;
-    if (!p || from.sin_family != AF_INET) continue; /* between legs: drained, dropped */
-    size_t len = (size_t)n > sizeof e->recv_buf ? sizeof e->recv_buf : (size_t)n;
-    double before = pipeline_received(p);
-    char key = 0;
-    bool pressed = pipeline_receive(p, e->recv_buf, len, &from, now, &key);
-    if (pipeline_received(p) != before) {
-      e->quiet_since = now;
-    } else if (!e->warned_invalid) {
-      pipeline_stats s;
-      pipeline_get_stats(p, &s);
-      if (s.invalid > e->last_invalid) {
-        char from_s[INET_ADDRSTRLEN] = "?";
-        inet_ntop(AF_INET, &from.sin_addr, from_s, sizeof from_s);
-        warn_once(e, &e->warned_invalid, "media: a datagram from %s that is not RTP, dropped",
-                  from_s);
-      }
-      e->last_invalid = s.invalid;
-    }
-    if (pressed) {
-      engine_event ev = {.kind = ENGINE_EV_DTMF, .key = key};
-      e->post(e->ctx, &ev);
-    }
-    /* A playout tick due in a moment rides on this wake-up instead of taking its own. */
-    if (e->dir != DIRECTION_SEND && e->due - now <= RIDE_ALONG_MS) play(e, now, RIDE_ALONG_MS);
-  }
-}
-
-static void send_frame(engine *e, double now) {
-  size_t len = pipeline_capture_frame(e->leg, e->pcm_in, now, e->datagram, sizeof e->datagram);
-  if (len == 0) return;
-  ssize_t n;
-  do n = sendto(e->sock, e->datagram, len, MSG_DONTWAIT, (const struct sockaddr *)&e->remote,
-                sizeof e->remote); /* from the bound port [M-2] */
-  while (n < 0 && errno == EINTR);
-  e->last_sent = now;
-  if (n >= 0) return;
-  e->extra.send_errors++;
-  warn_once(e, &e->warned_send, "media socket: %s", strerror(errno));
-}
-
-/* ---- the engine thread: the microphone ------------------------------------------------ */
-
-static void capture_failed(engine *e, double now, const char *why) {
-  capture_close(e->cap);
-  if (e->opened_at > 0 && now - e->opened_at >= STABLE_MS) e->attempt = 0;
-  e->opened_at = 0;
-  double delay = backoff_next(e);
-  e->retry_at = now + delay;
-  post_message(e, ENGINE_EV_CAPTURE_ERROR, why, delay);
-}
-
-/* Opens or closes the microphone for the leg `leg_id` that wants it or not. */
-static void manage_capture(engine *e, unsigned leg_id, bool want, double now) {
-  if (e->cap_leg != leg_id) {
-    capture_close(e->cap);
-    e->cap_leg = leg_id;
-    e->attempt = 0;
-    e->opened_at = 0;
-    e->retry_at = now;
-  }
-  if (!want) {
-    capture_close(e->cap);
-    return;
-  }
-  if (capture_is_open(e->cap) || now < e->retry_at) return;
-  char err[300];
-  if (!capture_open(e->cap, now, err, sizeof err)) {
-    capture_failed(e, now, err);
-    return;
-  }
-  e->opened_at = now;
-  e->retry_at = INFINITY;
-  post_message(e, ENGINE_EV_CAPTURE_OPEN, NULL, 0);
-}
-
-/* ---- the loop ------------------------------------------------------------------------- */
-
-void engine_run(engine *e) {
-  struct pollfd fds[2 + CAPTURE_MAX_POLL_FDS];
-  while (!atomic_load(&e->closing)) {
-    double now = now_ms();
-    pthread_mutex_lock(&e->lock);
-    unsigned leg_id = e->leg_id;
-    bool has_leg = e->leg != NULL;
-    bool sends = has_leg && e->dir != DIRECTION_RECEIVE;
-    bool plays = has_leg && e->dir != DIRECTION_SEND;
-    double due = e->due;
-    pthread_mutex_unlock(&e->lock);
-
-    manage_capture(e, leg_id, sends, now);
-
-    double deadline = INFINITY;
-    if (plays) deadline = due;
-    deadline = fmin(deadline, capture_due(e->cap));
-    if (sends && !capture_is_open(e->cap)) deadline = fmin(deadline, e->retry_at);
-    fds[0] = (struct pollfd){.fd = e->wake_fd, .events = POLLIN};
-    fds[1] = (struct pollfd){.fd = e->sock, .events = POLLIN};
-    int alsa = capture_poll_fds(e->cap, fds + 2, CAPTURE_MAX_POLL_FDS);
-    if (alsa > 0) deadline = fmin(deadline, now + ALSA_IDLE_MS);
-    struct timespec timeout, *tp = NULL;
-    if (deadline != INFINITY) {
-      double wait = deadline - now;
-      if (wait < 0) wait = 0;
-      timeout.tv_sec = (time_t)(wait / 1000);
-      timeout.tv_nsec = (long)((wait - (double)timeout.tv_sec * 1000) * 1e6);
-      if (timeout.tv_nsec > 999999999) timeout.tv_nsec = 999999999;
-      if (timeout.tv_nsec < 0) timeout.tv_nsec = 0;
-      tp = &timeout;
-    }
-    int r = ppoll(fds, (nfds_t)(2 + alsa), tp, NULL);
-    if (r < 0 && errno != EINTR) {
-      struct timespec pause = {0, 1000000}; /* should never happen: no busy loop if it does */
-      nanosleep(&pause, NULL);
-    }
-    if (fds[0].revents & POLLIN) {
-      uint64_t value;
-      ssize_t n = read(e->wake_fd, &value, sizeof value);
-      (void)n;
-    }
-    if (atomic_load(&e->closing)) break;
-    now = now_ms();
-
-    pthread_mutex_lock(&e->lock);
-    receive_all(e, now);
-    /* The frames the microphone has: sent during a leg that sends, else dropped. */
-    for (;;) {
-      char err[300];
-      capture_result got = capture_read(e->cap, now, e->pcm_in, err, sizeof err);
-      if (got == CAPTURE_NONE) break;
-      if (got == CAPTURE_ERROR) {
-        capture_failed(e, now, err);
-        break;
-      }
-      if (e->leg && e->dir != DIRECTION_RECEIVE && e->leg_id == e->cap_leg) {
-        send_frame(e, now);
-      }
-    }
-    if (e->leg && e->dir != DIRECTION_SEND && e->due <= now + TICK_SLACK_MS) {
-      play(e, now, TICK_SLACK_MS);
-    }
-    pthread_mutex_unlock(&e->lock);
-  }
-  capture_close(e->cap);
 }

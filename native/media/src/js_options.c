@@ -30,7 +30,7 @@ static bool prop(napi_env env, napi_value obj, const char *name, napi_value *v) 
   if (napi_has_named_property(env, obj, name, &has) != napi_ok) return false;
   if (!has) return true;
   napi_value got;
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   if (napi_get_named_property(env, obj, name, &got) != napi_ok) return false;
   if (napi_typeof(env, got, &t) != napi_ok) return false;
   if (t != napi_undefined) *v = got;
@@ -48,7 +48,7 @@ static bool num(napi_env env, napi_value obj, const char *path, const char *name
     *out = def;
     return true;
   }
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   double d = 0;
   napi_typeof(env, v, &t);
   if (t != napi_number) return type_error(env, "%s must be a number", full);
@@ -76,7 +76,7 @@ static bool str(napi_env env, napi_value obj, const char *path, const char *name
     snprintf(buf, cap, "%s", def);
     return true;
   }
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, v, &t);
   if (t != napi_string) return type_error(env, "%s must be a string", full);
   size_t len = 0;
@@ -102,7 +102,7 @@ static bool object(napi_env env, napi_value obj, const char *name, napi_value *v
                    bool required) {
   if (!prop(env, obj, name, v)) return false;
   if (!*v) return required ? type_error(env, "%s is required", name) : true;
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, *v, &t);
   if (t != napi_object) return type_error(env, "%s must be an object", name);
   return true;
@@ -180,7 +180,7 @@ static bool playback_config(napi_env env, napi_value options, engine_config *c) 
 
 bool js_engine_config(napi_env env, napi_value options, engine_config *c) {
   memset(c, 0, sizeof *c);
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, options, &t);
   if (t != napi_object) return type_error(env, "%s must be an object", "options");
   double frame, port, bitrate, complexity, loss, dtmf, guard;
@@ -259,7 +259,7 @@ static bool key_buffer(napi_env env, napi_value srtp, const char *name, uint8_t 
 
 bool js_leg(napi_env env, napi_value leg, pipeline_leg *out, engine_direction *dir) {
   memset(out, 0, sizeof *out);
-  napi_valuetype t;
+  napi_valuetype t = napi_undefined;
   napi_typeof(env, leg, &t);
   if (t != napi_object) return type_error(env, "%s must be an object", "leg");
   char ip[64], direction[16];

