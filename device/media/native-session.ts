@@ -23,6 +23,8 @@ import { type DtmfKey, isDtmfKey } from './dtmf.ts';
 import type { MediaPipelineOptions, MediaStats } from './pipeline-types.ts';
 import type { MediaDirection, MediaSessionEvents } from './session.ts';
 
+/** The keep-alive timer's period: it only holds the event loop, it never has work. */
+const KEEP_ALIVE_MS = 2 ** 30;
 /** How long `close()` waits for the thread's 'close' before going on. */
 const CLOSE_WAIT_MS = 2000;
 /** How often a microphone that stays unavailable is summed up at warn. */
@@ -204,6 +206,12 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
   #statsTimer: Timer | null = null;
   #closed = false;
   #closedEvent: Promise<void> | null = null;
+  /**
+   * Holds the process open while the session is, as the JS loop's bound dgram socket does:
+   * the thread's socket is not a handle of the event loop, and a device whose hub is down
+   * (its link only retrying on timers that do not hold the process) must not exit.
+   */
+  #keepAlive: ReturnType<typeof setInterval> | null = null;
   readonly #micLog: Logger;
   readonly #mic = { failures: 0, since: 0, summedAt: 0 };
 
@@ -241,6 +249,7 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
       },
       (kind, arg) => this.#event(kind, arg, closed),
     );
+    this.#keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
     this.#o.log.info(
       { port: this.#engine.port, capture: this.#o.capture.kind, playback: this.#o.playback.kind },
       'media engine: native',
@@ -336,6 +345,7 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
     this.stop();
     if (this.#closed || !this.#engine) return;
     this.#closed = true;
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
     this.#engine.close();
     if (!(await within(this.#clock, CLOSE_WAIT_MS, this.#closedEvent!)))
       this.#o.log.warn('media engine: no word of its thread ending; going on');
