@@ -200,7 +200,10 @@ export class DeviceAgent {
       const inCall = this.#machine.state === 'in_call';
       this.#door.dtmf(inCall ? this.#machine.peer : null, this.#placedHere);
     });
-    this.#media.on('stats', (s) => this.#mqtt?.publishStats(s));
+    this.#media.on('stats', (s) => {
+      this.#mqtt?.publishStats(s);
+      this.#log.trace({ stats: summary(s) }, 'media stats');
+    });
     this.#media.on('silent', () => this.input({ kind: 'media_silent' })); // [G-3]
 
     this.#startOutputs(deps);

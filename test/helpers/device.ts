@@ -23,9 +23,10 @@ export class DeviceProcess {
 
   /**
    * `script`: a built agent to run with plain `node` (e.g. the bundle
-   * dist/device/babel-device.mjs); default the sources through tsx.
+   * dist/device/babel-device.mjs); default the sources through tsx. `env`: added to this
+   * process's environment (e.g. `BABEL_DEVICE_AUDIO__ENGINE`).
    */
-  constructor(name: string, args: string[], script?: string) {
+  constructor(name: string, args: string[], script?: string, env?: NodeJS.ProcessEnv) {
     this.name = name;
     const given = args.indexOf('--state-dir');
     this.#ownStateDir = given < 0;
@@ -46,6 +47,7 @@ export class DeviceProcess {
       ],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
+        ...(env ? { env: { ...process.env, ...env } } : {}),
       },
     );
     this.#exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
