@@ -188,6 +188,7 @@ export class DeviceAgent {
       clock: this.#clock,
       port: config.media_port,
       sink: this.#sound.speaker,
+      speakerPipe: (listener) => this.#sound.speakerPipe(listener),
     });
     await this.#media.open();
     this.#components.push({ name: 'media', stop: () => this.#media.close() });
@@ -288,6 +289,9 @@ export class DeviceAgent {
         if (cmd.action === 'door') this.#door.mqtt();
         else if (cmd.action === 'volume') {
           this.#sound.echo.setSpeakerVolume(cmd.value); // at once, and announced back
+          // The native loop plays a call's frames itself, with its own volume.
+          if ('setSpeakerVolume' in this.#media)
+            this.#media.setSpeakerVolume(this.#sound.echo.speakerVolume);
           this.#mqtt?.setVolume(this.#sound.echo.speakerVolume);
         } else if (cmd.action === 'dnd') this.#setDnd(cmd.value);
         else if (cmd.action === 'call' || cmd.action === 'page')

@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { type Clock, realClock } from '../shared/clock.ts';
 import { echoModeFor, parseCaptureSpec, parsePlaybackSpec } from './audio/index.ts';
 import type { DeviceConfig } from './config-schema.ts';
+import { playbackDelayMs } from './media/echo/setup.ts';
 import {
   type EngineChoice,
   type EngineModule,
@@ -71,7 +72,10 @@ export function describeMediaEngine(
     };
   }
   if (choice.kind === 'native') {
-    return { ok: true, detail: `native loop (babel-media): capture ${choice.capture.kind}` };
+    return {
+      ok: true,
+      detail: `native loop (babel-media): capture ${choice.capture.kind}, speaker ${choice.speaker}, echo ${choice.echo.mode}`,
+    };
   }
   const missing = choice.reason.startsWith(ADDON_MISSING);
   return {
@@ -89,6 +93,11 @@ export interface DeviceMediaDeps {
   port: number;
   /** The speaker of the JS loop (the native one plays on its own thread). */
   sink: (pcm: Buffer, info: Readonly<PlayoutInfo>) => void;
+  /**
+   * The native loop's `aplay:` speaker: aplay's pipe now, and each change of it
+   * (`DeviceSound.speakerPipe`).
+   */
+  speakerPipe?: (listener: (fd: number | null) => void) => number | null;
 }
 
 /** The media session of `choice`, not yet opened. */
@@ -107,15 +116,27 @@ export function createDeviceMedia(
     jitter: { maxDepthMs: config.audio.jitter_max_ms },
   };
   if (choice.kind === 'native') {
-    return new NativeMediaSession({
+    const toPlayback = (fd: number | null) =>
+      fd === null ? ({ kind: 'null' } as const) : ({ kind: 'fd', fd } as const);
+    let media: NativeMediaSession | null = null;
+    const fd =
+      choice.speaker === 'aplay' && deps.speakerPipe
+        ? deps.speakerPipe((next) => media?.setPlayback(toPlayback(next)))
+        : null;
+    media = new NativeMediaSession({
       log: deps.log,
       clock: deps.clock,
       port: deps.port,
       module: choice.module,
       capture: choice.capture,
-      playback: choice.playback,
+      playback: toPlayback(fd),
+      echo: {
+        ...choice.echo,
+        playbackDelayMs: playbackDelayMs(parsePlaybackSpec(config.playback), config.audio.frame_ms),
+      },
       pipeline,
     });
+    return media;
   }
   return new MediaSession({
     log: deps.log,

@@ -96,6 +96,22 @@ export class DeviceSound {
     this.#playback.write(this.echo.playback(pcm, this.#clock.now()));
   };
 
+  /**
+   * The speaker's pipe (aplay's stdin) while aplay runs, else null: where the native media
+   * loop writes a call's frames itself (issue 15). `listener` hears each change (aplay
+   * restarted, or gone until it is).
+   */
+  speakerPipe(listener: (fd: number | null) => void): number | null {
+    let last = this.#playback.pipeFd;
+    this.#playback.on('state', () => {
+      const fd = this.#playback.pipeFd;
+      if (fd === last) return;
+      last = fd;
+      listener(fd);
+    });
+    return last;
+  }
+
   /** Opens the microphone when a call is answered, closes it when it ends. */
   micFor(on: boolean): Promise<void> {
     if (on === this.#micOn || this.#micInEngine) return this.#mic;

@@ -112,6 +112,17 @@ export class AplayPlayback extends EventEmitter<PlaybackEvents> implements Audio
     this.#deps.log.debug({ pcm: this.pcm }, 'aplay playback started');
   }
 
+  /**
+   * The descriptor of aplay's stdin while it runs, else null: the native media loop writes
+   * a call's frames there itself (issue 15; it writes to a dup of it, so this side closing
+   * it never redirects those writes). Node's pipe handle has it on Unix.
+   */
+  get pipeFd(): number | null {
+    if (this.#state !== 'running') return null;
+    const handle = (this.#proc?.child?.stdin as unknown as { _handle?: { fd?: unknown } })?._handle;
+    return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : null;
+  }
+
   /** Queues one frame, or drops it (counted) when not running, behind or mis-sized. */
   write(frame: Buffer): void {
     const stdin = this.#proc?.child?.stdin;

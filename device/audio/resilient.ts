@@ -354,6 +354,12 @@ export class ResilientPlayback
     return this.#supervisor.start();
   }
 
+  /** The running device's pipe (aplay's stdin; `AplayPlayback.pipeFd`), else null. */
+  get pipeFd(): number | null {
+    const device = this.#supervisor.device as { pipeFd?: number | null } | undefined;
+    return device?.pipeFd ?? null;
+  }
+
   write(frame: Buffer): void {
     const device = this.#supervisor.device;
     if (device) device.write(frame);

@@ -37,8 +37,19 @@ export type EngineCapture =
   | { kind: 'silence' }
   | { kind: 'alsa'; pcm: string };
 
-/** The speakers the thread writes itself. */
-export type EnginePlayback = { kind: 'null' };
+/** The speakers the thread writes itself: nowhere, or aplay's stdin (a dup of `fd`). */
+export type EnginePlayback = { kind: 'null' } | { kind: 'fd'; fd: number };
+
+/** Echo control on the thread (device/media/echo/control.ts' options, in C). */
+export interface EngineEcho {
+  mode: 'aec' | 'duck' | 'off';
+  micGainDb: number;
+  speakerVolume: number;
+  noiseSuppression: boolean;
+  autoGain: boolean;
+  /** The playback path's delay (aplay's buffer and a frame), the reference's first bulk. */
+  playbackDelayMs: number;
+}
 
 /** What babel-media's `Engine` is constructed with (native/media/index.d.ts). */
 export interface EngineOptions {
@@ -54,6 +65,7 @@ export interface EngineOptions {
   playoutGuardMs: number;
   capture: EngineCapture;
   playback: EnginePlayback;
+  echo?: EngineEcho;
 }
 
 /** A leg as `Engine.start()` takes it. */
@@ -74,6 +86,10 @@ export interface Engine {
   stop(): MediaStats | null;
   stats(): MediaStats | null;
   pressKey(key: string): void;
+  /** From the next frame; the thread writes to its own dup of an fd, never to this one. */
+  setPlayback(playback: EnginePlayback): void;
+  /** 0..100, clamped and rounded as EchoControl does; returns the volume in force. */
+  setSpeakerVolume(volume: number): number;
   close(): void;
 }
 
@@ -96,19 +112,29 @@ export interface EngineAudio {
   noise_suppression: boolean;
   auto_gain: boolean;
   mic_gain_db: number;
+  speaker_volume: number;
 }
 
+/** Which speaker the thread writes: none, or the aplay the JS side keeps running. */
+export type EngineSpeaker = 'null' | 'aplay';
+
 export type EngineChoice =
-  | { kind: 'native'; capture: EngineCapture; playback: EnginePlayback; module: EngineModule }
+  | {
+      kind: 'native';
+      capture: EngineCapture;
+      speaker: EngineSpeaker;
+      echo: Omit<EngineEcho, 'playbackDelayMs'>;
+      module: EngineModule;
+    }
   | { kind: 'js'; reason: string };
 
 /**
- * Whether the native thread runs this device's calls, and why not. It covers a capture it
- * reads itself (alsa, file, tone, silence), a `null` speaker, no echo control, noise
- * suppression or automatic gain, and a microphone gain of 0 dB: those stay in JavaScript
- * for now (echo control needs the speaker's frames and the microphone's in one place, and
- * the speaker is an aplay child the JS side restarts). `engine: native` where it does not
- * cover the setup throws, naming what is in the way.
+ * Whether the native thread runs this device's calls, and why not. It covers a microphone
+ * it reads itself (alsa, file, tone, silence) and a `null` or `aplay:` speaker (it writes
+ * into the pipe of the aplay the JS side keeps running), with echo control, noise
+ * suppression, automatic gain and the gains, all in C. A `file:` speaker (a WAV the JS
+ * side writes) and the arecord and fake microphones stay in JavaScript. `engine: native`
+ * where it does not cover the setup throws, naming what is in the way.
  */
 export function mediaEngineFor(
   audio: EngineAudio,
@@ -117,7 +143,7 @@ export function mediaEngineFor(
   load: () => EngineModule = loadEngine,
 ): EngineChoice {
   if (audio.engine === 'js') return { kind: 'js', reason: 'audio.engine is js' };
-  const notCovered = blocker(audio, capture, playback);
+  const notCovered = blocker(capture, playback);
   let reason = notCovered;
   let module: EngineModule | null = null;
   if (!notCovered) {
@@ -133,7 +159,14 @@ export function mediaEngineFor(
     return {
       kind: 'native',
       capture: capture as EngineCapture,
-      playback: { kind: 'null' },
+      speaker: playback.kind === 'aplay' ? 'aplay' : 'null',
+      echo: {
+        mode: audio.echo,
+        micGainDb: audio.mic_gain_db,
+        speakerVolume: audio.speaker_volume,
+        noiseSuppression: audio.noise_suppression,
+        autoGain: audio.auto_gain,
+      },
       module,
     };
   }
@@ -141,14 +174,10 @@ export function mediaEngineFor(
   return { kind: 'js', reason: reason ?? 'not covered' };
 }
 
-function blocker(audio: EngineAudio, capture: CaptureSpec, playback: PlaybackSpec): string | null {
+function blocker(capture: CaptureSpec, playback: PlaybackSpec): string | null {
   if (!['alsa', 'file', 'tone', 'silence'].includes(capture.kind))
     return `capture ${capture.kind} is read in JavaScript`;
-  if (playback.kind !== 'null') return `playback ${playback.kind} is written from JavaScript`;
-  if (audio.echo !== 'off') return `echo control (${audio.echo}) runs in JavaScript`;
-  if (audio.noise_suppression || audio.auto_gain)
-    return 'noise suppression and automatic gain run in JavaScript';
-  if (audio.mic_gain_db !== 0) return 'a microphone gain runs in JavaScript';
+  if (playback.kind === 'file') return 'playback file is written from JavaScript';
   return null;
 }
 
@@ -157,6 +186,7 @@ export interface NativeMediaSessionOptions {
   module: EngineModule;
   capture: EngineCapture;
   playback: EnginePlayback;
+  echo?: EngineEcho;
   clock?: Clock;
   /** UDP port to bind; 0 (default) takes any free port [T-9]. */
   port?: number;
@@ -215,6 +245,7 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
         playoutGuardMs: p.playoutGuardMs ?? 1,
         capture: this.#o.capture,
         playback: this.#o.playback,
+        ...(this.#o.echo ? { echo: this.#o.echo } : {}),
       },
       (kind, arg) => this.#event(kind, arg, closed),
     );
@@ -296,6 +327,16 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
     return this.#direction === null ? null : (this.#engine?.stats() ?? null);
   }
 
+  /** Where the thread plays from the next frame: aplay's new pipe, or nowhere while it is down. */
+  setPlayback(playback: EnginePlayback): void {
+    if (!this.#closed) this.#engine?.setPlayback(playback);
+  }
+
+  /** The call's speaker volume, 0..100, from the next frame. */
+  setSpeakerVolume(volume: number): void {
+    if (!this.#closed) this.#engine?.setSpeakerVolume(volume);
+  }
+
   /**
    * Stops the leg, the thread and the socket; resolves when the thread says it has ended,
    * or after `CLOSE_WAIT_MS` (logged) should that word not come: a stop never hangs on it.
@@ -358,6 +399,12 @@ export class NativeMediaSession extends EventEmitter<MediaSessionEvents> {
       case 'capture':
         this.#micEvent(arg as { state: string; message?: string; retryInMs?: number });
         return;
+      case 'echo': {
+        const e = arg as { event?: string; delayMs?: number };
+        if (e.event === 'heard') log.info({ delayMs: e.delayMs }, 'echo heard: cancelling');
+        else log.debug({ delayMs: e.delayMs }, 'echo delay measured');
+        return;
+      }
       case 'warning':
         log.warn({ reason: (arg as { message?: string })?.message }, 'media engine');
         return;

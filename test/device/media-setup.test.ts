@@ -14,6 +14,29 @@ import { testLog } from '../helpers/log.ts';
 const module = { Engine: class {} } as unknown as EngineModule;
 const load = () => module;
 
+/** A fake Engine that keeps what it was given. */
+interface Recorded {
+  options: Record<string, unknown>;
+  playbacks: unknown[];
+}
+const engines: Recorded[] = [];
+const recordingLoad = () =>
+  ({
+    Engine: class {
+      port = 1;
+      options: Record<string, unknown>;
+      playbacks: unknown[] = [];
+      constructor(options: Record<string, unknown>) {
+        this.options = options;
+        engines.push(this);
+      }
+      setPlayback(p: unknown) {
+        this.playbacks.push(p);
+      }
+      close() {}
+    },
+  }) as unknown as EngineModule;
+
 function config(argv: string[], env: NodeJS.ProcessEnv = {}): DeviceConfig {
   const r = loadDeviceConfig(['--name', 'door', ...argv], env);
   if (r.kind !== 'config') throw new Error(`not a config: ${r.kind}`);
@@ -33,10 +56,38 @@ test('a null speaker and no echo work: the native loop, built as NativeMediaSess
   t.true(media instanceof NativeMediaSession);
 });
 
-test('the defaults (aplay speaker, echo aec) run the JS loop, built as MediaSession', (t) => {
+test("the defaults (alsa microphone, aplay speaker, echo aec): the native loop writes into aplay's pipe", async (t) => {
   const c = config([]);
+  const choice = chooseMediaEngine(c, testLog, realClock, recordingLoad);
+  t.like(choice, { kind: 'native', speaker: 'aplay', echo: { mode: 'aec' } });
+  let listener: ((fd: number | null) => void) | undefined;
+  const media = createDeviceMedia(c, choice, {
+    log: testLog,
+    clock: realClock,
+    port: 0,
+    sink: () => {},
+    speakerPipe: (l) => {
+      listener = l;
+      return 17;
+    },
+  });
+  t.true(media instanceof NativeMediaSession);
+  await media.open();
+  const engine = engines.at(-1)!;
+  // aplay's buffer and a frame: where the echo's reference starts (echo/setup.ts)
+  t.like(engine.options, {
+    playback: { kind: 'fd', fd: 17 },
+    echo: { mode: 'aec', playbackDelayMs: 80, speakerVolume: 100, micGainDb: 0 },
+  });
+  listener!(null);
+  listener!(21);
+  t.deepEqual(engine.playbacks, [{ kind: 'null' }, { kind: 'fd', fd: 21 }]);
+});
+
+test('a file: speaker runs the JS loop, built as MediaSession', (t) => {
+  const c = config(['--playback', 'file:/tmp/out.wav']);
   const choice = chooseMediaEngine(c, testLog, realClock, load);
-  t.like(choice, { kind: 'js', reason: 'playback aplay is written from JavaScript' });
+  t.like(choice, { kind: 'js', reason: 'playback file is written from JavaScript' });
   const media = createDeviceMedia(c, choice, {
     log: testLog,
     clock: realClock,
@@ -63,9 +114,9 @@ test('an injected clock keeps auto on the JS loop; engine native still asks for 
     BABEL_DEVICE_AUDIO__ENGINE: 'native',
   });
   t.is(chooseMediaEngine(n, testLog, new FakeClock(), load).kind, 'native');
-  const bad = config(['--capture', 'tone:440'], { BABEL_DEVICE_AUDIO__ENGINE: 'native' });
+  const bad = config(['--capture', 'arecord:default'], { BABEL_DEVICE_AUDIO__ENGINE: 'native' });
   t.throws(() => chooseMediaEngine(bad, testLog, realClock, load), {
-    message: 'audio.engine native: playback aplay is written from JavaScript',
+    message: 'audio.engine native: capture arecord is read in JavaScript',
   });
 });
 
@@ -108,7 +159,11 @@ test('--doctor media line: the loop and why; a missing addon and an impossible n
   };
   t.deepEqual(describeMediaEngine(config(['--capture', 'silence', '--playback', 'null']), load), {
     ok: true,
-    detail: 'native loop (babel-media): capture silence',
+    detail: 'native loop (babel-media): capture silence, speaker null, echo off',
+  });
+  t.like(describeMediaEngine(config([]), load), {
+    ok: true,
+    detail: 'native loop (babel-media): capture alsa, speaker aplay, echo aec',
   });
   t.deepEqual(describeMediaEngine(config(['--capture', 'arecord:default']), load), {
     ok: true,

@@ -12,6 +12,7 @@ import {
   type EngineListener,
   type EngineModule,
   type EngineOptions,
+  type EnginePlayback,
   mediaEngineFor,
   NativeMediaSession,
 } from '../../../device/media/native-session.ts';
@@ -52,6 +53,15 @@ class FakeEngine implements Engine {
   }
   pressKey(key: string): void {
     this.keys.push(key);
+  }
+  playbacks: EnginePlayback[] = [];
+  setPlayback(p: EnginePlayback): void {
+    this.playbacks.push(p);
+  }
+  volumes: number[] = [];
+  setSpeakerVolume(v: number): number {
+    this.volumes.push(v);
+    return v;
   }
   close(): void {
     this.closed++;
@@ -208,6 +218,7 @@ const BASE: EngineAudio = {
   noise_suppression: false,
   auto_gain: false,
   mic_gain_db: 0,
+  speaker_volume: 100,
 };
 const loads = () => fakeModule;
 const fails = () => {
@@ -220,15 +231,29 @@ test('mediaEngineFor: the setups the thread covers, and why the others stay in J
   for (const c of ['alsa:default', 'file:/tmp/a.wav', 'tone:440', 'silence']) {
     t.is(mediaEngineFor(BASE, cap(c), play('null'), loads).kind, 'native', c);
   }
+  const covered: Array<[Partial<EngineAudio>, string, string]> = [
+    [{ echo: 'aec' }, 'alsa:default', 'aplay:default'],
+    [{ echo: 'duck', mic_gain_db: 6, speaker_volume: 40 }, 'alsa:hw:1', 'aplay:default'],
+    [{ noise_suppression: true, auto_gain: true }, 'tone:440', 'null'],
+  ];
+  for (const [audio, c, p] of covered) {
+    const choice = mediaEngineFor({ ...BASE, ...audio }, cap(c), play(p), loads);
+    t.like(choice, {
+      kind: 'native',
+      speaker: p === 'null' ? 'null' : 'aplay',
+      echo: {
+        mode: audio.echo ?? 'off',
+        micGainDb: audio.mic_gain_db ?? 0,
+        speakerVolume: audio.speaker_volume ?? 100,
+        noiseSuppression: audio.noise_suppression ?? false,
+        autoGain: audio.auto_gain ?? false,
+      },
+    });
+  }
   const js: Array<[Partial<EngineAudio>, string, string, RegExp]> = [
     [{}, 'arecord:default', 'null', /capture arecord/],
     [{}, 'fake-alsa:440', 'null', /capture fake-alsa/],
-    [{}, 'tone:440', 'aplay:default', /playback aplay/],
     [{}, 'tone:440', 'file:/tmp/o.wav', /playback file/],
-    [{ echo: 'aec' }, 'tone:440', 'null', /echo control \(aec\)/],
-    [{ noise_suppression: true }, 'tone:440', 'null', /noise suppression/],
-    [{ auto_gain: true }, 'tone:440', 'null', /automatic gain/],
-    [{ mic_gain_db: 6 }, 'tone:440', 'null', /microphone gain/],
     [{ engine: 'js' }, 'tone:440', 'null', /audio.engine is js/],
   ];
   for (const [audio, c, p, why] of js) {
@@ -248,8 +273,14 @@ test('mediaEngineFor: the setups the thread covers, and why the others stay in J
 test('mediaEngineFor: engine native where it cannot run throws, naming why', (t) => {
   const native = { ...BASE, engine: 'native' as const };
   t.throws(
-    () => mediaEngineFor(native, parseCaptureSpec('tone:440'), parsePlaybackSpec('aplay:x'), loads),
-    { message: 'audio.engine native: playback aplay is written from JavaScript' },
+    () =>
+      mediaEngineFor(
+        native,
+        parseCaptureSpec('tone:440'),
+        parsePlaybackSpec('file:/t/o.wav'),
+        loads,
+      ),
+    { message: 'audio.engine native: playback file is written from JavaScript' },
   );
   t.throws(
     () => mediaEngineFor(native, parseCaptureSpec('tone:440'), parsePlaybackSpec('null'), fails),
@@ -259,6 +290,30 @@ test('mediaEngineFor: engine native where it cannot run throws, naming why', (t)
     mediaEngineFor(native, parseCaptureSpec('silence'), parsePlaybackSpec('null'), loads).kind,
     'native',
   );
+});
+
+test('the speaker: aplay pipe changes and volume reach the thread; echo options at start', async (t) => {
+  const { s, engine } = await open();
+  t.is(engine.options.echo, undefined);
+  s.setPlayback({ kind: 'fd', fd: 42 });
+  s.setPlayback({ kind: 'null' });
+  s.setSpeakerVolume(30);
+  t.deepEqual(engine.playbacks, [{ kind: 'fd', fd: 42 }, { kind: 'null' }]);
+  t.deepEqual(engine.volumes, [30]);
+  await s.close();
+  s.setPlayback({ kind: 'fd', fd: 43 });
+  t.is(engine.playbacks.length, 2);
+});
+
+test("the thread's echo events are logged as the JS echo control logs them", async (t) => {
+  const captured = capturingLog('debug');
+  const { s, engine } = await open(new FakeClock(), captured.log);
+  engine.onEvent('echo', { event: 'delay', delayMs: 84 });
+  engine.onEvent('echo', { event: 'heard', delayMs: 84 });
+  const r = captured.records;
+  t.true(r.some((x) => x.msg === 'echo delay measured' && x.delayMs === 84 && x.level === 20));
+  t.true(r.some((x) => x.msg === 'echo heard: cancelling' && x.delayMs === 84 && x.level === 30));
+  await s.close();
 });
 
 test('close() does not hang on a thread that never says it ended', async (t) => {
