@@ -104,7 +104,10 @@ test('a working device: every check ok, verdict passed, exit 0; GPIO lines relea
   t.regex(r.line('tls pin'), /sha256:[0-9a-f]{64} matches hub_fingerprint/);
   t.regex(r.line('mqtt'), /logged in to mqtts:\/\/127\.0\.0\.1:\d+ as door/);
   t.regex(r.line('gpio'), /gpio:17 free/);
-  t.regex(r.line('media'), /^ok {4}media {5}native loop \(babel-media\): capture tone, speaker null, echo off$/);
+  t.regex(
+    r.line('media'),
+    /^ok {4}media {5}native loop \(babel-media\): capture tone, speaker null, echo off$/,
+  );
   t.regex(r.out, /verdict: all 8 checks passed: this device is ready\n$/);
   t.false(r.out.includes(SECRET));
   // The line was opened and let go again.

@@ -26,14 +26,18 @@ const recordingLoad = () =>
       port = 1;
       options: Record<string, unknown>;
       playbacks: unknown[] = [];
-      constructor(options: Record<string, unknown>) {
+      constructor(options: Record<string, unknown>, onEvent: (k: string, a: unknown) => void) {
         this.options = options;
+        this.#onEvent = onEvent;
         engines.push(this);
       }
       setPlayback(p: unknown) {
         this.playbacks.push(p);
       }
-      close() {}
+      #onEvent: (kind: string, arg: unknown) => void;
+      close() {
+        this.#onEvent('close', undefined);
+      }
     },
   }) as unknown as EngineModule;
 
@@ -82,6 +86,7 @@ test("the defaults (alsa microphone, aplay speaker, echo aec): the native loop w
   listener!(null);
   listener!(21);
   t.deepEqual(engine.playbacks, [{ kind: 'null' }, { kind: 'fd', fd: 21 }]);
+  await media.close();
 });
 
 test('a file: speaker runs the JS loop, built as MediaSession', (t) => {
@@ -131,10 +136,14 @@ test('audio.fec (default off) reaches the codec', async (t) => {
   const recording = {
     Engine: class {
       port = 1;
-      constructor(o: { fec: boolean }) {
+      #onEvent: (kind: string, arg: unknown) => void;
+      constructor(o: { fec: boolean }, onEvent: (k: string, a: unknown) => void) {
         seen.push(o.fec);
+        this.#onEvent = onEvent;
       }
-      close() {}
+      close() {
+        this.#onEvent('close', undefined);
+      }
     },
   } as unknown as EngineModule;
   for (const fec of ['false', 'true']) {
@@ -149,6 +158,7 @@ test('audio.fec (default off) reaches the codec', async (t) => {
       sink: () => {},
     });
     await media.open();
+    await media.close();
   }
   t.deepEqual(seen, [false, true]);
 });
