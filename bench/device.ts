@@ -5,7 +5,7 @@
  *
  *   npm run build && node --import tsx bench/device.ts [--seconds 60] [--capture SPEC]
  *     [--complexity N] [--node-flags="FLAGS"] [--entry dist/device/bin.js]
- *     [--engine auto|native|js] [--warmup 10]
+ *     [--engine auto|native|js] [--warmup 10] [--playback null|aplay:PCM|file:PATH]
  * (`--node-flags=` with the equals sign: its value starts with a dash)
  *
  * `--capture` is both devices' microphone (default: a tone each, 440 and 1000 Hz);
@@ -28,6 +28,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '60' },
     capture: { type: 'string' },
+    // Both devices' speaker (default null: no sound, so no echo control).
+    playback: { type: 'string', default: 'null' },
     complexity: { type: 'string', default: '5' },
     // V8/Node flags of both devices; default: the ones systemd/babel-device.service sets.
     'node-flags': { type: 'string' },
@@ -93,7 +95,7 @@ function device(
       values.capture ?? `tone:${hz}`,
 
       '--playback',
-      'null',
+      values.playback,
       '--button',
       'stdin',
       '--mqtt',
