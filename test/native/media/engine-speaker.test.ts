@@ -136,6 +136,33 @@ test.serial(
 );
 
 test.serial(
+  "the echo control lives across legs: a volume set between legs is the next leg's",
+  async (t) => {
+    const cat = reader();
+    children.push(cat.child);
+    const echo = { mode: 'off', speakerVolume: 50 } as const;
+    const c = call('legs', { playback: { kind: 'fd', fd: cat.fd, maxLatencyMs: 60_000 }, echo });
+    t.teardown(c.close);
+    await until(() => c.tap().filter(voiced).length >= 10, 'the first leg');
+    c.x.e.stop();
+    const first = c.tapped(); // every frame of the first leg
+    t.is(c.x.e.setSpeakerVolume(20), 20);
+    c.x.e.start({ ip: LOCAL, port: c.far.port, direction: 'receive' });
+    await until(() => c.tap().slice(first).filter(voiced).length >= 10, 'the second leg');
+    const s = c.x.e.stop()!;
+    c.x.e.setPlayback({ kind: 'null' });
+    cat.child.stdin!.end();
+    await cat.exited();
+    const ts = tsEcho(echo);
+    const want = c.tap().map((f, k) => {
+      if (k === first) ts.setSpeakerVolume(20);
+      return ts.playback(f, k * 20);
+    });
+    t.true(withDrops(want, frames(cat.output()), s.sinkDropped));
+  },
+);
+
+test.serial(
   'setPlayback swaps pipes and null mid-call: the old copy closed, nothing written to it once it returns',
   async (t) => {
     const cats = [reader(), reader(), reader()];
