@@ -7,19 +7,25 @@
  * statistics every `statsIntervalMs`, and what the thread reports (a key from the peer,
  * G-3's silence, a microphone that fails and comes back).
  *
- * `mediaEngineFor()` says whether a device's setup is one the thread covers; the agent
+ * `mediaEngineFor()` (engine-choice.ts) says whether a device's setup is one the thread covers; the agent
  * falls back to `MediaSession` (with its reason logged) where it does not.
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { parseMasterKey } from '../../protocol/srtp/index.ts';
 import { type Clock, realClock, type Timer } from '../../shared/clock.ts';
 import { CAPTURE_HINT } from '../audio/index.ts';
-import { type CaptureSpec, formatSpec, type PlaybackSpec } from '../audio/spec.ts';
+import { formatSpec } from '../audio/spec.ts';
 import { within } from '../audio/types.ts';
 import { type DtmfKey, isDtmfKey } from './dtmf.ts';
+import type {
+  Engine,
+  EngineCapture,
+  EngineEcho,
+  EngineModule,
+  EnginePlayback,
+} from './engine-api.ts';
 import type { MediaPipelineOptions, MediaStats } from './pipeline-types.ts';
 import type { MediaDirection, MediaSessionEvents } from './session.ts';
 
@@ -30,156 +36,8 @@ const CLOSE_WAIT_MS = 2000;
 /** How often a microphone that stays unavailable is summed up at warn. */
 const MIC_SUMMARY_MS = 300_000;
 
-/** The capture sources the thread reads itself. */
-export type EngineCapture =
-  | { kind: 'tone'; hz: number }
-  | { kind: 'file'; path: string }
-  | { kind: 'silence' }
-  | { kind: 'alsa'; pcm: string };
-
-/** The speakers the thread writes itself: nowhere, or aplay's stdin (a dup of `fd`). */
-export type EnginePlayback = { kind: 'null' } | { kind: 'fd'; fd: number };
-
-/** Echo control on the thread (device/media/echo/control.ts' options, in C). */
-export interface EngineEcho {
-  mode: 'aec' | 'duck' | 'off';
-  micGainDb: number;
-  speakerVolume: number;
-  noiseSuppression: boolean;
-  autoGain: boolean;
-  /** The playback path's delay (aplay's buffer and a frame), the reference's first bulk. */
-  playbackDelayMs: number;
-}
-
-/** What babel-media's `Engine` is constructed with (native/media/index.d.ts). */
-export interface EngineOptions {
-  host: string;
-  port: number;
-  frameMs: 10 | 20;
-  bitrate: number;
-  complexity: number;
-  fec: boolean;
-  packetLossPercent: number;
-  jitter: NonNullable<MediaPipelineOptions['jitter']>;
-  dtmfDurationMs: number;
-  playoutGuardMs: number;
-  capture: EngineCapture;
-  playback: EnginePlayback;
-  echo?: EngineEcho;
-}
-
-/** A leg as `Engine.start()` takes it. */
-export interface EngineLeg {
-  ip: string;
-  port: number;
-  direction: MediaDirection;
-  srtp: { send: Buffer; recv: Buffer } | null;
-  ssrc: number;
-  sequence: number;
-  timestamp: number;
-}
-
-/** The part of babel-media's `Engine` this file uses; a fake can stand in. */
-export interface Engine {
-  readonly port: number;
-  start(leg: EngineLeg): void;
-  stop(): MediaStats | null;
-  stats(): MediaStats | null;
-  pressKey(key: string): void;
-  /** From the next frame; the thread writes to its own dup of an fd, never to this one. */
-  setPlayback(playback: EnginePlayback): void;
-  /** 0..100, clamped and rounded as EchoControl does; returns the volume in force. */
-  setSpeakerVolume(volume: number): number;
-  close(): void;
-}
-
-export type EngineListener = (kind: string, arg: unknown) => void;
-
-export interface EngineModule {
-  Engine: new (options: EngineOptions, onEvent: EngineListener) => Engine;
-}
-
-/** Loads the addon; throws when it is not built (the agent then runs the JS loop). */
-export function loadEngine(): EngineModule {
-  return createRequire(import.meta.url)('babel-media') as EngineModule;
-}
-
-/** The audio settings `mediaEngineFor()` looks at (the config's `audio` block). */
-export interface EngineAudio {
-  engine: 'auto' | 'native' | 'js';
-  /** The echo control in force (`off` for a `null` speaker). */
-  echo: 'aec' | 'duck' | 'off';
-  noise_suppression: boolean;
-  auto_gain: boolean;
-  mic_gain_db: number;
-  speaker_volume: number;
-}
-
-/** Which speaker the thread writes: none, or the aplay the JS side keeps running. */
-export type EngineSpeaker = 'null' | 'aplay';
-
-export type EngineChoice =
-  | {
-      kind: 'native';
-      capture: EngineCapture;
-      speaker: EngineSpeaker;
-      echo: Omit<EngineEcho, 'playbackDelayMs'>;
-      module: EngineModule;
-    }
-  | { kind: 'js'; reason: string };
-
-/**
- * Whether the native thread runs this device's calls, and why not. It covers a microphone
- * it reads itself (alsa, file, tone, silence) and a `null` or `aplay:` speaker (it writes
- * into the pipe of the aplay the JS side keeps running), with echo control, noise
- * suppression, automatic gain and the gains, all in C. A `file:` speaker (a WAV the JS
- * side writes) and the arecord and fake microphones stay in JavaScript. `engine: native`
- * where it does not cover the setup throws, naming what is in the way.
- */
-export function mediaEngineFor(
-  audio: EngineAudio,
-  capture: CaptureSpec,
-  playback: PlaybackSpec,
-  load: () => EngineModule = loadEngine,
-): EngineChoice {
-  if (audio.engine === 'js') return { kind: 'js', reason: 'audio.engine is js' };
-  const notCovered = blocker(capture, playback);
-  let reason = notCovered;
-  let module: EngineModule | null = null;
-  if (!notCovered) {
-    try {
-      module = load();
-      if (typeof module?.Engine !== 'function') throw new Error('it has no Engine');
-    } catch (err) {
-      module = null;
-      reason = `the babel-media addon did not load (${(err as Error).message.split('\n')[0]})`;
-    }
-  }
-  if (module && !notCovered) {
-    return {
-      kind: 'native',
-      capture: capture as EngineCapture,
-      speaker: playback.kind === 'aplay' ? 'aplay' : 'null',
-      echo: {
-        mode: audio.echo,
-        micGainDb: audio.mic_gain_db,
-        speakerVolume: audio.speaker_volume,
-        noiseSuppression: audio.noise_suppression,
-        autoGain: audio.auto_gain,
-      },
-      module,
-    };
-  }
-  if (audio.engine === 'native') throw new Error(`audio.engine native: ${reason}`);
-  return { kind: 'js', reason: reason ?? 'not covered' };
-}
-
-function blocker(capture: CaptureSpec, playback: PlaybackSpec): string | null {
-  if (!['alsa', 'file', 'tone', 'silence'].includes(capture.kind))
-    return `capture ${capture.kind} is read in JavaScript`;
-  if (playback.kind === 'file') return 'playback file is written from JavaScript';
-  return null;
-}
+export * from './engine-api.ts';
+export * from './engine-choice.ts';
 
 export interface NativeMediaSessionOptions {
   log: Logger;
