@@ -13,6 +13,14 @@
  * `../shared/bench/vs-baresip.sh` runs it beside baresip with `file:` speech.
  *
  * Goal: RSS under 60 MB; CPU within 1.3x the floor.
+ *
+ * Floors printed beside the device's figures, each measured after the call in this run:
+ * `floor_pct`, Opus encode + decode of the door's audio back to back in this process;
+ * `node_floor_pct` and `native_floor_pct`, a call's wake-ups and packets with no codec, in
+ * Node and in C (bench/lib/native-floor.c); `opus_*_pct`, Opus alone in C on the same
+ * audio, back to back and paced by one and by two wake-ups a frame (bench/lib/opus-floor.c:
+ * a call's loop pays at least `opus_two_wake_pct`). Memory: `rss_mb` (VmRSS), `anon_mb`
+ * (RssAnon), `uss_mb` (pages no other process maps), peaks over the window.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,9 +28,10 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
+import { decodeWav } from '../device/audio/wav.ts';
 import { OpusCodec } from '../device/media/opus.ts';
 import { generateTone } from '../device/media/tone.ts';
-import { anonMb, contextSwitches, cpuMs, rssMb, spawnHub, threadCount } from './lib/proc.ts';
+import { anonMb, contextSwitches, cpuMs, rssMb, spawnHub, threadCount, ussMb } from './lib/proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -155,9 +164,11 @@ const cs0 = contextSwitches(pid);
 const t0 = performance.now();
 let peakRss = 0;
 let peakAnon = 0;
+let peakUss = 0;
 const sample = () => {
   peakRss = Math.max(peakRss, rssMb(pid));
   peakAnon = Math.max(peakAnon, anonMb(pid));
+  peakUss = Math.max(peakUss, ussMb(pid));
 };
 const sampler = setInterval(sample, 500);
 await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -172,12 +183,23 @@ await door.wait(/hung up on kitchen/);
 for (const d of [door, kitchen]) d.child.kill('SIGTERM');
 await hub.stop();
 
+// The door's microphone: a `file:` WAV, or its tone. The floors below code the same audio
+// (Opus costs half again as much on speech as on a tone).
+const captureFile = values.capture?.startsWith('file:') ? values.capture.slice(5) : null;
+const doorTone = Number(/^tone:(\d+)$/.exec(values.capture ?? '')?.[1] ?? 440);
+const audio = captureFile
+  ? decodeWav(fs.readFileSync(captureFile))
+  : generateTone(doorTone, 1000, 48000, 8000);
+
 // The floor: what Opus alone costs for the same audio (one encode and one decode per frame).
 const codec = new OpusCodec({ bitrate: 24000, complexity, frameMs: 20 });
-const frame = generateTone(440, 20, 48000, 8000);
 const frames = Math.round((wallMs / 1000) * 50);
+const frameBytes = 960 * 2;
 const f0 = process.cpuUsage();
-for (let i = 0; i < frames; i++) codec.decode(codec.encode(frame));
+for (let i = 0, at = 0; i < frames; i++, at += frameBytes) {
+  if (at + frameBytes > audio.length) at = 0;
+  codec.decode(codec.encode(audio.subarray(at, at + frameBytes)));
+}
 const f1 = process.cpuUsage(f0);
 const floorMs = (f1.user + f1.system) / 1000;
 
@@ -220,11 +242,46 @@ function nativeFloorPct(): number {
 }
 const nativeFloor = nativeFloorPct();
 
+// Opus alone in C (bench/lib/opus-floor.c), the same audio and encoder settings, tight and
+// paced by one and by two wake-ups a frame: the least any media loop, the device's native
+// one or baresip, pays for Opus when a call wakes it (no sockets in it). Needs a C compiler
+// and libopus-dev (setup.sh installs both); "na" without them.
+function opusFloor(): { tight: number; one: number; two: number } {
+  const exe = path.join(os.tmpdir(), `babel-opus-floor-${process.pid}`);
+  const na = { tight: Number.NaN, one: Number.NaN, two: Number.NaN };
+  try {
+    execFileSync('cc', [
+      '-O2',
+      '-o',
+      exe,
+      path.join(root, 'bench/lib/opus-floor.c'),
+      '-lopus',
+      '-lm',
+    ]);
+    const source = captureFile ?? `tone:${doorTone}`;
+    const out = execFileSync(exe, [source, String(Math.min(seconds, 15)), String(complexity)], {
+      encoding: 'utf8',
+    });
+    const field = (k: string) => Number(new RegExp(`${k}=([\\d.]+)`).exec(out)?.[1] ?? Number.NaN);
+    return {
+      tight: field('opus_tight_pct'),
+      one: field('opus_one_wake_pct'),
+      two: field('opus_two_wake_pct'),
+    };
+  } catch {
+    return na;
+  } finally {
+    fs.rmSync(exe, { force: true });
+  }
+}
+const opus = opusFloor();
+
 const cpuPct = (100 * used) / wallMs;
 const floorPct = (100 * floorMs) / wallMs;
 console.log(
   `device CPU ${used.toFixed(0)} ms over ${(wallMs / 1000).toFixed(1)} s = ${cpuPct.toFixed(2)}% of one core; peak RSS ${peakRss.toFixed(1)} MB ` +
-    `(private ${peakAnon.toFixed(1)} MB, the rest Node's binary and libraries, shared); ` +
+    `(private ${peakAnon.toFixed(1)} MB, the rest Node's binary and libraries, shared; ` +
+    `${peakUss.toFixed(1)} MB mapped by no other process); ` +
     `${switchesPerS.toFixed(0)} context switches/s over ${threads} threads`,
 );
 console.log(
@@ -232,7 +289,11 @@ console.log(
 );
 console.log(
   `node runtime floor (two 20 ms timers + UDP both ways, no codec): ${nodeFloorPct.toFixed(2)}%; ` +
-    `the same in C: ${nativeFloor.toFixed(2)}%\n` +
-    `rss_mb=${peakRss.toFixed(1)} anon_mb=${peakAnon.toFixed(1)} switches_per_s=${switchesPerS.toFixed(0)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} native_floor_pct=${nativeFloor.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)} engine=${nativeEngines.has('door') ? 'native' : 'js'}`,
+    `the same in C: ${nativeFloor.toFixed(2)}%`,
+);
+console.log(
+  `Opus alone in C on the same audio: ${opus.tight.toFixed(2)}% back to back, ` +
+    `${opus.one.toFixed(2)}% woken once a frame, ${opus.two.toFixed(2)}% woken twice a frame (as a call is)\n` +
+    `rss_mb=${peakRss.toFixed(1)} anon_mb=${peakAnon.toFixed(1)} uss_mb=${peakUss.toFixed(1)} switches_per_s=${switchesPerS.toFixed(0)} cpu_pct=${cpuPct.toFixed(2)} floor_pct=${floorPct.toFixed(2)} cpu_ratio=${(cpuPct / floorPct).toFixed(2)} node_floor_pct=${nodeFloorPct.toFixed(2)} native_floor_pct=${nativeFloor.toFixed(2)} ratio_to_both_floors=${(cpuPct / (floorPct + nodeFloorPct)).toFixed(2)} opus_tight_pct=${opus.tight.toFixed(2)} opus_one_wake_pct=${opus.one.toFixed(2)} opus_two_wake_pct=${opus.two.toFixed(2)} ratio_to_opus_two_wake=${(cpuPct / opus.two).toFixed(2)} engine=${nativeEngines.has('door') ? 'native' : 'js'}`,
 );
 process.exit(0);

@@ -28,6 +28,18 @@ export function anonMb(pid: number): number {
   return statusMb(pid, 'RssAnon');
 }
 
+/**
+ * Unique set size of `pid` in MB: its resident pages no other process maps (Private_Clean +
+ * Private_Dirty of /proc/<pid>/smaps_rollup), what stopping it would give back. Node's
+ * binary pages that a second Node process (the hub on the same Pi) also maps are not in it.
+ */
+export function ussMb(pid: number): number {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  let kb = 0;
+  for (const m of rollup.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+)/gm)) kb += Number(m[1]);
+  return kb / 1024;
+}
+
 /** A `kB` field of /proc/<pid>/status, in MB (0 when absent). */
 function statusMb(pid: number, field: string): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
