@@ -31,6 +31,7 @@
         "src/echo.c",
         "src/echo_delay.c",
         "src/test_echo.c",
+        "src/test_util.c",
         "../dsp/src/dsp_core.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -19,16 +19,10 @@
 
 #include "echo.h"
 #include "test_exports.h"
+#include "test_util.h"
 
 #define MAX_EVENTS 64
-
-#define CALL(env, call)  \
-  do {                   \
-    if ((call) != napi_ok) { \
-      throw_pending(env);    \
-      return NULL;           \
-    }                        \
-  } while (0)
+#define PCM "echo: pcm must be a Buffer"
 
 typedef struct {
   echo_control *e;
@@ -41,15 +35,6 @@ typedef struct {
   int16_t in[960];
   int16_t out[960];
 } test_echo;
-
-static void throw_pending(napi_env env) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
-  napi_throw_error(env, NULL,
-                   info && info->error_message ? info->error_message : "echo: N-API call failed");
-}
 
 static void on_event(void *user, echo_event event, double value) {
   test_echo *t = user;
@@ -67,12 +52,13 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(t);
 }
 
+/* The option `name`, which must be of type `want`. */
 static bool get_prop(napi_env env, napi_value obj, const char *name, napi_valuetype want,
                      napi_value *out) {
   napi_valuetype type;
   if (napi_get_named_property(env, obj, name, out) != napi_ok ||
       napi_typeof(env, *out, &type) != napi_ok) {
-    throw_pending(env);
+    js_throw_last_error(env);
     return false;
   }
   if (type != want) {
@@ -96,49 +82,47 @@ static bool get_bool(napi_env env, napi_value obj, const char *name, bool *out) 
   return get_prop(env, obj, name, napi_boolean, &v) && napi_get_value_bool(env, v, out) == napi_ok;
 }
 
-static napi_value echo_ctor(napi_env env, napi_callback_info info) {
-  napi_value target = NULL;
-  if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
-    napi_throw_type_error(env, NULL, "echo: class constructor Echo cannot be invoked without 'new'");
-    return NULL;
-  }
-  size_t argc = 1;
-  napi_value argv[1] = {NULL};
-  napi_value self;
-  CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  napi_valuetype type = napi_undefined;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_object) {
-    napi_throw_type_error(env, NULL, "echo: options must be an object");
-    return NULL;
-  }
-  echo_options o = {0};
+static bool get_mode(napi_env env, napi_value obj, echo_mode *out) {
   napi_value mode;
-  char mode_s[8] = {0};
+  char s[8] = {0};
   size_t len = 0;
-  if (!get_prop(env, argv[0], "mode", napi_string, &mode)) return NULL;
-  CALL(env, napi_get_value_string_utf8(env, mode, mode_s, sizeof mode_s, &len));
-  if (strcmp(mode_s, "aec") == 0) o.mode = ECHO_AEC;
-  else if (strcmp(mode_s, "duck") == 0) o.mode = ECHO_DUCK;
-  else if (strcmp(mode_s, "off") == 0) o.mode = ECHO_OFF;
+  if (!get_prop(env, obj, "mode", napi_string, &mode)) return false;
+  if (napi_get_value_string_utf8(env, mode, s, sizeof s, &len) != napi_ok) {
+    js_throw_last_error(env);
+    return false;
+  }
+  if (strcmp(s, "aec") == 0) *out = ECHO_AEC;
+  else if (strcmp(s, "duck") == 0) *out = ECHO_DUCK;
+  else if (strcmp(s, "off") == 0) *out = ECHO_OFF;
   else {
     napi_throw_range_error(env, NULL, "echo: mode must be aec, duck or off");
-    return NULL;
+    return false;
   }
+  return true;
+}
+
+static const char *mode_name(echo_mode m) {
+  return m == ECHO_AEC ? "aec" : m == ECHO_DUCK ? "duck" : "off";
+}
+
+static napi_value echo_ctor(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  napi_value self = test_new(env, info, 1, argv, NULL);
+  if (self == NULL || !test_object_arg(env, argv[0], "echo: options must be an object"))
+    return NULL;
+  napi_value opts = argv[0];
+  echo_options o = {0};
   double frame = 0;
-  if (!get_double(env, argv[0], "frameSamples", &frame) ||
-      !get_double(env, argv[0], "micGainDb", &o.mic_gain_db) ||
-      !get_double(env, argv[0], "speakerVolume", &o.speaker_volume) ||
-      !get_bool(env, argv[0], "noiseSuppression", &o.noise_suppression) ||
-      !get_bool(env, argv[0], "autoGain", &o.auto_gain) ||
-      !get_double(env, argv[0], "playbackDelayMs", &o.playback_delay_ms)) {
+  if (!get_mode(env, opts, &o.mode) || !get_double(env, opts, "frameSamples", &frame) ||
+      !get_double(env, opts, "micGainDb", &o.mic_gain_db) ||
+      !get_double(env, opts, "speakerVolume", &o.speaker_volume) ||
+      !get_bool(env, opts, "noiseSuppression", &o.noise_suppression) ||
+      !get_bool(env, opts, "autoGain", &o.auto_gain) ||
+      !get_double(env, opts, "playbackDelayMs", &o.playback_delay_ms))
     return NULL;
-  }
   o.frame_samples = frame == 480 || frame == 960 ? (int)frame : 0;
-  test_echo *t = calloc(1, sizeof *t);
-  if (t == NULL) {
-    napi_throw_error(env, NULL, "echo: out of memory");
-    return NULL;
-  }
+  test_echo *t = test_alloc(env, sizeof *t);
+  if (t == NULL) return NULL;
   o.on_event = on_event;
   o.event_user = t;
   char err[128];
@@ -149,74 +133,32 @@ static napi_value echo_ctor(napi_env env, napi_callback_info info) {
     return NULL;
   }
   t->n = o.frame_samples;
-  if (napi_wrap(env, self, t, finalize, NULL, NULL) != napi_ok) {
-    finalize(env, t, NULL);
-    throw_pending(env);
-    return NULL;
-  }
-  return self;
+  return test_wrap(env, self, t, finalize);
 }
 
-static test_echo *unwrap(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  napi_value self;
-  void *t = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) {
-    throw_pending(env);
+/* playback(pcm, now) / capture(pcm, now): the frame processed, in a new Buffer. The frame is
+ * copied into t->in first (its byteOffset may be odd). */
+static napi_value run(napi_env env, napi_callback_info info, bool capture) {
+  size_t argc;
+  napi_value argv[2];
+  test_echo *t = test_this(env, info, 2, argv, &argc);
+  uint8_t *pcm;
+  size_t len;
+  double now;
+  /* Without `now`, too, the complaint is about pcm. */
+  if (t == NULL || !test_argc(env, argc, 2, PCM) || !test_buffer(env, argv[0], PCM, &pcm, &len))
     return NULL;
-  }
-  if (napi_unwrap(env, self, &t) != napi_ok || t == NULL) {
-    napi_throw_type_error(env, NULL, "echo: receiver is not an Echo");
-    return NULL;
-  }
-  return t;
-}
-
-static bool arg_number(napi_env env, napi_value v, const char *name, double *out) {
-  napi_valuetype type;
-  if (v == NULL || napi_typeof(env, v, &type) != napi_ok || type != napi_number) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "echo: %s must be a number", name);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  return napi_get_value_double(env, v, out) == napi_ok;
-}
-
-/* (pcm, now): the frame copied into t->in (its byteOffset may be odd). */
-static bool frame_args(napi_env env, test_echo *t, size_t argc, napi_value *argv,
-                       double *now) {
-  bool is_buffer = false;
-  void *data = NULL;
-  size_t len = 0;
-  if (argc < 2 || napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) {
-    napi_throw_type_error(env, NULL, "echo: pcm must be a Buffer");
-    return false;
-  }
-  if (napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
-    throw_pending(env);
-    return false;
-  }
   if (len != (size_t)t->n * 2) {
     char msg[80];
     snprintf(msg, sizeof msg, "echo: pcm must be one frame of %d bytes, got %zu", t->n * 2, len);
     napi_throw_range_error(env, NULL, msg);
-    return false;
+    return NULL;
   }
-  memcpy(t->in, data, len);
-  return arg_number(env, argv[1], "now", now);
-}
-
-static napi_value run(napi_env env, napi_callback_info info, bool capture) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
-  test_echo *t = unwrap(env, info, &argc, argv);
-  double now = 0;
-  if (t == NULL || !frame_args(env, t, argc, argv, &now)) return NULL;
+  memcpy(t->in, pcm, len);
+  if (!test_number(env, argv[1], "echo: now must be a number", &now)) return NULL;
   if (capture) echo_capture(t->e, t->in, t->out, now);
   else echo_playback(t->e, t->in, t->out, now);
-  napi_value out;
-  CALL(env, napi_create_buffer_copy(env, (size_t)t->n * 2, t->out, NULL, &out));
-  return out;
+  return test_copy(env, t->out, (size_t)t->n * 2);
 }
 
 static napi_value m_playback(napi_env env, napi_callback_info info) {
@@ -225,12 +167,13 @@ static napi_value m_playback(napi_env env, napi_callback_info info) {
 
 static napi_value m_capture(napi_env env, napi_callback_info info) { return run(env, info, true); }
 
+/* setSpeakerVolume(volume) / setMicGainDb(db) */
 static napi_value setter(napi_env env, napi_callback_info info, bool volume) {
-  size_t argc = 1;
-  napi_value argv[1] = {NULL};
-  test_echo *t = unwrap(env, info, &argc, argv);
+  napi_value argv[1];
+  test_echo *t = test_this(env, info, 1, argv, NULL);
+  const char *msg = volume ? "echo: volume must be a number" : "echo: db must be a number";
   double v = 0;
-  if (t == NULL || !arg_number(env, argv[0], volume ? "volume" : "db", &v)) return NULL;
+  if (t == NULL || !test_number(env, argv[0], msg, &v)) return NULL;
   if (volume) echo_set_speaker_volume(t->e, v);
   else echo_set_mic_gain_db(t->e, v);
   return NULL;
@@ -244,78 +187,39 @@ static napi_value m_set_gain(napi_env env, napi_callback_info info) {
   return setter(env, info, false);
 }
 
+/* events(): [name, value] pairs since the last call. */
 static napi_value m_events(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  test_echo *t = unwrap(env, info, &argc, NULL);
+  test_echo *t = test_this(env, info, 0, NULL, NULL);
   if (t == NULL) return NULL;
   napi_value list;
-  CALL(env, napi_create_array_with_length(env, (size_t)t->nev, &list));
+  NAPI_CALL(env, napi_create_array_with_length(env, (size_t)t->nev, &list));
   for (int i = 0; i < t->nev; i++) {
     napi_value pair, name, value;
     const char *s = t->ev[i].event == ECHO_EVENT_HEARD ? "heard" : "delayMeasured";
-    CALL(env, napi_create_array_with_length(env, 2, &pair));
-    CALL(env, napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &name));
-    CALL(env, napi_create_double(env, t->ev[i].value, &value));
-    CALL(env, napi_set_element(env, pair, 0, name));
-    CALL(env, napi_set_element(env, pair, 1, value));
-    CALL(env, napi_set_element(env, list, (uint32_t)i, pair));
+    NAPI_CALL(env, napi_create_array_with_length(env, 2, &pair));
+    if ((name = test_str(env, s)) == NULL || (value = test_num(env, t->ev[i].value)) == NULL)
+      return NULL;
+    NAPI_CALL(env, napi_set_element(env, pair, 0, name));
+    NAPI_CALL(env, napi_set_element(env, pair, 1, value));
+    NAPI_CALL(env, napi_set_element(env, list, (uint32_t)i, pair));
   }
   t->nev = 0;
   return list;
 }
 
-static napi_value g_mode(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  test_echo *t = unwrap(env, info, &argc, NULL);
-  if (t == NULL) return NULL;
-  echo_mode m = echo_get_mode(t->e);
-  napi_value v;
-  CALL(env, napi_create_string_utf8(env, m == ECHO_AEC ? "aec" : m == ECHO_DUCK ? "duck" : "off",
-                                    NAPI_AUTO_LENGTH, &v));
-  return v;
-}
-
-static napi_value g_number(napi_env env, napi_callback_info info, double (*get)(const echo_control *)) {
-  size_t argc = 0;
-  test_echo *t = unwrap(env, info, &argc, NULL);
-  if (t == NULL) return NULL;
-  napi_value v;
-  CALL(env, napi_create_double(env, get(t->e), &v));
-  return v;
-}
-
-static napi_value g_delay(napi_env env, napi_callback_info info) {
-  return g_number(env, info, echo_delay_ms);
-}
-
-static napi_value g_volume(napi_env env, napi_callback_info info) {
-  return g_number(env, info, echo_speaker_volume);
-}
-
-static napi_value g_cancelling(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  test_echo *t = unwrap(env, info, &argc, NULL);
-  if (t == NULL) return NULL;
-  napi_value v;
-  CALL(env, napi_get_boolean(env, echo_cancelling(t->e), &v));
-  return v;
-}
+TEST_DEFINE_GETTER(g_mode, test_echo, test_str, mode_name(echo_get_mode(self->e)))
+TEST_DEFINE_GETTER(g_delay, test_echo, test_num, echo_delay_ms(self->e))
+TEST_DEFINE_GETTER(g_cancelling, test_echo, test_bool, echo_cancelling(self->e))
+TEST_DEFINE_GETTER(g_volume, test_echo, test_num, echo_speaker_volume(self->e))
 
 napi_status register_echo_test(napi_env env, napi_value test) {
-  napi_property_descriptor desc[] = {
-      {"playback", NULL, m_playback, NULL, NULL, NULL, napi_default, NULL},
-      {"capture", NULL, m_capture, NULL, NULL, NULL, napi_default, NULL},
-      {"setSpeakerVolume", NULL, m_set_volume, NULL, NULL, NULL, napi_default, NULL},
-      {"setMicGainDb", NULL, m_set_gain, NULL, NULL, NULL, napi_default, NULL},
-      {"events", NULL, m_events, NULL, NULL, NULL, napi_default, NULL},
-      {"mode", NULL, NULL, g_mode, NULL, NULL, napi_default, NULL},
-      {"delayMs", NULL, NULL, g_delay, NULL, NULL, napi_default, NULL},
-      {"cancelling", NULL, NULL, g_cancelling, NULL, NULL, napi_default, NULL},
-      {"speakerVolume", NULL, NULL, g_volume, NULL, NULL, napi_default, NULL},
+  static const napi_property_descriptor props[] = {
+      TEST_METHOD("playback", m_playback), TEST_METHOD("capture", m_capture),
+      TEST_METHOD("setSpeakerVolume", m_set_volume), TEST_METHOD("setMicGainDb", m_set_gain),
+      TEST_METHOD("events", m_events), TEST_GETTER("mode", g_mode),
+      TEST_GETTER("delayMs", g_delay), TEST_GETTER("cancelling", g_cancelling),
+      TEST_GETTER("speakerVolume", g_volume),
   };
-  napi_value cls;
-  napi_status s = napi_define_class(env, "Echo", NAPI_AUTO_LENGTH, echo_ctor, NULL,
-                                    sizeof desc / sizeof desc[0], desc, &cls);
-  if (s != napi_ok) return s;
-  return napi_set_named_property(env, test, "Echo", cls);
+  static const test_export exports[] = {TEST_CLASS("Echo", echo_ctor, props)};
+  return TEST_REGISTER(env, test, exports);
 }

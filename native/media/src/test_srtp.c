@@ -6,7 +6,8 @@
  */
 #include <stdlib.h>
 
-#include "test_wire_util.h"
+#include "test_exports.h"
+#include "test_util.h"
 #include "wire.h"
 
 /* srtp.c's test hooks (not part of wire.h). */
@@ -16,9 +17,12 @@ bool srtp_test_derive(const uint8_t master[SRTP_MASTER_BYTES], uint8_t label, ui
 void srtp_test_stats(const srtp_receiver *r, double *ok, double *auth, double *replay,
                      double *malformed);
 
+TEST_FINALIZER(srtp_sender_finalize, srtp_sender_free)
+TEST_FINALIZER(srtp_receiver_finalize, srtp_receiver_free)
+
 static bool get_master(napi_env env, napi_value v, uint8_t **master) {
   size_t len;
-  if (!get_buffer(env, v, "master", master, &len)) return false;
+  if (!test_buffer(env, v, "master must be a Buffer", master, &len)) return false;
   if (len != SRTP_MASTER_BYTES) {
     napi_throw_range_error(env, NULL, "master must be 30 bytes (16 key, 14 salt)");
     return false;
@@ -26,45 +30,43 @@ static bool get_master(napi_env env, napi_value v, uint8_t **master) {
   return true;
 }
 
-static void srtp_sender_finalizer(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  srtp_sender_free(data);
-}
-static void srtp_receiver_finalizer(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  srtp_receiver_free(data);
+/* new SrtpSender(master) / new SrtpReceiver(master): `this`, and the master key. */
+static napi_value session_args(napi_env env, napi_callback_info info, uint8_t **master) {
+  napi_value argv[1];
+  napi_value self = test_new(env, info, 1, argv, NULL);
+  return self && get_master(env, argv[0], master) ? self : NULL;
 }
 
-static napi_value js_srtp_sender_new(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  napi_value self = args(env, info, 1, argv);
-  uint8_t *master;
-  if (self == NULL || !get_master(env, argv[0], &master)) return NULL;
-  srtp_sender *s = srtp_sender_new(master);
-  if (s == NULL) {
+/* The session made from the master key (NULL: OpenSSL refused it) in `self`. */
+static napi_value wrap_session(napi_env env, napi_value self, void *session,
+                               napi_finalize finalize) {
+  if (session == NULL) {
     napi_throw_error(env, NULL, "SRTP: OpenSSL failed to set up the session keys");
     return NULL;
   }
-  if (napi_wrap(env, self, s, srtp_sender_finalizer, NULL, NULL) != napi_ok) {
-    srtp_sender_free(s);
-    napi_throw_error(env, NULL, "napi_wrap failed");
-    return NULL;
-  }
-  return self;
+  return test_wrap(env, self, session, finalize);
+}
+
+static napi_value js_srtp_sender_new(napi_env env, napi_callback_info info) {
+  uint8_t *master;
+  napi_value self = session_args(env, info, &master);
+  return self ? wrap_session(env, self, srtp_sender_new(master), srtp_sender_finalize) : NULL;
+}
+
+static napi_value js_srtp_receiver_new(napi_env env, napi_callback_info info) {
+  uint8_t *master;
+  napi_value self = session_args(env, info, &master);
+  return self ? wrap_session(env, self, srtp_receiver_new(master), srtp_receiver_finalize) : NULL;
 }
 
 static napi_value js_srtp_protect(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  napi_value self = args(env, info, 1, argv);
-  srtp_sender *s = self ? unwrap(env, self) : NULL;
+  napi_value argv[1], out;
+  srtp_sender *s = test_this(env, info, 1, argv, NULL);
   uint8_t *rtp;
   size_t len;
-  if (s == NULL || !get_buffer(env, argv[0], "rtp", &rtp, &len)) return NULL;
-  napi_value out;
   void *data;
-  CALL(env, napi_create_buffer(env, len + SRTP_TAG_BYTES, &data, &out));
+  if (s == NULL || !test_buffer(env, argv[0], "rtp must be a Buffer", &rtp, &len)) return NULL;
+  NAPI_CALL(env, napi_create_buffer(env, len + SRTP_TAG_BYTES, &data, &out));
   if (srtp_protect(s, rtp, len, data, len + SRTP_TAG_BYTES) == 0) {
     napi_throw_type_error(env, NULL, "SRTP protect: not an RTP version 2 packet");
     return NULL;
@@ -72,52 +74,27 @@ static napi_value js_srtp_protect(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value js_srtp_receiver_new(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  napi_value self = args(env, info, 1, argv);
-  uint8_t *master;
-  if (self == NULL || !get_master(env, argv[0], &master)) return NULL;
-  srtp_receiver *r = srtp_receiver_new(master);
-  if (r == NULL) {
-    napi_throw_error(env, NULL, "SRTP: OpenSSL failed to set up the session keys");
-    return NULL;
-  }
-  if (napi_wrap(env, self, r, srtp_receiver_finalizer, NULL, NULL) != napi_ok) {
-    srtp_receiver_free(r);
-    napi_throw_error(env, NULL, "napi_wrap failed");
-    return NULL;
-  }
-  return self;
-}
-
+/* unprotect(srtp): the RTP packet, or why not: 'auth' | 'replay' | 'malformed'. */
 static napi_value js_srtp_unprotect(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  napi_value self = args(env, info, 1, argv);
-  srtp_receiver *r = self ? unwrap(env, self) : NULL;
+  srtp_receiver *r = test_this(env, info, 1, argv, NULL);
   uint8_t *in;
   size_t len;
-  if (r == NULL || !get_buffer(env, argv[0], "srtp", &in, &len)) return NULL;
-  uint8_t *out = malloc(len > 0 ? len : 1); /* test binding: per call is fine */
-  if (out == NULL) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
+  if (r == NULL || !test_buffer(env, argv[0], "srtp must be a Buffer", &in, &len)) return NULL;
+  uint8_t *out = test_alloc(env, len > 0 ? len : 1); /* test binding: per call is fine */
+  if (out == NULL) return NULL;
   size_t n = 0;
   srtp_result res = srtp_unprotect(r, in, len, out, len, &n);
-  napi_value v;
-  if (res == SRTP_OK) {
-    v = buffer_copy(env, out, n);
-  } else {
-    const char *why = res == SRTP_AUTH ? "auth" : res == SRTP_REPLAY ? "replay" : "malformed";
-    if (napi_create_string_utf8(env, why, NAPI_AUTO_LENGTH, &v) != napi_ok) v = NULL;
-  }
+  napi_value v = res == SRTP_OK       ? test_copy(env, out, n)
+                 : res == SRTP_AUTH   ? test_str(env, "auth")
+                 : res == SRTP_REPLAY ? test_str(env, "replay")
+                                      : test_str(env, "malformed");
   free(out);
   return v;
 }
 
 static napi_value js_srtp_receiver_stats(napi_env env, napi_callback_info info) {
-  napi_value self = args(env, info, 0, NULL);
-  srtp_receiver *r = self ? unwrap(env, self) : NULL;
+  srtp_receiver *r = test_this(env, info, 0, NULL, NULL);
   if (r == NULL) return NULL;
   double ok, auth, replay, malformed, auth2, replay2;
   srtp_test_stats(r, &ok, &auth, &replay, &malformed);
@@ -126,32 +103,28 @@ static napi_value js_srtp_receiver_stats(napi_env env, napi_callback_info info) 
     napi_throw_error(env, NULL, "srtp_receiver_counts disagrees with the stats");
     return NULL;
   }
-  napi_value o;
-  CALL(env, napi_create_object(env, &o));
-  set(env, o, "ok", number(env, ok));
-  set(env, o, "auth", number(env, auth));
-  set(env, o, "replay", number(env, replay));
-  set(env, o, "malformed", number(env, malformed));
-  return o;
+  const test_field stats[] = {TEST_NUM("ok", ok), TEST_NUM("auth", auth),
+                              TEST_NUM("replay", replay), TEST_NUM("malformed", malformed)};
+  return TEST_OBJECT(env, stats);
 }
 
 /* srtpKeystream(key: Buffer(16), iv: Buffer(16), length): the AES-CM keystream (B.2). */
 static napi_value js_srtp_keystream(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  args(env, info, 3, argv);
+  napi_value argv[3], out;
   uint8_t *key, *iv;
   size_t klen, ivlen;
   double len;
-  if (!get_buffer(env, argv[0], "key", &key, &klen) || !get_buffer(env, argv[1], "iv", &iv, &ivlen) ||
-      !get_uint(env, argv[2], "length", 16.0 * 65536, -1, &len))
+  void *data;
+  if (!test_args(env, info, 3, argv) ||
+      !test_buffer(env, argv[0], "key must be a Buffer", &key, &klen) ||
+      !test_buffer(env, argv[1], "iv must be a Buffer", &iv, &ivlen) ||
+      !test_uint(env, argv[2], "length", 16.0 * 65536, -1, &len))
     return NULL;
   if (klen != 16 || ivlen != 16) {
     napi_throw_range_error(env, NULL, "key and iv must be 16 bytes");
     return NULL;
   }
-  napi_value out;
-  void *data;
-  CALL(env, napi_create_buffer(env, (size_t)len, &data, &out));
+  NAPI_CALL(env, napi_create_buffer(env, (size_t)len, &data, &out));
   if (!srtp_test_keystream(key, iv, data, (size_t)len)) {
     napi_throw_error(env, NULL, "AES-CM failed");
     return NULL;
@@ -161,16 +134,15 @@ static napi_value js_srtp_keystream(napi_env env, napi_callback_info info) {
 
 /* srtpDerive(master: Buffer(30), label, length): one session key (B.3). */
 static napi_value js_srtp_derive(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  args(env, info, 3, argv);
+  napi_value argv[3], out;
   uint8_t *master;
   double label, len;
-  if (!get_master(env, argv[0], &master) || !get_uint(env, argv[1], "label", 255, -1, &label) ||
-      !get_uint(env, argv[2], "length", 4096, -1, &len))
-    return NULL;
-  napi_value out;
   void *data;
-  CALL(env, napi_create_buffer(env, (size_t)len, &data, &out));
+  if (!test_args(env, info, 3, argv) || !get_master(env, argv[0], &master) ||
+      !test_uint(env, argv[1], "label", 255, -1, &label) ||
+      !test_uint(env, argv[2], "length", 4096, -1, &len))
+    return NULL;
+  NAPI_CALL(env, napi_create_buffer(env, (size_t)len, &data, &out));
   if (!srtp_test_derive(master, (uint8_t)label, data, (size_t)len)) {
     napi_throw_error(env, NULL, "key derivation failed");
     return NULL;
@@ -181,18 +153,15 @@ static napi_value js_srtp_derive(napi_env env, napi_callback_info info) {
 /* ---- registration ---- */
 
 napi_status register_srtp_test(napi_env env, napi_value test) {
-  static const napi_property_descriptor srtp_sender_props[] = {
-      METHOD("protect", js_srtp_protect),
+  static const napi_property_descriptor sender[] = {TEST_METHOD("protect", js_srtp_protect)};
+  static const napi_property_descriptor receiver[] = {
+      TEST_METHOD("unprotect", js_srtp_unprotect), TEST_GETTER("stats", js_srtp_receiver_stats),
   };
-  static const napi_property_descriptor srtp_receiver_props[] = {
-      METHOD("unprotect", js_srtp_unprotect),
-      GETTER("stats", js_srtp_receiver_stats),
+  static const test_export exports[] = {
+      TEST_FUNCTION("srtpKeystream", js_srtp_keystream),
+      TEST_FUNCTION("srtpDerive", js_srtp_derive),
+      TEST_CLASS("SrtpSender", js_srtp_sender_new, sender),
+      TEST_CLASS("SrtpReceiver", js_srtp_receiver_new, receiver),
   };
-  napi_status st;
-  if ((st = add_function(env, test, "srtpKeystream", js_srtp_keystream)) != napi_ok ||
-      (st = add_function(env, test, "srtpDerive", js_srtp_derive)) != napi_ok ||
-      (st = add_class(env, test, "SrtpSender", js_srtp_sender_new, 1, srtp_sender_props)) != napi_ok ||
-      (st = add_class(env, test, "SrtpReceiver", js_srtp_receiver_new, 2, srtp_receiver_props)) != napi_ok)
-    return st;
-  return napi_ok;
+  return TEST_REGISTER(env, test, exports);
 }
