@@ -78,13 +78,20 @@ async function call(t: import('ava').ExecutionContext, name: string, srtp: boole
     t.true(s.packetsSent >= 100 && s.bytesSent > s.packetsSent * (srtp ? 22 : 12));
     t.true(s.bitrate > 10000 && s.sendBitrate > 10000);
     // The playout never runs ahead of the clock, however loaded the machine: one frame a
-    // tick, ticks a frame apart from the leg's start (+ the start-up tick's rounding).
+    // tick, and ticks at least three quarters of a frame apart (the most the schedule steps
+    // to meet the packets' phase: pipeline_next_playout_at), from the leg's start.
     const played = readFileSync(file).length / 1920;
-    t.true(played <= legMs / 20 + 2, `played ${played} frames in ${legMs} ms`);
+    const playedSays = `played ${played} frames in ${legMs} ms`;
+    t.true(played <= legMs / 15 + 2, playedSays);
     // Real-time quality, on a machine that lets threads run when they wake. Start-up only
     // (0-2 concealed here); a broken playout schedule would conceal a large share.
     const quality = `concealed ${s.concealed} of ${s.received}, depth ${s.depthMs}, target ${s.targetMs}, jitter ${s.jitterMs}`;
     if (quiet) {
+      // Where no thread was held up the packets' phase stays put, and so do the ticks: a
+      // frame apart (+ the start-up tick's rounding). A sender held up for over half a
+      // frame moves the phase, and the schedule steps a quarter frame early to follow it
+      // (108 frames in 2109.5 ms once, at load 10, with this process's timers on time).
+      if (s.concealed <= 2) t.true(played <= legMs / 20 + 2, playedSays);
       t.true(s.concealed <= 2 + s.received / 7, quality);
       t.true(s.depthMs <= 80 && s.targetMs <= 80, quality);
       t.true(s.jitterMs < 30, quality); // < 1 ms on a quiet machine
