@@ -1,7 +1,8 @@
 /**
  * The device's buttons as its config says: the call button(s) (`button`, a panel's
- * buttons with their own targets), the door-key button (`door.button`) and the page
- * button (`page.button` [G-2]). Each press becomes the call machine's input or a door key.
+ * buttons with their own targets, or a group that a panel key pages), the door-key button
+ * (`door.button`) and the page button (`page.button` [G-2]). Each press becomes the call
+ * machine's input or a door key.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.ts';
@@ -9,7 +10,7 @@ import type { Component } from '../shared/component.ts';
 import type { AgentDeps } from './agent.ts';
 import type { Input } from './call/machine.ts';
 import type { DeviceConfig } from './config-schema.ts';
-import type { Button } from './io/button.ts';
+import type { Button, ButtonPress } from './io/button.ts';
 import { createButton, parseButtonSpec } from './io/spec.ts';
 
 export interface ButtonWiring {
@@ -43,18 +44,14 @@ export function startButtons(
       ...(deps.serialFactory ? { serialFactory: deps.serialFactory } : {}),
       ...(deps.stdin ? { stdin: deps.stdin } : {}),
     });
-  const start = (
-    name: string,
-    spec: string,
-    onPress: (p: { long: boolean; target?: string }) => void,
-  ) => {
+  const start = (name: string, spec: string, onPress: (p: ButtonPress) => void) => {
     const b = make(spec);
     b.on('press', onPress);
     b.on('fault', (err) => w.log.warn({ err, button: spec }, `${name} fault`));
     b.start();
     components.push({ name: `${name} ${spec}`, stop: () => b.stop() });
   };
-  for (const spec of config.button) start('button', spec, (p) => w.input({ kind: 'press', ...p }));
+  for (const spec of config.button) start('button', spec, (p) => w.input(pressInput(p)));
   if (config.door.button) start('door button', config.door.button, () => w.doorKey());
   const page = config.page;
   if (page.button && page.target) {
@@ -62,4 +59,12 @@ export function startButtons(
     start('page button', page.button, () => w.input({ kind: 'page_press', target })); // [G-2]
   }
   return components;
+}
+
+/**
+ * A press of a call button is the machine's `press`; a panel key that pages its group
+ * (`panel: { "9": { page: GROUP } }`) is the same `page_press` as `page.button` [G-2].
+ */
+export function pressInput(p: ButtonPress): Input {
+  return 'page' in p ? { kind: 'page_press', target: p.page } : { kind: 'press', ...p };
 }

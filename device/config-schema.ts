@@ -130,12 +130,28 @@ export const DeviceConfigSchema = Type.Object(
         errorMessage: 'must be a user name',
       }),
     ),
+    // [P-3] A key calls a user or group; `{ page: GROUP }` pages the group [G-2]
+    // (extension: the page button's `page_press`, nothing new on the wire).
     panel: Type.Record(
       Type.String({ pattern: '^\\d{1,3}$' }),
-      Type.String({ pattern: namePattern }),
+      Type.Union(
+        [
+          Type.String({ pattern: namePattern }),
+          Type.Object(
+            { page: Type.String({ pattern: namePattern }) },
+            { additionalProperties: false },
+          ),
+        ],
+        { errorMessage: 'must be the user or group the key calls, or {page: GROUP}' },
+      ),
       {
+        // A key that is no button number would never be pressed: say so.
+        additionalProperties: Type.Never({ errorMessage: 'is not a button number (0-999)' }),
         default: {},
-        description: 'serial panel: button number -> user it calls',
+        description:
+          'serial panel: button number -> the user or group it calls, or {page: GROUP} to page a group',
+        errorMessage:
+          'must be a mapping of button numbers to the user or group each calls, or {page: GROUP}',
       },
     ),
     auto_answer: Type.Boolean({

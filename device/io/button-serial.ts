@@ -1,7 +1,7 @@
 /**
  * `serial:PATH[:BAUD]`: a multi-button panel (a small microcontroller by the door, one
  * button per flat) speaking the line protocol of docs/button-panel.md over serialport.
- * Each button number maps to its own target. The port is reopened whenever it fails or
+ * Each button number maps to its own target, or to a group it pages [G-2]. The port is reopened whenever it fails or
  * disappears (a USB adapter unplugged), every `retryMs`, forever.
  */
 import { createRequire } from 'node:module';
@@ -13,6 +13,12 @@ import { ButtonBase, PressClassifier, type PressTiming } from './button.ts';
 export const DEFAULT_BAUD = 9600;
 /** [P-1] The longest line, terminator included; longer ones are dropped up to their LF. */
 export const MAX_PANEL_LINE = 32;
+
+/**
+ * [P-3] What a mapped key does: call a user or group (its name), or page a group [G-2]
+ * (`{ page: GROUP }`; the same page as `page.button`, nothing new on either wire).
+ */
+export type PanelKey = string | { readonly page: string };
 
 /** What one panel line says. */
 export type PanelMessage =
@@ -98,10 +104,11 @@ export interface SerialPanelOptions extends PressTiming {
   readonly path: string;
   readonly baudRate?: number | undefined;
   /**
-   * Button number -> target (`{ "1": "flat-1" }`). Empty: every button is the device's
-   * one button (no target of its own). Otherwise unmapped buttons are counted and ignored.
+   * Button number -> what the key does (`{ "1": "flat-1", "9": { page: "all-flats" } }`).
+   * Empty: every button is the device's one button (no target of its own). Otherwise
+   * unmapped buttons are counted and ignored.
    */
-  readonly targets?: Readonly<Record<string, string>> | undefined;
+  readonly targets?: Readonly<Record<string, PanelKey>> | undefined;
   readonly clock: Clock;
   readonly log: Logger;
   readonly serialFactory?: SerialFactory | undefined;
@@ -122,7 +129,7 @@ export interface PanelStats {
 export class SerialPanelButton extends ButtonBase {
   readonly #o: SerialPanelOptions;
   readonly #baud: number;
-  readonly #targets: ReadonlyMap<number, string>;
+  readonly #targets: ReadonlyMap<number, PanelKey>;
   readonly #stats: PanelStats = {
     lines: 0,
     presses: 0,
@@ -209,31 +216,31 @@ export class SerialPanelButton extends ButtonBase {
         continue;
       }
       if (msg.kind === 'comment') continue;
-      const target = this.#targetOf(msg.button);
-      if (target === null) continue;
+      const key = this.#keyOf(msg.button);
+      if (key === null) continue;
       if (msg.kind === 'short' || msg.kind === 'long') {
-        this.#press(msg.kind === 'long', target);
+        this.#press(msg.kind === 'long', key);
       } else {
-        this.#level(msg.button, msg.kind === 'down', target);
+        this.#level(msg.button, msg.kind === 'down', key);
       }
     }
   }
 
-  /** [P-3] The target of a button: its own, none (no map), or null (unknown: ignored). */
-  #targetOf(button: number): string | undefined | null {
+  /** [P-3] What a button does: its key's, the one button's (no map), or null (unknown: ignored). */
+  #keyOf(button: number): PanelKey | undefined | null {
     if (this.#targets.size === 0) return undefined;
-    const target = this.#targets.get(button);
-    if (target !== undefined) return target;
+    const key = this.#targets.get(button);
+    if (key !== undefined) return key;
     this.#stats.unknownButtons++;
     this.log.warn({ button }, 'press on a panel button with no target');
     return null;
   }
 
   /** [P-4] `P`/`R`: timed here, without debounce unless configured (the panel debounces). */
-  #level(button: number, down: boolean, target: string | undefined): void {
+  #level(button: number, down: boolean, key: PanelKey | undefined): void {
     let c = this.#held.get(button);
     if (!c) {
-      c = new PressClassifier(this.clock, (long) => this.#press(long, target), {
+      c = new PressClassifier(this.clock, (long) => this.#press(long, key), {
         debounceMs: this.#o.debounceMs ?? 0,
         longPressMs: this.#o.longPressMs,
       });
@@ -245,8 +252,10 @@ export class SerialPanelButton extends ButtonBase {
     c.level(down);
   }
 
-  #press(long: boolean, target: string | undefined): void {
+  #press(long: boolean, key: PanelKey | undefined): void {
     this.#stats.presses++;
-    this.emitPress(long, target);
+    if (typeof key === 'object')
+      this.emitPage(long, key.page); // [G-2]
+    else this.emitPress(long, key);
   }
 }

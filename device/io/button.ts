@@ -1,7 +1,7 @@
 /**
  * The `Button` seam: every backend (gpio, evdev, serial panel, stdin) emits the
  * same `press` events, which the agent turns into the call machine's
- * `{ kind: 'press', long, target? }` input. Hardware trouble never throws: it is logged,
+ * `{ kind: 'press', long, target? }` input (a panel key that pages: `page_press` [G-2]). Hardware trouble never throws: it is logged,
  * reported as a `fault` event, and the backend retries by itself.
  */
 import { EventEmitter } from 'node:events';
@@ -12,11 +12,13 @@ import { PressDetector, type PressDetectorOptions } from './press-detector.ts';
 /** How long a backend waits before opening its hardware again after a failure. */
 export const DEFAULT_RETRY_MS = 5000;
 
-/** One press; `target` is set by panel buttons that each call their own flat. */
-export interface ButtonPress {
-  readonly long: boolean;
-  readonly target?: string;
-}
+/**
+ * One press: of a call button (`target` set by panel keys that each call their own flat),
+ * or of a panel key that pages the group `page` [G-2].
+ */
+export type ButtonPress =
+  | { readonly long: boolean; readonly target?: string }
+  | { readonly long: boolean; readonly page: string };
 
 /** The events every `Button` emits. */
 export interface ButtonEvents {
@@ -158,6 +160,12 @@ export abstract class ButtonBase extends EventEmitter<ButtonEvents> implements B
   protected emitPress(long: boolean, target?: string): void {
     this.log.info({ long, target }, 'button press');
     this.emit('press', target === undefined ? { long } : { long, target });
+  }
+
+  /** [G-2] A press of a key that pages `group`. */
+  protected emitPage(long: boolean, group: string): void {
+    this.log.info({ long, page: group }, 'button press');
+    this.emit('press', { long, page: group });
   }
 
   #attempt(): void {

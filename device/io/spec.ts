@@ -12,7 +12,12 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Button, PressTiming } from './button.ts';
 import { DEFAULT_KEYCODE, EvdevButton, type EvdevButtonOptions } from './button-evdev.ts';
 import { GpioButton } from './button-gpio.ts';
-import { DEFAULT_BAUD, type SerialFactory, SerialPanelButton } from './button-serial.ts';
+import {
+  DEFAULT_BAUD,
+  type PanelKey,
+  type SerialFactory,
+  SerialPanelButton,
+} from './button-serial.ts';
 import { StdinButton } from './button-stdin.ts';
 import type { GpioFactory } from './gpio-base.ts';
 
@@ -137,8 +142,8 @@ export interface ButtonDeps extends PressTiming {
   /** evdev: record size (default from `process.arch`) and how the file is opened. */
   readonly recordSize?: 16 | 24;
   readonly openStream?: EvdevButtonOptions['openStream'];
-  /** serial: button number -> target, and how a port is made. */
-  readonly panelTargets?: Readonly<Record<string, string>>;
+  /** serial: button number -> the user or group it calls, or `{ page }` [G-2]; how a port is made. */
+  readonly panelTargets?: Readonly<Record<string, PanelKey>>;
   readonly serialFactory?: SerialFactory;
   /** stdin: default `process.stdin`. */
   readonly stdin?: Readable;

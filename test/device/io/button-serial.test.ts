@@ -226,6 +226,23 @@ test('[P-3] without a mapping every button is the one button', async (t) => {
   t.deepEqual(s.presses, [{ long: false }, { long: true }]);
 });
 
+test('[P-3][G-2] a page key emits its group as `page`, the other keys their target', async (t) => {
+  const s = setup(t, { targets: { '1': 'flat-1', '9': { page: 'all-flats' } } });
+  await s.started();
+  s.send('S 9\nS 1\nL 9\nP 9\n');
+  await until(() => s.button.stats.lines === 4, 3000, 'four lines');
+  s.clock.advance(200);
+  s.send('R 9\n');
+  await until(() => s.presses.length === 4, 3000, 'the P/R press');
+  t.deepEqual(s.presses, [
+    { long: false, page: 'all-flats' },
+    { long: false, target: 'flat-1' },
+    { long: true, page: 'all-flats' },
+    { long: false, page: 'all-flats' },
+  ]);
+  t.like(s.button.stats, { presses: 4, unknownButtons: 0 });
+});
+
 test('[P-6] the port closing and coming back: faults, retries, then presses again', async (t) => {
   const s = setup(t, { baudRate: 115200 });
   await s.started();
