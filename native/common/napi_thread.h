@@ -12,7 +12,9 @@
  * detaches itself when it cannot be delivered.
  *
  * The owner embeds an nt_link as its FIRST member, so that the link's address is the
- * owner's, and hands it to nt_init with the function that frees the owner.
+ * owner's, and hands it to nt_init with the function that stops its thread when the JS
+ * object is collected and the one that frees it. The constructor then calls nt_wrap and
+ * nt_start.
  */
 #ifndef BABEL_NAPI_THREAD_H
 #define BABEL_NAPI_THREAD_H
@@ -37,14 +39,18 @@ struct nt_link {
   /* JS thread only: the tsfn is not finalized yet; close() was called (or start failed). */
   bool js_tsfn_alive;
   bool closed;
+  /* The JS object was collected (or the environment torn down): asks the thread to stop. */
+  void (*stop)(nt_link *link);
   /* Frees the owner: called once, by whoever lets go of the last reference. */
   void (*destroy)(nt_link *link);
 };
 
 /* One reference, the JS object's. */
-static inline void nt_init(nt_link *l, void (*destroy)(nt_link *link)) {
+static inline void nt_init(nt_link *l, void (*stop)(nt_link *link),
+                           void (*destroy)(nt_link *link)) {
   pthread_mutex_init(&l->lock, NULL);
   atomic_init(&l->refs, 1);
+  l->stop = stop;
   l->destroy = destroy;
 }
 
@@ -131,8 +137,26 @@ static inline void nt_tsfn_finalize(napi_env env, void *data, void *hint) {
   nt_unref(l);
 }
 
+/* The JS object was collected (or the environment torn down): stop and let go. */
+static inline void nt_wrap_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  nt_link *l = data;
+  l->stop(l);
+  nt_unref(l);
+}
+
+/* In the constructor: `self` holds the JS object's reference from here. On failure that
+ * reference is let go (the owner freed) and the error thrown: false. */
+static inline bool nt_wrap(napi_env env, napi_value self, nt_link *l) {
+  if (napi_wrap(env, self, l, nt_wrap_finalize, NULL, NULL) == napi_ok) return true;
+  nt_unref(l);
+  nu_throw_last_error(env);
+  return false;
+}
+
 /*
- * From the constructor, once the JS object holds the owner (napi_wrap): the tsfn calling
+ * From the constructor, once the JS object holds the owner (nt_wrap): the tsfn calling
  * `call_js` (context: the owner) with `on_event`, then the thread running `run(owner)` with
  * every signal blocked (Node's handlers stay on Node's threads). Each takes a reference.
  * False with an exception thrown (and `closed` set) if either cannot be made.

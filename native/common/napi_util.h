@@ -67,6 +67,19 @@ static inline napi_value nu_throw_type(napi_env env, const char *msg) {
   return NULL;
 }
 
+/* undefined and null, for a method's result (NULL only if N-API itself failed). */
+static inline napi_value nu_undefined(napi_env env) {
+  napi_value v = NULL;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+static inline napi_value nu_null(napi_env env) {
+  napi_value v = NULL;
+  napi_get_null(env, &v);
+  return v;
+}
+
 /* An integer argument in [min, max] (`value` NULL: missing); false, with a
  * RangeError/TypeError naming `name` thrown, otherwise. */
 static inline bool nu_get_int(napi_env env, napi_value value, const char *name, int32_t min,
@@ -147,6 +160,16 @@ static inline void *nu_unwrap_this(napi_env env, napi_callback_info info, size_t
     return NULL;
   }
   return native;
+}
+
+/* In a constructor: `self` owns `native` from here, freed by `finalize` once collected. On
+ * failure `native` is freed at once (finalize(env, native, NULL)) and the error thrown:
+ * false. */
+static inline bool nu_wrap(napi_env env, napi_value self, void *native, napi_finalize finalize) {
+  if (napi_wrap(env, self, native, finalize, NULL, NULL) == napi_ok) return true;
+  finalize(env, native, NULL);
+  nu_throw_last_error(env);
+  return false;
 }
 
 /* A constructor called without `new`: false, with a TypeError worded like V8's thrown. */

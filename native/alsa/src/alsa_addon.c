@@ -105,6 +105,9 @@ static void capture_stop(capture_t *c) {
   (void)n; /* EAGAIN: the counter is already non-zero, a wake-up is pending */
 }
 
+/* The JS object was collected (nt_wrap_finalize). */
+static void capture_collected(nt_link *link) { capture_stop((capture_t *)link); }
+
 /* ---- the capture thread ------------------------------------------------------------- */
 
 /* Queues `ev` for the JS thread; frees it if it cannot be queued. */
@@ -355,14 +358,6 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   free(ev);
 }
 
-/* The JS object was collected (or the environment torn down): stop and let go. */
-static void wrap_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  capture_t *c = data;
-  capture_stop(c);
-  nt_unref(&c->link);
-}
 
 static bool get_uint_option(napi_env env, napi_value options, const char *name, uint32_t def,
                             uint32_t min, uint32_t max, uint32_t *out) {
@@ -437,17 +432,13 @@ static napi_value capture_new(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, msg);
     return NULL;
   }
-  nt_init(&c->link, capture_destroy); /* the JS object's reference */
+  nt_init(&c->link, capture_collected, capture_destroy); /* the JS object's reference */
   c->want_period = period;
   c->want_periods = periods;
   atomic_init(&c->stop, false);
   atomic_init(&c->backlog, 0);
 
-  if (napi_wrap(env, self, c, wrap_finalize, NULL, NULL) != napi_ok) {
-    nt_unref(&c->link);
-    nu_throw_last_error(env);
-    return NULL;
-  }
+  if (!nt_wrap(env, self, &c->link)) return NULL;
   if (!nt_start(env, &c->link, argv[2], "babel-alsa capture", call_js, capture_thread)) {
     return NULL;
   }

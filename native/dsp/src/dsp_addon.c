@@ -108,12 +108,7 @@ static napi_value processor_new(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_BABEL_DSP_ALLOC", err);
     return NULL;
   }
-  if (napi_wrap(env, self, d, dsp_finalize, NULL, NULL) != napi_ok) {
-    dsp_core_free(d);
-    nu_throw_last_error(env);
-    return NULL;
-  }
-  return self;
+  return nu_wrap(env, self, d, dsp_finalize) ? self : NULL;
 }
 
 static napi_value processor_process(napi_env env, napi_callback_info info) {

@@ -26,6 +26,12 @@ typedef struct {
   int port;
 } handle;
 
+/* The JS object was collected (nt_wrap_finalize). */
+static void handle_collected(nt_link *link) {
+  handle *h = (handle *)link;
+  if (!link->closed && h->eng) engine_close(h->eng);
+}
+
 /* The last reference let go (nt_unref). */
 static void handle_destroy(nt_link *link) {
   handle *h = (handle *)link;
@@ -72,14 +78,6 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   free(ev);
 }
 
-/* The JS object was collected (or the environment torn down): stop and let go. */
-static void wrap_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  handle *h = data;
-  if (!h->link.closed && h->eng) engine_close(h->eng);
-  nt_unref(&h->link);
-}
 
 /* Only a leg (or a close under way) keeps the process alive. */
 static void keep_alive(napi_env env, handle *h, bool on) {
@@ -108,7 +106,7 @@ static napi_value engine_new_js(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ENOMEM", "babel-media: out of memory");
     return NULL;
   }
-  nt_init(&h->link, handle_destroy); /* the JS object's reference */
+  nt_init(&h->link, handle_collected, handle_destroy); /* the JS object's reference */
   char err[300];
   int err_no = 0;
   h->eng = engine_new(&cfg, post, h, err, sizeof err, &err_no);
@@ -118,11 +116,7 @@ static napi_value engine_new_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   h->port = engine_port(h->eng);
-  if (napi_wrap(env, self, h, wrap_finalize, NULL, NULL) != napi_ok) {
-    nt_unref(&h->link);
-    js_throw_last_error(env);
-    return NULL;
-  }
+  if (!nt_wrap(env, self, &h->link)) return NULL;
   if (!nt_start(env, &h->link, argv[1], "babel-media engine", call_js, engine_thread)) {
     return NULL;
   }
@@ -149,12 +143,6 @@ static handle *unwrap(napi_env env, napi_callback_info info, napi_value *arg) {
   return h;
 }
 
-static napi_value null_value(napi_env env) {
-  napi_value v;
-  napi_get_null(env, &v);
-  return v;
-}
-
 static napi_value engine_start_js(napi_env env, napi_callback_info info) {
   napi_value arg;
   handle *h = unwrap(env, info, &arg);
@@ -172,16 +160,14 @@ static napi_value engine_start_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   keep_alive(env, h, true);
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_stop_js(napi_env env, napi_callback_info info) {
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
   engine_stats s;
-  if (h->link.closed || !engine_stop_leg(h->eng, &s)) return null_value(env);
+  if (h->link.closed || !engine_stop_leg(h->eng, &s)) return nu_null(env);
   keep_alive(env, h, false);
   return js_stats(env, &s);
 }
@@ -190,12 +176,12 @@ static napi_value engine_stats_js(napi_env env, napi_callback_info info) {
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
   engine_stats s;
-  if (h->link.closed || !engine_get_stats(h->eng, &s)) return null_value(env);
+  if (h->link.closed || !engine_get_stats(h->eng, &s)) return nu_null(env);
   return js_stats(env, &s);
 }
 
 static napi_value engine_press_js(napi_env env, napi_callback_info info) {
-  napi_value arg, undefined;
+  napi_value arg;
   handle *h = unwrap(env, info, &arg);
   if (!h) return NULL;
   char key[4] = "";
@@ -204,29 +190,26 @@ static napi_value engine_press_js(napi_env env, napi_callback_info info) {
   napi_typeof(env, arg, &t);
   if (t == napi_string) napi_get_value_string_utf8(env, arg, key, sizeof key, &len);
   if (len != 1 || dtmf_key_to_event(key[0]) < 0) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "dtmf: not a DTMF key (0-9, *, #, A-D)");
-    return NULL;
+    return nu_throw_range(env, "dtmf: not a DTMF key (0-9, *, #, A-D)");
   }
   if (!h->link.closed) engine_press_key(h->eng, key[0]);
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_set_playback_js(napi_env env, napi_callback_info info) {
-  napi_value arg, undefined;
+  napi_value arg;
   handle *h = unwrap(env, info, &arg);
   if (!h) return NULL;
   engine_playback p;
   if (!js_playback(env, arg, "playback.", &p)) return NULL;
-  napi_get_undefined(env, &undefined);
-  if (h->link.closed || !h->eng) return undefined; /* a closed engine writes nowhere */
+  if (h->link.closed || !h->eng) return nu_undefined(env); /* a closed engine writes nowhere */
   char err[200];
   int err_no = 0;
   if (!engine_set_playback(h->eng, &p, err, sizeof err, &err_no)) {
     js_throw_errno(env, err, err_no);
     return NULL;
   }
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_set_volume_js(napi_env env, napi_callback_info info) {
@@ -240,25 +223,21 @@ static napi_value engine_set_volume_js(napi_env env, napi_callback_info info) {
 }
 
 static napi_value engine_set_mic_gain_js(napi_env env, napi_callback_info info) {
-  napi_value arg, undefined;
+  napi_value arg;
   handle *h = unwrap(env, info, &arg);
   double db;
   if (!h || !js_number_arg(env, arg, "micGainDb", &db)) return NULL;
   if (!isfinite(db)) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "micGainDb must be a finite number");
-    return NULL;
+    return nu_throw_range(env, "micGainDb must be a finite number");
   }
   if (!h->link.closed && h->eng) engine_set_mic_gain_db(h->eng, db);
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_close_js(napi_env env, napi_callback_info info) {
-  napi_value undefined;
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
-  napi_get_undefined(env, &undefined);
-  if (h->link.closed) return undefined;
+  if (h->link.closed) return nu_undefined(env);
   engine_stats s;
   engine_stop_leg(h->eng, &s);
   h->link.closed = true;
@@ -266,7 +245,7 @@ static napi_value engine_close_js(napi_env env, napi_callback_info info) {
   /* Alive until 'close' is delivered (the thread ends at once; its release of the tsfn then
    * lets go), so that a caller awaiting it is never left with an event loop that ran dry. */
   keep_alive(env, h, true);
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_port_js(napi_env env, napi_callback_info info) {
@@ -281,7 +260,7 @@ static napi_value engine_direction_js(napi_env env, napi_callback_info info) {
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
   int d = h->link.closed || !h->eng ? -1 : engine_direction_now(h->eng);
-  if (d < 0) return null_value(env);
+  if (d < 0) return nu_null(env);
   static const char *names[] = {"both", "send", "receive"};
   napi_value v;
   NAPI_CALL(env, napi_create_string_utf8(env, names[d], NAPI_AUTO_LENGTH, &v));

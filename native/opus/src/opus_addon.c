@@ -94,12 +94,7 @@ static napi_value encoder_new(napi_env env, napi_callback_info info) {
   int err = OPUS_OK;
   OpusEncoder *enc = opus_encoder_create(SAMPLE_RATE, CHANNELS, OPUS_APPLICATION_VOIP, &err);
   if (enc == NULL || err != OPUS_OK) return throw_opus(env, "cannot create an encoder", err);
-  if (napi_wrap(env, self, enc, encoder_finalize, NULL, NULL) != napi_ok) {
-    opus_encoder_destroy(enc);
-    nu_throw_last_error(env);
-    return NULL;
-  }
-  return self;
+  return nu_wrap(env, self, enc, encoder_finalize) ? self : NULL;
 }
 
 static napi_value encoder_encode(napi_env env, napi_callback_info info) {
@@ -209,12 +204,7 @@ static napi_value decoder_new(napi_env env, napi_callback_info info) {
   int err = OPUS_OK;
   OpusDecoder *dec = opus_decoder_create(SAMPLE_RATE, CHANNELS, &err);
   if (dec == NULL || err != OPUS_OK) return throw_opus(env, "cannot create a decoder", err);
-  if (napi_wrap(env, self, dec, decoder_finalize, NULL, NULL) != napi_ok) {
-    opus_decoder_destroy(dec);
-    nu_throw_last_error(env);
-    return NULL;
-  }
-  return self;
+  return nu_wrap(env, self, dec, decoder_finalize) ? self : NULL;
 }
 
 static napi_value decoder_decode(napi_env env, napi_callback_info info) {
