@@ -157,8 +157,9 @@ static inline bool nt_wrap(napi_env env, napi_value self, nt_link *l) {
 
 /*
  * From the constructor, once the JS object holds the owner (nt_wrap): the tsfn calling
- * `call_js` (context: the owner) with `on_event`, then the thread running `run(owner)` with
- * every signal blocked (Node's handlers stay on Node's threads). Each takes a reference.
+ * `call_js` with `on_event` and the link as context, then the thread running `run(link)`
+ * with every signal blocked (Node's handlers stay on Node's threads); the link is the
+ * owner's first member, so both may take it as the owner. Each takes a reference.
  * False with an exception thrown (and `closed` set) if either cannot be made.
  */
 static inline bool nt_start(napi_env env, nt_link *l, napi_value on_event, const char *resource,

@@ -177,8 +177,8 @@ static inline bool nu_require_new(napi_env env, napi_callback_info info, const c
   napi_value target = NULL;
   if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
     char msg[96];
-    snprintf(msg, sizeof msg, NAPI_UTIL_PREFIX "class constructor %s cannot be invoked without 'new'",
-             class_name);
+    snprintf(msg, sizeof msg,
+             NAPI_UTIL_PREFIX "class constructor %s cannot be invoked without 'new'", class_name);
     nu_throw_type(env, msg);
     return false;
   }
