@@ -8,7 +8,7 @@
       "sources": ["src/dsp_addon.c", "src/dsp_core.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
-      "include_dirs": ["<!@(pkg-config --cflags-only-I speexdsp | sed 's/-I//g')"],
+      "include_dirs": ["../common", "<!@(pkg-config --cflags-only-I speexdsp | sed 's/-I//g')"],
       "libraries": ["<!@(pkg-config --libs speexdsp)"]
     }
   ]

@@ -1,7 +1,8 @@
 {
   # The device's media loop: libopus and libasound from the system (pkg-config; Debian
   # libopus-dev, libasound2-dev), OpenSSL's libcrypto from Node itself (its headers come
-  # with Node's; SRTP's AES-CM and HMAC-SHA1).
+  # with Node's; SRTP's AES-CM and HMAC-SHA1). ../common holds the Node-API and ALSA helpers
+  # the four addons share.
   "targets": [
     {
       "target_name": "babel_media",
@@ -32,11 +33,13 @@
         "src/echo_delay.c",
         "src/test_echo.c",
         "src/test_util.c",
-        "../dsp/src/dsp_core.c"
+        "../dsp/src/dsp_core.c",
+        "../common/alsa_util.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration", "-pthread"],
       "include_dirs": [
+        "../common",
         "<!@(pkg-config --cflags-only-I opus alsa speexdsp | sed 's/-I//g')"
       ],
       "libraries": ["<!@(pkg-config --libs opus alsa speexdsp)", "-pthread"]

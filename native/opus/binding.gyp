@@ -7,7 +7,7 @@
       "sources": ["src/opus_addon.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
-      "include_dirs": ["<!@(pkg-config --cflags-only-I opus | sed 's/-I//g')"],
+      "include_dirs": ["../common", "<!@(pkg-config --cflags-only-I opus | sed 's/-I//g')"],
       "libraries": ["<!@(pkg-config --libs opus)"]
     }
   ]

@@ -27,19 +27,15 @@
  * outside; such a thread ends when that call returns, and the 'close' is reported then.
  * close() never waits for it on the JS thread.
  *
- * Lifetime: the state is shared by the JS object, the thread and the thread-safe function,
- * each holding a reference; the last one to let go frees it. The JS object being collected
- * stops the capture like close(). If the environment is torn down first (process exit), the
- * thread learns it from napi_closing under a lock the tsfn's finalizer also takes, and never
- * touches the tsfn again. Errors are JS exceptions or 'error' events with ALSA's message.
+ * Lifetime: the rules of ../../common/napi_thread.h (the JS object, the thread and the
+ * thread-safe function each hold a reference; the JS object being collected stops the
+ * capture like close()). Errors are JS exceptions or 'error' events with ALSA's message.
  */
 #include <alsa/asoundlib.h>
 #include <errno.h>
 #include <node_api.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +44,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "alsa_util.h"
+#define NAPI_UTIL_ERROR_CODE "ERR_BABEL_ALSA_NAPI"
+#include "napi_util.h"
+#include "napi_thread.h"
 
 #define SAMPLE_RATE 48000
 #define CHANNELS 1
@@ -77,46 +78,20 @@ typedef struct {
 } event_t;
 
 typedef struct {
-  atomic_int refs;
+  nt_link link; /* first: the JS object's, the thread's and the tsfn's references */
   atomic_bool stop;
   atomic_int backlog; /* EV_DATA queued and not yet delivered */
   int wake_fd;
   char *pcm_name;
   snd_pcm_uframes_t want_period;
   unsigned want_periods;
-  pthread_t thread;
-  napi_threadsafe_function tsfn;
-  /* Thread side: tsfn_gone is set once the thread must not touch the tsfn any more. */
-  pthread_mutex_t lock;
-  bool tsfn_gone;
-  /* JS-thread side only. */
-  bool js_tsfn_alive;
-  bool closed;
   unsigned long dropped; /* thread only: periods dropped since the last 'backlog' report */
 } capture_t;
 
-/*
- * alsa-lib prints its own diagnostics ("Unknown PCM nope") to stderr by default. Instead
- * the thread keeps the last one and appends it to the error it reports.
- */
-static _Thread_local char last_alsa_message[160];
-
-static void alsa_error_handler(const char *file, int line, const char *function, int err,
-                               const char *fmt, ...) {
-  (void)file;
-  (void)line;
-  (void)function;
-  (void)err;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(last_alsa_message, sizeof last_alsa_message, fmt, ap);
-  va_end(ap);
-}
-
-static void capture_unref(capture_t *c) {
-  if (atomic_fetch_sub(&c->refs, 1) != 1) return;
+/* The last reference let go (nt_unref). */
+static void capture_destroy(nt_link *link) {
+  capture_t *c = (capture_t *)link;
   if (c->wake_fd >= 0) close(c->wake_fd);
-  pthread_mutex_destroy(&c->lock);
   free(c->pcm_name);
   free(c);
 }
@@ -130,18 +105,14 @@ static void capture_stop(capture_t *c) {
   (void)n; /* EAGAIN: the counter is already non-zero, a wake-up is pending */
 }
 
+/* The JS object was collected (nt_wrap_finalize). */
+static void capture_collected(nt_link *link) { capture_stop((capture_t *)link); }
+
 /* ---- the capture thread ------------------------------------------------------------- */
 
 /* Queues `ev` for the JS thread; frees it if it cannot be queued. */
 static bool post(capture_t *c, event_t *ev) {
-  bool queued = false;
-  pthread_mutex_lock(&c->lock);
-  if (!c->tsfn_gone) {
-    napi_status s = napi_call_threadsafe_function(c->tsfn, ev, napi_tsfn_nonblocking);
-    if (s == napi_ok) queued = true;
-    else if (s == napi_closing) c->tsfn_gone = true;
-  }
-  pthread_mutex_unlock(&c->lock);
+  bool queued = nt_post(&c->link, ev);
   if (!queued) free(ev);
   return queued;
 }
@@ -159,12 +130,7 @@ static void post_error(capture_t *c, const char *step, int err) {
   event_t *ev = new_event(EV_ERROR, 0);
   if (!ev) return;
   ev->err = err;
-  if (last_alsa_message[0]) {
-    snprintf(ev->message, sizeof ev->message, "%s: %s (%s)", step, snd_strerror(err),
-             last_alsa_message);
-  } else {
-    snprintf(ev->message, sizeof ev->message, "%s: %s", step, snd_strerror(err));
-  }
+  alsa_util_message(ev->message, sizeof ev->message, NULL, step, err);
   post(c, ev);
 }
 
@@ -195,68 +161,22 @@ static void post_data(capture_t *c, const void *data, size_t bytes) {
   if (!post(c, ev)) atomic_fetch_sub(&c->backlog, 1);
 }
 
-/* Every hw-param call checked; on failure *step names the call and the code is returned. */
-#define HW(call, name)      \
-  do {                      \
-    err = (call);           \
-    if (err < 0) {          \
-      *step = (name);       \
-      goto out;             \
-    }                       \
-  } while (0)
-
 static int set_params(capture_t *c, snd_pcm_t *pcm, event_t *open_ev, const char **step) {
-  snd_pcm_hw_params_t *hw = NULL;
-  snd_pcm_sw_params_t *sw = NULL;
-  int err = snd_pcm_hw_params_malloc(&hw);
-  if (err < 0) {
-    *step = "snd_pcm_hw_params_malloc";
-    return err;
-  }
   unsigned rate = SAMPLE_RATE;
   snd_pcm_uframes_t period = c->want_period;
   snd_pcm_uframes_t buffer = c->want_period * c->want_periods;
-  int dir = 0;
-  HW(snd_pcm_hw_params_any(pcm, hw), "snd_pcm_hw_params_any");
-  HW(snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED),
-     "snd_pcm_hw_params_set_access RW_INTERLEAVED");
-  HW(snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE),
-     "snd_pcm_hw_params_set_format S16_LE");
-  HW(snd_pcm_hw_params_set_channels(pcm, hw, CHANNELS), "snd_pcm_hw_params_set_channels 1");
-  dir = 0;
-  HW(snd_pcm_hw_params_set_rate_near(pcm, hw, &rate, &dir), "snd_pcm_hw_params_set_rate_near");
-  dir = 0;
-  HW(snd_pcm_hw_params_set_period_size_near(pcm, hw, &period, &dir),
-     "snd_pcm_hw_params_set_period_size_near");
-  if (buffer < period * 2) buffer = period * 2;
-  HW(snd_pcm_hw_params_set_buffer_size_near(pcm, hw, &buffer),
-     "snd_pcm_hw_params_set_buffer_size_near");
-  HW(snd_pcm_hw_params(pcm, hw), "snd_pcm_hw_params");
-  /* What ALSA actually chose. */
-  dir = 0;
-  HW(snd_pcm_hw_params_get_rate(hw, &rate, &dir), "snd_pcm_hw_params_get_rate");
-  dir = 0;
-  HW(snd_pcm_hw_params_get_period_size(hw, &period, &dir), "snd_pcm_hw_params_get_period_size");
-  HW(snd_pcm_hw_params_get_buffer_size(hw, &buffer), "snd_pcm_hw_params_get_buffer_size");
+  int err = alsa_util_hw_params(pcm, &rate, &period, &buffer, step);
+  if (err < 0) return err;
   if (period < 1 || period > MAX_PERIOD) {
     *step = "snd_pcm_hw_params_get_period_size (out of range)";
-    err = -EINVAL;
-    goto out;
+    return -EINVAL;
   }
-  HW(snd_pcm_sw_params_malloc(&sw), "snd_pcm_sw_params_malloc");
-  HW(snd_pcm_sw_params_current(pcm, sw), "snd_pcm_sw_params_current");
-  HW(snd_pcm_sw_params_set_avail_min(pcm, sw, period), "snd_pcm_sw_params_set_avail_min");
-  HW(snd_pcm_sw_params_set_start_threshold(pcm, sw, 1), "snd_pcm_sw_params_set_start_threshold");
-  HW(snd_pcm_sw_params(pcm, sw), "snd_pcm_sw_params");
-  HW(snd_pcm_nonblock(pcm, 1), "snd_pcm_nonblock");
+  err = alsa_util_capture_sw_params(pcm, period, step);
+  if (err < 0) return err;
   open_ev->rate = rate;
   open_ev->period = period;
   open_ev->buffer = buffer;
-  err = 0;
-out:
-  snd_pcm_sw_params_free(sw);
-  snd_pcm_hw_params_free(hw);
-  return err;
+  return 0;
 }
 
 /* Waits until the PCM may have frames, close() wakes us, or the timeout. <0: poll failed. */
@@ -329,7 +249,7 @@ static void read_loop(capture_t *c, snd_pcm_t *pcm, snd_pcm_uframes_t period) {
       continue;
     }
     /* ENODEV (unplugged), EIO, EBADFD...: the device is gone for this handle. */
-    last_alsa_message[0] = 0;
+    alsa_util_forget();
     post_error(c, "snd_pcm_readi", (int)n);
     break;
   }
@@ -341,7 +261,7 @@ static void *capture_thread(void *arg) {
   snd_pcm_t *pcm = NULL;
   /* Named, so that `ps -L`, top and the tests can tell it from Node's own threads. */
   pthread_setname_np(pthread_self(), "babel-alsa");
-  last_alsa_message[0] = 0;
+  alsa_util_forget();
   /* Non-blocking open: a busy hw device is EBUSY at once instead of a wait. */
   int err = snd_pcm_open(&pcm, c->pcm_name, SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK);
   if (err < 0) {
@@ -362,45 +282,14 @@ static void *capture_thread(void *arg) {
   }
   if (pcm) snd_pcm_close(pcm);
 
-  bool queued = false;
+  /* The JS side joins this thread when it receives 'close'. */
   event_t *ev = new_event(EV_CLOSE, 0);
-  pthread_mutex_lock(&c->lock);
-  if (!c->tsfn_gone) {
-    /* The JS side joins this thread when it receives 'close'. */
-    if (ev && napi_call_threadsafe_function(c->tsfn, ev, napi_tsfn_nonblocking) == napi_ok) {
-      queued = true;
-    }
-    napi_release_threadsafe_function(c->tsfn, napi_tsfn_release);
-    c->tsfn_gone = true;
-  }
-  pthread_mutex_unlock(&c->lock);
-  if (!queued) {
-    free(ev);
-    pthread_detach(pthread_self());
-  }
-  capture_unref(c);
+  if (!nt_exit(&c->link, ev)) free(ev);
+  nt_unref(&c->link);
   return NULL;
 }
 
 /* ---- the JS thread ------------------------------------------------------------------ */
-
-#define NAPI_CALL(env, call)          \
-  do {                                \
-    if ((call) != napi_ok) {          \
-      throw_last_napi_error(env);     \
-      return NULL;                    \
-    }                                 \
-  } while (0)
-
-static void throw_last_napi_error(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
-  const char *msg = info && info->error_message ? info->error_message : "N-API call failed";
-  napi_throw_error(env, "ERR_BABEL_ALSA_NAPI", msg);
-}
 
 static napi_value make_error(napi_env env, const event_t *ev) {
   napi_value message, error, code;
@@ -459,50 +348,16 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   capture_t *c = context;
   event_t *ev = data;
   if (ev->kind == EV_DATA) atomic_fetch_sub(&c->backlog, 1);
-  if (ev->kind == EV_CLOSE) {
-    /* The thread queued this as its last act: it is about to return. */
-    if (env) {
-      pthread_join(c->thread, NULL);
-      /* Nobody reads it any more: give the descriptor back now, not when the JS object is
-         collected. */
-      close(c->wake_fd);
-      c->wake_fd = -1;
-    } else {
-      pthread_detach(c->thread);
-    }
+  /* The thread queued 'close' as its last act. Once it is joined, nobody reads the
+     descriptor any more: give it back now, not when the JS object is collected. */
+  if (ev->kind == EV_CLOSE && nt_join(env, &c->link)) {
+    close(c->wake_fd);
+    c->wake_fd = -1;
   }
-  if (env && js_cb) {
-    napi_value kind, arg, undefined;
-    if (napi_create_string_utf8(env, kind_name(ev->kind), NAPI_AUTO_LENGTH, &kind) == napi_ok &&
-        (arg = make_arg(env, ev)) != NULL && napi_get_undefined(env, &undefined) == napi_ok) {
-      napi_value argv[2] = {kind, arg};
-      /* An exception thrown by onEvent is left pending: Node reports it as uncaught. */
-      napi_call_function(env, undefined, js_cb, 2, argv, NULL);
-    }
-  }
+  if (env && js_cb) nt_emit(env, js_cb, kind_name(ev->kind), make_arg(env, ev));
   free(ev);
 }
 
-/* The tsfn is destroyed (released by the thread, or the environment torn down). */
-static void tsfn_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  capture_t *c = data;
-  pthread_mutex_lock(&c->lock);
-  c->tsfn_gone = true;
-  pthread_mutex_unlock(&c->lock);
-  c->js_tsfn_alive = false;
-  capture_unref(c);
-}
-
-/* The JS object was collected (or the environment torn down): stop and let go. */
-static void wrap_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  capture_t *c = data;
-  capture_stop(c);
-  capture_unref(c);
-}
 
 static bool get_uint_option(napi_env env, napi_value options, const char *name, uint32_t def,
                             uint32_t min, uint32_t max, uint32_t *out) {
@@ -535,13 +390,9 @@ static bool get_uint_option(napi_env env, napi_value options, const char *name, 
 
 static napi_value capture_new(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], self, target;
+  napi_value argv[3], self;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  NAPI_CALL(env, napi_get_new_target(env, info, &target));
-  if (!target) {
-    napi_throw_type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "Capture must be called with new");
-    return NULL;
-  }
+  if (!nu_require_construct_call(env, info, "Capture")) return NULL;
   napi_valuetype t0 = napi_undefined, t1 = napi_undefined, t2 = napi_undefined;
   if (argc > 0) napi_typeof(env, argv[0], &t0);
   if (argc > 1) napi_typeof(env, argv[1], &t1);
@@ -581,45 +432,14 @@ static napi_value capture_new(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, msg);
     return NULL;
   }
-  pthread_mutex_init(&c->lock, NULL);
+  nt_init(&c->link, capture_collected, capture_destroy); /* the JS object's reference */
   c->want_period = period;
   c->want_periods = periods;
-  atomic_init(&c->refs, 1); /* the JS object's */
   atomic_init(&c->stop, false);
   atomic_init(&c->backlog, 0);
 
-  if (napi_wrap(env, self, c, wrap_finalize, NULL, NULL) != napi_ok) {
-    capture_unref(c);
-    throw_last_napi_error(env);
-    return NULL;
-  }
-  napi_value resource;
-  NAPI_CALL(env, napi_create_string_utf8(env, "babel-alsa capture", NAPI_AUTO_LENGTH, &resource));
-  atomic_fetch_add(&c->refs, 1); /* the tsfn's, dropped by tsfn_finalize */
-  if (napi_create_threadsafe_function(env, argv[2], NULL, resource, 0, 1, c, tsfn_finalize, c,
-                                      call_js, &c->tsfn) != napi_ok) {
-    atomic_fetch_sub(&c->refs, 1);
-    c->closed = true;
-    throw_last_napi_error(env);
-    return NULL;
-  }
-  c->js_tsfn_alive = true;
-
-  /* The thread takes no signals: Node's handlers stay on Node's threads. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  atomic_fetch_add(&c->refs, 1); /* the thread's */
-  int err = pthread_create(&c->thread, NULL, capture_thread, c);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (err != 0) {
-    atomic_fetch_sub(&c->refs, 1);
-    c->closed = true;
-    c->tsfn_gone = true;
-    napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
-    char msg[120];
-    snprintf(msg, sizeof msg, "pthread_create: %s", strerror(err));
-    napi_throw_error(env, NULL, msg);
+  if (!nt_wrap(env, self, &c->link)) return NULL;
+  if (!nt_start(env, &c->link, argv[2], "babel-alsa capture", call_js, capture_thread)) {
     return NULL;
   }
   return self;
@@ -631,16 +451,16 @@ static napi_value capture_close(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
   NAPI_CALL(env, napi_unwrap(env, self, (void **)&c));
   NAPI_CALL(env, napi_get_undefined(env, &undefined));
-  if (c->closed) return undefined;
-  c->closed = true;
+  if (c->link.closed) return undefined;
+  c->link.closed = true;
   capture_stop(c);
   /* A thread stuck in a plugin's blocking read must not keep the process alive. */
-  if (c->js_tsfn_alive) napi_unref_threadsafe_function(env, c->tsfn);
+  if (c->link.js_tsfn_alive) napi_unref_threadsafe_function(env, c->link.tsfn);
   return undefined;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  snd_lib_error_set_handler(alsa_error_handler);
+  alsa_util_quiet();
   napi_property_descriptor methods[] = {
       {"close", NULL, capture_close, NULL, NULL, NULL, napi_default_method, NULL},
   };

@@ -33,64 +33,18 @@
 #include <string.h>
 
 #include "dsp_core.h"
+#define NAPI_UTIL_ERROR_CODE "ERR_BABEL_DSP_NAPI"
+#define NAPI_UTIL_PREFIX "dsp: "
+#include "napi_util.h"
 
 #define SAMPLE_RATE DSP_CORE_SAMPLE_RATE
 #define MAX_FRAME DSP_CORE_MAX_FRAME
 #define MAX_TAIL_MS DSP_CORE_MAX_TAIL_MS
 
-#define NAPI_CALL(env, call)                                                             \
-  do {                                                                                   \
-    if ((call) != napi_ok) {                                                             \
-      throw_last_napi_error(env);                                                        \
-      return NULL;                                                                       \
-    }                                                                                    \
-  } while (0)
-
-static void throw_last_napi_error(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
-  const char *msg = info && info->error_message ? info->error_message : "N-API call failed";
-  napi_throw_error(env, "ERR_BABEL_DSP_NAPI", msg);
-}
-
-static napi_value throw_range(napi_env env, const char *msg) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-  return NULL;
-}
-
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
-
 static void dsp_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   dsp_core_free(data);
-}
-
-/* An integer argument in [min, max]; false, with a RangeError/TypeError thrown, otherwise. */
-static bool get_int(napi_env env, napi_value value, const char *name, int32_t min, int32_t max,
-                    int32_t *out) {
-  napi_valuetype type;
-  char msg[128];
-  if (value == NULL || napi_typeof(env, value, &type) != napi_ok || type != napi_number) {
-    snprintf(msg, sizeof msg, "dsp: %s must be a number", name);
-    throw_type(env, msg);
-    return false;
-  }
-  double d = 0;
-  napi_get_value_double(env, value, &d);
-  if (!(d >= min && d <= max) || d != (double)(int32_t)d) {
-    snprintf(msg, sizeof msg, "dsp: %s must be an integer in %d..%d", name, (int)min, (int)max);
-    throw_range(env, msg);
-    return false;
-  }
-  *out = (int32_t)d;
-  return true;
 }
 
 /*
@@ -102,34 +56,27 @@ static bool get_frame(napi_env env, napi_value value, const char *name, int fram
   char msg[160];
   napi_valuetype vt = napi_undefined;
   if (value != NULL && napi_typeof(env, value, &vt) != napi_ok) {
-    throw_last_napi_error(env);
+    nu_throw_last_error(env);
     return false;
   }
   if (optional && (value == NULL || vt == napi_null || vt == napi_undefined)) {
     memset(out, 0, (size_t)frame * sizeof(int16_t));
     return true;
   }
-  bool is_typedarray = false;
-  napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void *ptr = NULL;
-  if (value != NULL && napi_is_typedarray(env, value, &is_typedarray) == napi_ok &&
-      is_typedarray) {
-    if (napi_get_typedarray_info(env, value, &type, &length, &ptr, NULL, NULL) != napi_ok) {
-      throw_last_napi_error(env);
-      return false;
-    }
-  }
-  if (!is_typedarray || type != napi_uint8_array) {
+  int r = nu_uint8_array(env, value, &ptr, &length);
+  if (r < 0) return false;
+  if (r == 0) {
     snprintf(msg, sizeof msg, "dsp: %s must be a Buffer or Uint8Array%s", name,
              optional ? " (or null)" : "");
-    throw_type(env, msg);
+    nu_throw_type(env, msg);
     return false;
   }
   if (length != (size_t)frame * 2) {
     snprintf(msg, sizeof msg, "dsp: %s must be one frame of %d bytes (s16le mono), got %zu",
              name, frame * 2, length);
-    throw_range(env, msg);
+    nu_throw_range(env, msg);
     return false;
   }
   memcpy(out, ptr, length); /* copied: the Buffer's byteOffset may be odd */
@@ -138,48 +85,30 @@ static bool get_frame(napi_env env, napi_value value, const char *name, int fram
 
 static dsp_core *unwrap_this(napi_env env, napi_callback_info info, size_t *argc,
                              napi_value *argv, void **data) {
-  napi_value self;
-  if (napi_get_cb_info(env, info, argc, argv, &self, data) != napi_ok) {
-    throw_last_napi_error(env);
-    return NULL;
-  }
-  void *native = NULL;
-  if (napi_unwrap(env, self, &native) != napi_ok || native == NULL) {
-    throw_type(env, "dsp: receiver is not a Processor");
-    return NULL;
-  }
-  return native;
+  return nu_unwrap_this(env, info, argc, argv, data, "Processor");
 }
 
 static napi_value processor_new(napi_env env, napi_callback_info info) {
-  napi_value target = NULL;
-  if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
-    return throw_type(env, "dsp: class constructor Processor cannot be invoked without 'new'");
-  }
+  if (!nu_require_new(env, info, "Processor")) return NULL;
   size_t argc = 2;
   napi_value argv[2] = {NULL, NULL};
   napi_value self;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   int32_t frame = 0;
   int32_t tail_ms = 0;
-  if (!get_int(env, argv[0], "frameSamples", 1, MAX_FRAME, &frame)) return NULL;
+  if (!nu_get_int(env, argv[0], "frameSamples", 1, MAX_FRAME, &frame)) return NULL;
   if (frame != 480 && frame != 960) {
-    return throw_range(env, "dsp: frameSamples must be 480 or 960 (10 or 20 ms at 48 kHz)");
+    return nu_throw_range(env, "dsp: frameSamples must be 480 or 960 (10 or 20 ms at 48 kHz)");
   }
-  if (!get_int(env, argv[1], "tailMs", 0, MAX_TAIL_MS, &tail_ms)) return NULL;
-  if (tail_ms != 0 && tail_ms < 20) return throw_range(env, "dsp: tailMs must be 0 or 20..1000");
+  if (!nu_get_int(env, argv[1], "tailMs", 0, MAX_TAIL_MS, &tail_ms)) return NULL;
+  if (tail_ms != 0 && tail_ms < 20) return nu_throw_range(env, "dsp: tailMs must be 0 or 20..1000");
   char err[128];
   dsp_core *d = dsp_core_new(frame, tail_ms, err, sizeof err);
   if (d == NULL) {
     napi_throw_error(env, "ERR_BABEL_DSP_ALLOC", err);
     return NULL;
   }
-  if (napi_wrap(env, self, d, dsp_finalize, NULL, NULL) != napi_ok) {
-    dsp_core_free(d);
-    throw_last_napi_error(env);
-    return NULL;
-  }
-  return self;
+  return nu_wrap(env, self, d, dsp_finalize) ? self : NULL;
 }
 
 static napi_value processor_process(napi_env env, napi_callback_info info) {
@@ -187,7 +116,7 @@ static napi_value processor_process(napi_env env, napi_callback_info info) {
   napi_value argv[2] = {NULL, NULL};
   dsp_core *d = unwrap_this(env, info, &argc, argv, NULL);
   if (d == NULL) return NULL;
-  if (argc < 1) return throw_type(env, "dsp: process needs (mic, far)");
+  if (argc < 1) return nu_throw_type(env, "dsp: process needs (mic, far)");
   int frame = dsp_core_frame(d);
   int16_t mic[MAX_FRAME];
   int16_t far[MAX_FRAME];
@@ -265,26 +194,19 @@ static napi_value processor_set(napi_env env, napi_callback_info info) {
   if (d == NULL) return NULL;
   const PropInfo *p = data;
   if (p->prop == P_DENOISE || p->prop == P_AGC) {
-    napi_valuetype type;
-    NAPI_CALL(env, napi_typeof(env, argv[0], &type));
-    if (type != napi_boolean) {
-      char msg[96];
-      snprintf(msg, sizeof msg, "dsp: %s must be a boolean", p->name);
-      return throw_type(env, msg);
-    }
     bool b = false;
-    NAPI_CALL(env, napi_get_value_bool(env, argv[0], &b));
+    if (!nu_get_bool(env, argv[0], p->name, &b)) return NULL;
     if (p->prop == P_DENOISE) dsp_core_set_denoise(d, b);
     else dsp_core_set_agc(d, b);
     return NULL;
   }
   int32_t v = 0;
   if (p->prop == P_AGC_LEVEL) {
-    if (!get_int(env, argv[0], p->name, 1, 32768, &v)) return NULL;
+    if (!nu_get_int(env, argv[0], p->name, 1, 32768, &v)) return NULL;
     dsp_core_set_agc_level(d, (float)v);
     return NULL;
   }
-  if (!get_int(env, argv[0], p->name, -100, 0, &v)) return NULL;
+  if (!nu_get_int(env, argv[0], p->name, -100, 0, &v)) return NULL;
   if (p->prop == P_NOISE_DB) dsp_core_set_noise_suppress_db(d, v);
   else if (p->prop == P_ECHO_DB) dsp_core_set_echo_suppress_db(d, v);
   else dsp_core_set_echo_suppress_active_db(d, v);

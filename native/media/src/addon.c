@@ -2,43 +2,40 @@
  * babel-media: the device's per-frame media loop on a native thread (engine.h), and the
  * `_test` bindings of its pure parts. The JS contract is index.d.ts.
  *
- * Lifetime (native/alsa's rules): the state is shared by the JS object, the engine thread
- * and the thread-safe function, each holding a reference; the last to let go frees it.
- * The JS object being collected stops the thread like close(). If the environment is torn
- * down first, the thread learns it from napi_closing under a lock the tsfn's finalizer
- * also takes, and never touches the tsfn again. The tsfn is referenced only while a leg
- * runs, and from close() until its 'close' is delivered: an idle engine never keeps the
- * process alive.
+ * Lifetime: the rules of ../../common/napi_thread.h, which babel-alsa's Capture follows too
+ * (the JS object, the engine thread and the thread-safe function each hold a reference;
+ * the JS object being collected stops the thread like close()). The tsfn is referenced
+ * only while a leg runs, and from close() until its 'close' is delivered: an idle engine
+ * never keeps the process alive.
  */
 #include <errno.h>
 #include <math.h>
 #include <node_api.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "js_util.h"
+#include "napi_thread.h"
 #include "test_exports.h"
 
 typedef struct {
-  atomic_int refs;
+  nt_link link; /* first: the JS object's, the thread's and the tsfn's references */
   engine *eng;
-  pthread_t thread;
-  napi_threadsafe_function tsfn;
-  /* Thread side: set once the thread must not touch the tsfn any more. */
-  pthread_mutex_t lock;
-  bool tsfn_gone;
   /* JS thread only. */
-  bool js_tsfn_alive, tsfn_refd, closed;
+  bool tsfn_refd;
   int port;
 } handle;
 
-static void handle_unref(handle *h) {
-  if (atomic_fetch_sub(&h->refs, 1) != 1) return;
+/* The JS object was collected (nt_wrap_finalize). */
+static void handle_collected(nt_link *link) {
+  handle *h = (handle *)link;
+  if (!link->closed && h->eng) engine_close(h->eng);
+}
+
+/* The last reference let go (nt_unref). */
+static void handle_destroy(nt_link *link) {
+  handle *h = (handle *)link;
   engine_free(h->eng);
-  pthread_mutex_destroy(&h->lock);
   free(h);
 }
 
@@ -50,39 +47,18 @@ static void post(void *ctx, const engine_event *ev) {
   engine_event *copy = malloc(sizeof *copy);
   if (!copy) return;
   *copy = *ev;
-  bool queued = false;
-  pthread_mutex_lock(&h->lock);
-  if (!h->tsfn_gone) {
-    napi_status s = napi_call_threadsafe_function(h->tsfn, copy, napi_tsfn_nonblocking);
-    if (s == napi_ok) queued = true;
-    else if (s == napi_closing) h->tsfn_gone = true;
-  }
-  pthread_mutex_unlock(&h->lock);
-  if (!queued) free(copy);
+  if (!nt_post(&h->link, copy)) free(copy);
 }
 
 static void *engine_thread(void *arg) {
   handle *h = arg;
   pthread_setname_np(pthread_self(), "babel-media");
   engine_run(h->eng);
-  bool queued = false;
+  /* The JS side joins this thread when it receives 'close'. */
   engine_event *ev = calloc(1, sizeof *ev);
   if (ev) ev->kind = ENGINE_EV_CLOSE;
-  pthread_mutex_lock(&h->lock);
-  if (!h->tsfn_gone) {
-    /* The JS side joins this thread when it receives 'close'. */
-    if (ev && napi_call_threadsafe_function(h->tsfn, ev, napi_tsfn_nonblocking) == napi_ok) {
-      queued = true;
-    }
-    napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
-    h->tsfn_gone = true;
-  }
-  pthread_mutex_unlock(&h->lock);
-  if (!queued) {
-    free(ev);
-    pthread_detach(pthread_self());
-  }
-  handle_unref(h);
+  if (!nt_exit(&h->link, ev)) free(ev);
+  nt_unref(&h->link);
   return NULL;
 }
 
@@ -92,66 +68,30 @@ static void *engine_thread(void *arg) {
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   handle *h = context;
   engine_event *ev = data;
-  if (ev->kind == ENGINE_EV_CLOSE) {
-    /* The thread queued this as its last act: it is about to return. */
-    if (env) {
-      pthread_join(h->thread, NULL);
-      /* The socket and the rest go now, not when the JS object is collected. */
-      engine_free(h->eng);
-      h->eng = NULL;
-    } else {
-      pthread_detach(h->thread);
-    }
+  /* The thread queued 'close' as its last act. Once it is joined, the socket and the rest
+     go now, not when the JS object is collected. */
+  if (ev->kind == ENGINE_EV_CLOSE && nt_join(env, &h->link)) {
+    engine_free(h->eng);
+    h->eng = NULL;
   }
-  if (env && js_cb) {
-    napi_value kind, arg, undefined;
-    if (napi_create_string_utf8(env, js_event_name(ev->kind), NAPI_AUTO_LENGTH, &kind) == napi_ok &&
-        (arg = js_event_arg(env, ev)) != NULL && napi_get_undefined(env, &undefined) == napi_ok) {
-      napi_value argv[2] = {kind, arg};
-      /* An exception thrown by onEvent is left pending: Node reports it as uncaught. */
-      napi_call_function(env, undefined, js_cb, 2, argv, NULL);
-    }
-  }
+  if (env && js_cb) nt_emit(env, js_cb, js_event_name(ev->kind), js_event_arg(env, ev));
   free(ev);
 }
 
-static void tsfn_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  handle *h = data;
-  pthread_mutex_lock(&h->lock);
-  h->tsfn_gone = true;
-  pthread_mutex_unlock(&h->lock);
-  h->js_tsfn_alive = false;
-  handle_unref(h);
-}
-
-/* The JS object was collected (or the environment torn down): stop and let go. */
-static void wrap_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  handle *h = data;
-  if (!h->closed && h->eng) engine_close(h->eng);
-  handle_unref(h);
-}
 
 /* Only a leg (or a close under way) keeps the process alive. */
 static void keep_alive(napi_env env, handle *h, bool on) {
-  if (!h->js_tsfn_alive || h->tsfn_refd == on) return;
-  if (on) napi_ref_threadsafe_function(env, h->tsfn);
-  else napi_unref_threadsafe_function(env, h->tsfn);
+  if (!h->link.js_tsfn_alive || h->tsfn_refd == on) return;
+  if (on) napi_ref_threadsafe_function(env, h->link.tsfn);
+  else napi_unref_threadsafe_function(env, h->link.tsfn);
   h->tsfn_refd = on;
 }
 
 static napi_value engine_new_js(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL}, self, target, resource;
+  napi_value argv[2] = {NULL, NULL}, self;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  NAPI_CALL(env, napi_get_new_target(env, info, &target));
-  if (!target) {
-    napi_throw_type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "Engine must be called with new");
-    return NULL;
-  }
+  if (!nu_require_construct_call(env, info, "Engine")) return NULL;
   napi_valuetype t = napi_undefined;
   if (argc > 1) napi_typeof(env, argv[1], &t);
   if (t != napi_function) {
@@ -166,52 +106,23 @@ static napi_value engine_new_js(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ENOMEM", "babel-media: out of memory");
     return NULL;
   }
-  pthread_mutex_init(&h->lock, NULL);
-  atomic_init(&h->refs, 1); /* the JS object's */
+  nt_init(&h->link, handle_collected, handle_destroy); /* the JS object's reference */
   char err[300];
   int err_no = 0;
   h->eng = engine_new(&cfg, post, h, err, sizeof err, &err_no);
   if (!h->eng) {
-    handle_unref(h);
+    nt_unref(&h->link);
     js_throw_errno(env, err, err_no);
     return NULL;
   }
   h->port = engine_port(h->eng);
-  if (napi_wrap(env, self, h, wrap_finalize, NULL, NULL) != napi_ok) {
-    handle_unref(h);
-    js_throw_last_error(env);
+  if (!nt_wrap(env, self, &h->link)) return NULL;
+  if (!nt_start(env, &h->link, argv[1], "babel-media engine", call_js, engine_thread)) {
     return NULL;
   }
-  NAPI_CALL(env, napi_create_string_utf8(env, "babel-media engine", NAPI_AUTO_LENGTH, &resource));
-  atomic_fetch_add(&h->refs, 1); /* the tsfn's, dropped by tsfn_finalize */
-  if (napi_create_threadsafe_function(env, argv[1], NULL, resource, 0, 1, h, tsfn_finalize, h,
-                                      call_js, &h->tsfn) != napi_ok) {
-    atomic_fetch_sub(&h->refs, 1);
-    h->closed = true;
-    js_throw_last_error(env);
-    return NULL;
-  }
-  h->js_tsfn_alive = true;
+  /* Created referenced: an idle engine lets go of the event loop. */
   h->tsfn_refd = true;
   keep_alive(env, h, false);
-
-  /* The thread takes no signals: Node's handlers stay on Node's threads. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  atomic_fetch_add(&h->refs, 1); /* the thread's */
-  int rc = pthread_create(&h->thread, NULL, engine_thread, h);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
-    atomic_fetch_sub(&h->refs, 1);
-    h->closed = true;
-    h->tsfn_gone = true;
-    napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort);
-    char msg[120];
-    snprintf(msg, sizeof msg, "pthread_create: %s", strerror(rc));
-    napi_throw_error(env, NULL, msg);
-    return NULL;
-  }
   return self;
 }
 
@@ -232,17 +143,11 @@ static handle *unwrap(napi_env env, napi_callback_info info, napi_value *arg) {
   return h;
 }
 
-static napi_value null_value(napi_env env) {
-  napi_value v;
-  napi_get_null(env, &v);
-  return v;
-}
-
 static napi_value engine_start_js(napi_env env, napi_callback_info info) {
   napi_value arg;
   handle *h = unwrap(env, info, &arg);
   if (!h) return NULL;
-  if (h->closed) {
+  if (h->link.closed) {
     napi_throw_error(env, "ERR_ENGINE_CLOSED", "engine: closed");
     return NULL;
   }
@@ -255,16 +160,14 @@ static napi_value engine_start_js(napi_env env, napi_callback_info info) {
     return NULL;
   }
   keep_alive(env, h, true);
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_stop_js(napi_env env, napi_callback_info info) {
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
   engine_stats s;
-  if (h->closed || !engine_stop_leg(h->eng, &s)) return null_value(env);
+  if (h->link.closed || !engine_stop_leg(h->eng, &s)) return nu_null(env);
   keep_alive(env, h, false);
   return js_stats(env, &s);
 }
@@ -273,12 +176,12 @@ static napi_value engine_stats_js(napi_env env, napi_callback_info info) {
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
   engine_stats s;
-  if (h->closed || !engine_get_stats(h->eng, &s)) return null_value(env);
+  if (h->link.closed || !engine_get_stats(h->eng, &s)) return nu_null(env);
   return js_stats(env, &s);
 }
 
 static napi_value engine_press_js(napi_env env, napi_callback_info info) {
-  napi_value arg, undefined;
+  napi_value arg;
   handle *h = unwrap(env, info, &arg);
   if (!h) return NULL;
   char key[4] = "";
@@ -287,29 +190,26 @@ static napi_value engine_press_js(napi_env env, napi_callback_info info) {
   napi_typeof(env, arg, &t);
   if (t == napi_string) napi_get_value_string_utf8(env, arg, key, sizeof key, &len);
   if (len != 1 || dtmf_key_to_event(key[0]) < 0) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "dtmf: not a DTMF key (0-9, *, #, A-D)");
-    return NULL;
+    return nu_throw_range(env, "dtmf: not a DTMF key (0-9, *, #, A-D)");
   }
-  if (!h->closed) engine_press_key(h->eng, key[0]);
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  if (!h->link.closed) engine_press_key(h->eng, key[0]);
+  return nu_undefined(env);
 }
 
 static napi_value engine_set_playback_js(napi_env env, napi_callback_info info) {
-  napi_value arg, undefined;
+  napi_value arg;
   handle *h = unwrap(env, info, &arg);
   if (!h) return NULL;
   engine_playback p;
   if (!js_playback(env, arg, "playback.", &p)) return NULL;
-  napi_get_undefined(env, &undefined);
-  if (h->closed || !h->eng) return undefined; /* a closed engine writes nowhere */
+  if (h->link.closed || !h->eng) return nu_undefined(env); /* a closed engine writes nowhere */
   char err[200];
   int err_no = 0;
   if (!engine_set_playback(h->eng, &p, err, sizeof err, &err_no)) {
     js_throw_errno(env, err, err_no);
     return NULL;
   }
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_set_volume_js(napi_env env, napi_callback_info info) {
@@ -317,39 +217,35 @@ static napi_value engine_set_volume_js(napi_env env, napi_callback_info info) {
   handle *h = unwrap(env, info, &arg);
   double volume;
   if (!h || !js_number_arg(env, arg, "volume", &volume)) return NULL;
-  double now = h->closed || !h->eng ? 0 : engine_set_speaker_volume(h->eng, volume);
+  double now = h->link.closed || !h->eng ? 0 : engine_set_speaker_volume(h->eng, volume);
   NAPI_CALL(env, napi_create_double(env, now, &v));
   return v;
 }
 
 static napi_value engine_set_mic_gain_js(napi_env env, napi_callback_info info) {
-  napi_value arg, undefined;
+  napi_value arg;
   handle *h = unwrap(env, info, &arg);
   double db;
   if (!h || !js_number_arg(env, arg, "micGainDb", &db)) return NULL;
   if (!isfinite(db)) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "micGainDb must be a finite number");
-    return NULL;
+    return nu_throw_range(env, "micGainDb must be a finite number");
   }
-  if (!h->closed && h->eng) engine_set_mic_gain_db(h->eng, db);
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  if (!h->link.closed && h->eng) engine_set_mic_gain_db(h->eng, db);
+  return nu_undefined(env);
 }
 
 static napi_value engine_close_js(napi_env env, napi_callback_info info) {
-  napi_value undefined;
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
-  napi_get_undefined(env, &undefined);
-  if (h->closed) return undefined;
+  if (h->link.closed) return nu_undefined(env);
   engine_stats s;
   engine_stop_leg(h->eng, &s);
-  h->closed = true;
+  h->link.closed = true;
   engine_close(h->eng);
   /* Alive until 'close' is delivered (the thread ends at once; its release of the tsfn then
    * lets go), so that a caller awaiting it is never left with an event loop that ran dry. */
   keep_alive(env, h, true);
-  return undefined;
+  return nu_undefined(env);
 }
 
 static napi_value engine_port_js(napi_env env, napi_callback_info info) {
@@ -363,8 +259,8 @@ static napi_value engine_port_js(napi_env env, napi_callback_info info) {
 static napi_value engine_direction_js(napi_env env, napi_callback_info info) {
   handle *h = unwrap(env, info, NULL);
   if (!h) return NULL;
-  int d = h->closed || !h->eng ? -1 : engine_direction_now(h->eng);
-  if (d < 0) return null_value(env);
+  int d = h->link.closed || !h->eng ? -1 : engine_direction_now(h->eng);
+  if (d < 0) return nu_null(env);
   static const char *names[] = {"both", "send", "receive"};
   napi_value v;
   NAPI_CALL(env, napi_create_string_utf8(env, names[d], NAPI_AUTO_LENGTH, &v));

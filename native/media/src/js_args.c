@@ -6,20 +6,10 @@
 #include <string.h>
 #include "js_util.h"
 
-void js_throw_last_error(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
-  const char *msg = info && info->error_message ? info->error_message : "N-API call failed";
-  napi_throw_error(env, "ERR_BABEL_MEDIA_NAPI", msg);
-}
-
 bool js_type_error(napi_env env, const char *fmt, const char *name) {
   char msg[200];
   snprintf(msg, sizeof msg, fmt, name);
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  nu_throw_type(env, msg);
   return false;
 }
 
@@ -57,7 +47,7 @@ bool js_num(napi_env env, napi_value obj, const char *path, const char *name, do
     char msg[200];
     snprintf(msg, sizeof msg, "%s must be %s in %.15g..%.15g, got %.15g", full,
              integer ? "an integer" : "a number", min, max, d);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    nu_throw_range(env, msg);
     return false;
   }
   *out = d;
@@ -84,7 +74,7 @@ bool js_str(napi_env env, napi_value obj, const char *path, const char *name,
   if (len == 0 || len >= cap - 1 || strlen(buf) != len) {
     char msg[200];
     snprintf(msg, sizeof msg, "%s must be 1 to %zu bytes, without NUL", full, cap - 2);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    nu_throw_range(env, msg);
     return false;
   }
   return true;

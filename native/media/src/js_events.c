@@ -75,7 +75,7 @@ bool js_number_arg(napi_env env, napi_value arg, const char *name, double *out) 
   if (t != napi_number) {
     char msg[80];
     snprintf(msg, sizeof msg, "%s must be a number", name);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    nu_throw_type(env, msg);
     return false;
   }
   return napi_get_value_double(env, arg, out) == napi_ok;

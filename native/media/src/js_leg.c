@@ -20,7 +20,7 @@ static bool key_buffer(napi_env env, napi_value srtp, const char *name, uint8_t 
   if (len != SRTP_MASTER_BYTES) {
     char msg[120];
     snprintf(msg, sizeof msg, "%s must be 30 bytes (key and salt), got %zu", full, len);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    nu_throw_range(env, msg);
     return false;
   }
   memcpy(out, data, SRTP_MASTER_BYTES);
@@ -52,8 +52,7 @@ bool js_leg(napi_env env, napi_value leg, pipeline_leg *out, engine_direction *d
   else if (strcmp(direction, "send") == 0) *dir = DIRECTION_SEND;
   else if (strcmp(direction, "receive") == 0) *dir = DIRECTION_RECEIVE;
   else {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                           "direction must be 'both', 'send' or 'receive'");
+    nu_throw_range(env, "direction must be 'both', 'send' or 'receive'");
     return false;
   }
   out->remote.sin_family = AF_INET;

@@ -48,8 +48,7 @@ static bool capture_config(napi_env env, napi_value options, capture_spec *c) {
     c->kind = CAPTURE_ALSA;
     return js_str(env, o, "capture.", "pcm", NULL, c->name, 256);
   }
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                         "capture.kind must be 'tone', 'file', 'silence' or 'alsa'");
+  nu_throw_range(env, "capture.kind must be 'tone', 'file', 'silence' or 'alsa'");
   return false;
 }
 
@@ -78,7 +77,7 @@ bool js_playback(napi_env env, napi_value o, const char *path, engine_playback *
     return true;
   }
   snprintf(name, sizeof name, "%skind must be 'null' or 'fd'", path);
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", name);
+  nu_throw_range(env, name);
   return false;
 }
 
@@ -105,7 +104,7 @@ static bool echo_config(napi_env env, napi_value options, engine_config *c) {
   else if (strcmp(mode, "duck") == 0) e->mode = ECHO_DUCK;
   else if (strcmp(mode, "off") == 0) e->mode = ECHO_OFF;
   else {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "echo.mode must be 'aec', 'duck' or 'off'");
+    nu_throw_range(env, "echo.mode must be 'aec', 'duck' or 'off'");
     return false;
   }
   if (!js_num(env, o, "echo.", "micGainDb", 0, -60, 60, false, &e->mic_gain_db) ||
@@ -128,7 +127,7 @@ bool js_engine_config(napi_env env, napi_value options, engine_config *c) {
   char host[64];
   if (!js_num(env, options, "", "frameMs", 20, 10, 20, true, &frame)) return false;
   if (frame != 10 && frame != 20) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "frameMs must be 10 or 20");
+    nu_throw_range(env, "frameMs must be 10 or 20");
     return false;
   }
   pipeline_config *p = &c->pipeline;
@@ -160,7 +159,7 @@ bool js_engine_config(napi_env env, napi_value options, engine_config *c) {
   if (!probe) {
     char msg[200];
     snprintf(msg, sizeof msg, "jitter: %s", jerr[0] ? jerr : "out of memory");
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    nu_throw_range(env, msg);
     return false;
   }
   jitter_free(probe);

@@ -5,17 +5,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "engine.h"
+/* NAPI_CALL and the nu_* helpers (native/common). */
+#define NAPI_UTIL_ERROR_CODE "ERR_BABEL_MEDIA_NAPI"
+#include "napi_util.h"
 
-/* On a failed napi_* call: throw (unless an exception is already pending), return NULL. */
-#define NAPI_CALL(env, call)        \
-  do {                              \
-    if ((call) != napi_ok) {        \
-      js_throw_last_error(env);     \
-      return NULL;                  \
-    }                               \
-  } while (0)
-
-void js_throw_last_error(napi_env env);
+/* Throws the last failed napi_* call's error (code ERR_BABEL_MEDIA_NAPI) unless one is
+ * pending. */
+static inline void js_throw_last_error(napi_env env) { nu_throw_last_error(env); }
 
 /* js_args.c: option readers. `path` prefixes `name` in messages ("jitter.", or ""). */
 /* Throws a TypeError of `fmt` with `name`; false. */

@@ -28,6 +28,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#define NAPI_UTIL_ERROR_CODE "ERR_BABEL_OPUS_NAPI"
+#define NAPI_UTIL_PREFIX "opus: "
+#include "napi_util.h"
+
 #define SAMPLE_RATE 48000
 #define CHANNELS 1
 /* 2.5 ms: the unit of every Opus frame duration. */
@@ -37,25 +41,6 @@
 #define MAX_DECODE_SAMPLES (SAMPLE_RATE * 120 / 1000)
 /* Recommended output buffer of opus_encode (opus.h). */
 #define MAX_PACKET_BYTES 4000
-
-/* On a failed napi_* call: throw (unless an exception is already pending) and return. */
-#define NAPI_CALL(env, call)                                                             \
-  do {                                                                                   \
-    if ((call) != napi_ok) {                                                             \
-      throw_last_napi_error(env);                                                        \
-      return NULL;                                                                       \
-    }                                                                                    \
-  } while (0)
-
-static void throw_last_napi_error(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
-  const char *msg = info && info->error_message ? info->error_message : "N-API call failed";
-  napi_throw_error(env, "ERR_BABEL_OPUS_NAPI", msg);
-}
 
 static const char *opus_error_name(int code) {
   switch (code) {
@@ -78,91 +63,19 @@ static napi_value throw_opus(napi_env env, const char *what, int code) {
   return NULL;
 }
 
-static napi_value throw_range(napi_env env, const char *msg) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-  return NULL;
-}
-
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
-
 /* The bytes of a Uint8Array (a Buffer is one); false, with a TypeError thrown, otherwise. */
 static bool get_bytes(napi_env env, napi_value value, const char *name, const uint8_t **data,
                       size_t *length) {
-  bool is_typedarray = false;
-  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "opus: %s must be a Buffer or Uint8Array", name);
-    throw_type(env, msg);
-    return false;
-  }
-  napi_typedarray_type type;
   void *ptr = NULL;
-  if (napi_get_typedarray_info(env, value, &type, length, &ptr, NULL, NULL) != napi_ok) {
-    throw_last_napi_error(env);
-    return false;
-  }
-  if (type != napi_uint8_array) {
+  int r = nu_uint8_array(env, value, &ptr, length);
+  if (r < 0) return false;
+  if (r == 0) {
     char msg[96];
     snprintf(msg, sizeof msg, "opus: %s must be a Buffer or Uint8Array", name);
-    throw_type(env, msg);
+    nu_throw_type(env, msg);
     return false;
   }
   *data = ptr;
-  return true;
-}
-
-/* An integer argument in [min, max]; false, with a RangeError/TypeError thrown, otherwise. */
-static bool get_int(napi_env env, napi_value value, const char *name, int32_t min, int32_t max,
-                    int32_t *out) {
-  napi_valuetype type;
-  char msg[128];
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number) {
-    snprintf(msg, sizeof msg, "opus: %s must be a number", name);
-    throw_type(env, msg);
-    return false;
-  }
-  double d = 0;
-  napi_get_value_double(env, value, &d);
-  if (!(d >= min && d <= max) || d != (double)(int32_t)d) {
-    snprintf(msg, sizeof msg, "opus: %s must be an integer in %d..%d", name, (int)min,
-             (int)max);
-    throw_range(env, msg);
-    return false;
-  }
-  *out = (int32_t)d;
-  return true;
-}
-
-/* The C object behind `this`; NULL, with a TypeError thrown, for any other receiver. */
-static void *unwrap_this(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv,
-                         void **data, const char *class_name) {
-  napi_value self;
-  if (napi_get_cb_info(env, info, argc, argv, &self, data) != napi_ok) {
-    throw_last_napi_error(env);
-    return NULL;
-  }
-  void *native = NULL;
-  if (napi_unwrap(env, self, &native) != napi_ok || native == NULL) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "opus: receiver is not a %s", class_name);
-    throw_type(env, msg);
-    return NULL;
-  }
-  return native;
-}
-
-static bool require_new(napi_env env, napi_callback_info info, const char *class_name) {
-  napi_value target = NULL;
-  if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "opus: class constructor %s cannot be invoked without 'new'",
-             class_name);
-    throw_type(env, msg);
-    return false;
-  }
   return true;
 }
 
@@ -175,26 +88,21 @@ static void encoder_finalize(napi_env env, void *data, void *hint) {
 }
 
 static napi_value encoder_new(napi_env env, napi_callback_info info) {
-  if (!require_new(env, info, "Encoder")) return NULL;
+  if (!nu_require_new(env, info, "Encoder")) return NULL;
   napi_value self;
   NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
   int err = OPUS_OK;
   OpusEncoder *enc = opus_encoder_create(SAMPLE_RATE, CHANNELS, OPUS_APPLICATION_VOIP, &err);
   if (enc == NULL || err != OPUS_OK) return throw_opus(env, "cannot create an encoder", err);
-  if (napi_wrap(env, self, enc, encoder_finalize, NULL, NULL) != napi_ok) {
-    opus_encoder_destroy(enc);
-    throw_last_napi_error(env);
-    return NULL;
-  }
-  return self;
+  return nu_wrap(env, self, enc, encoder_finalize) ? self : NULL;
 }
 
 static napi_value encoder_encode(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1] = {NULL};
-  OpusEncoder *enc = unwrap_this(env, info, &argc, argv, NULL, "Encoder");
+  OpusEncoder *enc = nu_unwrap_this(env, info, &argc, argv, NULL, "Encoder");
   if (enc == NULL) return NULL;
-  if (argc < 1) return throw_type(env, "opus: encode needs a PCM buffer");
+  if (argc < 1) return nu_throw_type(env, "opus: encode needs a PCM buffer");
   const uint8_t *bytes = NULL;
   size_t length = 0;
   if (!get_bytes(env, argv[0], "pcm", &bytes, &length)) return NULL;
@@ -211,7 +119,7 @@ static napi_value encoder_encode(napi_env env, napi_callback_info info) {
              "opus: encode takes one frame of 2.5, 5, 10, 20, 40 or 60 ms of 48 kHz mono "
              "s16le (240..5760 bytes), got %zu bytes",
              length);
-    return throw_range(env, msg);
+    return nu_throw_range(env, msg);
   }
   /* Copied so the samples are 2-byte aligned whatever the Buffer's byteOffset. */
   opus_int16 pcm[MAX_ENCODE_SAMPLES];
@@ -246,7 +154,7 @@ static const EncoderSetting encoder_settings[] = {
 static napi_value encoder_get(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   void *data = NULL;
-  OpusEncoder *enc = unwrap_this(env, info, &argc, NULL, &data, "Encoder");
+  OpusEncoder *enc = nu_unwrap_this(env, info, &argc, NULL, &data, "Encoder");
   if (enc == NULL) return NULL;
   const EncoderSetting *s = data;
   opus_int32 value = 0;
@@ -265,22 +173,15 @@ static napi_value encoder_set(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1] = {NULL};
   void *data = NULL;
-  OpusEncoder *enc = unwrap_this(env, info, &argc, argv, &data, "Encoder");
+  OpusEncoder *enc = nu_unwrap_this(env, info, &argc, argv, &data, "Encoder");
   if (enc == NULL) return NULL;
   const EncoderSetting *s = data;
   int32_t value = 0;
   if (s->boolean) {
-    napi_valuetype type;
-    NAPI_CALL(env, napi_typeof(env, argv[0], &type));
-    if (type != napi_boolean) {
-      char msg[96];
-      snprintf(msg, sizeof msg, "opus: %s must be a boolean", s->name);
-      return throw_type(env, msg);
-    }
     bool b = false;
-    NAPI_CALL(env, napi_get_value_bool(env, argv[0], &b));
+    if (!nu_get_bool(env, argv[0], s->name, &b)) return NULL;
     value = b ? 1 : 0;
-  } else if (!get_int(env, argv[0], s->name, s->min, s->max, &value)) {
+  } else if (!nu_get_int(env, argv[0], s->name, s->min, s->max, &value)) {
     return NULL;
   }
   int err = opus_encoder_ctl(enc, s->set_request, (opus_int32)value);
@@ -297,26 +198,21 @@ static void decoder_finalize(napi_env env, void *data, void *hint) {
 }
 
 static napi_value decoder_new(napi_env env, napi_callback_info info) {
-  if (!require_new(env, info, "Decoder")) return NULL;
+  if (!nu_require_new(env, info, "Decoder")) return NULL;
   napi_value self;
   NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
   int err = OPUS_OK;
   OpusDecoder *dec = opus_decoder_create(SAMPLE_RATE, CHANNELS, &err);
   if (dec == NULL || err != OPUS_OK) return throw_opus(env, "cannot create a decoder", err);
-  if (napi_wrap(env, self, dec, decoder_finalize, NULL, NULL) != napi_ok) {
-    opus_decoder_destroy(dec);
-    throw_last_napi_error(env);
-    return NULL;
-  }
-  return self;
+  return nu_wrap(env, self, dec, decoder_finalize) ? self : NULL;
 }
 
 static napi_value decoder_decode(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3] = {NULL, NULL, NULL};
-  OpusDecoder *dec = unwrap_this(env, info, &argc, argv, NULL, "Decoder");
+  OpusDecoder *dec = nu_unwrap_this(env, info, &argc, argv, NULL, "Decoder");
   if (dec == NULL) return NULL;
-  if (argc < 2) return throw_type(env, "opus: decode needs (packet, frameSize[, fec])");
+  if (argc < 2) return nu_throw_type(env, "opus: decode needs (packet, frameSize[, fec])");
 
   const uint8_t *data = NULL;
   size_t length = 0;
@@ -326,19 +222,16 @@ static napi_value decoder_decode(napi_env env, napi_callback_info info) {
       !get_bytes(env, argv[0], "packet", &data, &length)) {
     return NULL;
   }
-  if (length > 0x7fffffff) return throw_range(env, "opus: packet too long");
+  if (length > 0x7fffffff) return nu_throw_range(env, "opus: packet too long");
   if (length == 0) data = NULL; /* libopus: a NULL packet is a lost one */
 
   int32_t frame_size = 0;
-  if (!get_int(env, argv[1], "frameSize", 1, MAX_DECODE_SAMPLES, &frame_size)) return NULL;
+  if (!nu_get_int(env, argv[1], "frameSize", 1, MAX_DECODE_SAMPLES, &frame_size)) return NULL;
 
   bool fec = false;
   if (argc >= 3) {
     NAPI_CALL(env, napi_typeof(env, argv[2], &type));
-    if (type != napi_undefined) {
-      if (type != napi_boolean) return throw_type(env, "opus: fec must be a boolean");
-      NAPI_CALL(env, napi_get_value_bool(env, argv[2], &fec));
-    }
+    if (type != napi_undefined && !nu_get_bool(env, argv[2], "fec", &fec)) return NULL;
   }
   /* Concealment and FEC produce exactly frame_size samples, which libopus requires to be
    * a whole number of 2.5 ms; say so here rather than as a bare OPUS_BAD_ARG. */
@@ -348,7 +241,7 @@ static napi_value decoder_decode(napi_env env, napi_callback_info info) {
              "opus: frameSize for concealment or FEC must be a multiple of %d samples "
              "(2.5 ms), got %d",
              SAMPLES_2_5_MS, (int)frame_size);
-    return throw_range(env, msg);
+    return nu_throw_range(env, msg);
   }
 
   /* Decoded into an aligned buffer, then copied into a Buffer of the decoded length. */
