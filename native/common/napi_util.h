@@ -41,12 +41,13 @@
 /* Throws an Error with `code` and N-API's message of the last failed call, unless an
  * exception is already pending (then that one stands). */
 static inline void nu_throw_last_error_as(napi_env env, const char *code) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
+  /* The last error first: any N-API call, napi_is_exception_pending too, clears it. */
   const napi_extended_error_info *info = NULL;
   napi_get_last_error_info(env, &info);
   const char *msg = info && info->error_message ? info->error_message : "N-API call failed";
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return;
   napi_throw_error(env, code, msg);
 }
 

@@ -152,3 +152,13 @@ test('plain RTP, 10 ms frames, other jitter buffer settings', (t) =>
     jitterMs: 8,
     jitter: { initialDepthMs: 60, marginMs: 5, maxDepthMs: 120 },
   }));
+
+test('a failed N-API call throws with N-API own message, not a placeholder', (t) => {
+  const c = new Pipeline(
+    { frameMs: 20, complexity: 5 },
+    { ...SENDER, ip: SENDER.address, ssrc: 1, sequence: 1, timestamp: 1, srtp: null },
+  );
+  // The address is read with napi_get_value_string_utf8: a number is no string.
+  const err = t.throws(() => c.receive(Buffer.alloc(12), 5 as unknown as string, 5004, 0));
+  t.like(err, { code: 'ERR_BABEL_MEDIA_NAPI', message: 'A string was expected' });
+});
