@@ -22,6 +22,7 @@ import { newSecret } from '../device/secret.ts';
 import { loadHubConfig } from '../hub/config-schema.ts';
 import { Hub } from '../hub/main.ts';
 import { FakeClock } from '../shared/clock.ts';
+import { loopbackHubArgs } from '../test/helpers/hub-launch.ts';
 
 const { values } = parseArgs({ options: { stay: { type: 'boolean', default: false } } });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-demo-'));
@@ -37,27 +38,7 @@ function config<T>(loaded: { kind: string; config?: T }): T {
 }
 
 console.log('Babel Intercom demo: a hub and two simulated intercom units on this machine.\n');
-const loadedHub = config(
-  loadHubConfig(
-    [
-      '--host',
-      '127.0.0.1',
-      '--text-port',
-      '0',
-      '--binary-port',
-      '0',
-      '--text-tls-port',
-      '0',
-      '--binary-tls-port',
-      '0',
-      '--mqtt',
-      'off',
-      '--data-dir',
-      path.join(dir, 'data'),
-    ],
-    {},
-  ),
-);
+const loadedHub = config(loadHubConfig(loopbackHubArgs(path.join(dir, 'data')), {}));
 // [S-6] Closed, as a hub is by default: the demo provisions the accounts it uses.
 const hubConfig = { ...loadedHub, registration: 'closed' as const };
 const hub = await Hub.start(hubConfig, { log: quiet });

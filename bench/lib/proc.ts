@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { loopbackHubArgs, startHubProcess } from '../../test/helpers/hub-launch.ts';
 
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
@@ -105,61 +105,19 @@ export async function spawnHub(
   const built = path.join(root, 'dist/hub/bin.js');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-bench-'));
   const entry = fs.existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'hub/bin.ts')];
-  const child = spawn(
-    process.execPath,
-    [
-      ...entry,
-      '--host',
-      '127.0.0.1',
-      '--text-port',
-      '0',
-      '--binary-port',
-      '0',
-      '--text-tls-port',
-      '0',
-      '--binary-tls-port',
-      '0',
-      '--mqtt',
-      'off',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
+  const { child, ports, exited } = await startHubProcess(
+    [...entry, ...loopbackHubArgs(dataDir, ['--log-level', 'info', ...args])],
+    env,
   );
-  const lines = readline.createInterface({ input: child.stdout! });
-  type Ports = { textPort: number; binaryPort: number; textTlsPort: number; binaryTlsPort: number };
-  const ports = await new Promise<Ports>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
-    lines.on('line', (line) => {
-      try {
-        const rec = JSON.parse(line) as { msg?: string } & Partial<Ports>;
-        if (rec.msg === 'hub listening')
-          resolve({
-            textPort: rec.textPort!,
-            binaryPort: rec.binaryPort!,
-            textTlsPort: rec.textTlsPort!,
-            binaryTlsPort: rec.binaryTlsPort!,
-          });
-      } catch {
-        // not JSON
-      }
-    });
-  });
   return {
     child,
     ...ports,
     dataDir,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => {
-          fs.rmSync(dataDir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

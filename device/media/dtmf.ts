@@ -18,29 +18,17 @@
  * packet has E set and is sent three times in all (§2.5.1.4), each with a new sequence
  * number. The receiver therefore sees each event several times and reports it once.
  */
+import type { DtmfKey } from 'babel-media';
 import { DTMF_PAYLOAD_TYPE, OPUS_CLOCK_RATE, type RtpPacket, type RtpSender } from './rtp.ts';
 import { tsAdd, tsDiff } from './seq.ts';
 
 /** The sixteen DTMF keys; RFC 4733 §3.2 numbers them 0..15 in this order. */
 export const DTMF_KEYS = '0123456789*#ABCD';
-/** One DTMF key. */
-export type DtmfKey =
-  | '0'
-  | '1'
-  | '2'
-  | '3'
-  | '4'
-  | '5'
-  | '6'
-  | '7'
-  | '8'
-  | '9'
-  | '*'
-  | '#'
-  | 'A'
-  | 'B'
-  | 'C'
-  | 'D';
+/**
+ * One DTMF key, as babel-media declares it (native/media/index.d.ts): one declaration for
+ * both media loops, in the addon's self-contained package.
+ */
+export type { DtmfKey };
 
 /** Size of the telephone-event payload. */
 export const TELEPHONE_EVENT_SIZE = 4;

@@ -1,74 +1,45 @@
 /**
- * The babel-media addon's `Engine` as the device uses it (native/media/index.d.ts has the
- * whole contract): its options, legs and the loader. A fake can stand in (tests).
+ * The babel-media addon's `Engine` as the device uses it, and its loader. The types are the
+ * addon's own (native/media/index.d.ts: the whole contract, in a package that has to stay
+ * self-contained), narrowed here to what the device calls and hands over: every option and
+ * leg field stated (the addon's defaults never stand in for the config), and only the
+ * methods the device calls, so that a fake can stand in (tests).
  */
 import { createRequire } from 'node:module';
-import type { MediaPipelineOptions, MediaStats } from './pipeline-types.ts';
-import type { MediaDirection } from './session.ts';
+import type {
+  Engine as AddonEngine,
+  EngineEcho as AddonEngineEcho,
+  EngineLeg as AddonEngineLeg,
+  EngineOptions as AddonEngineOptions,
+} from 'babel-media';
+import type { MediaStats } from './pipeline-types.ts';
 
-/** The capture sources the thread reads itself. */
-export type EngineCapture =
-  | { kind: 'tone'; hz: number }
-  | { kind: 'file'; path: string }
-  | { kind: 'silence' }
-  | { kind: 'alsa'; pcm: string };
+export type { EngineCapture, EnginePlayback } from 'babel-media';
 
-/** The speakers the thread writes itself: nowhere, or aplay's stdin (a dup of `fd`). */
-export type EnginePlayback = { kind: 'null' } | { kind: 'fd'; fd: number };
+/** Echo control on the thread (device/media/echo/control.ts' options, in C), every one stated. */
+export type EngineEcho = Required<AddonEngineEcho>;
 
-/** Echo control on the thread (device/media/echo/control.ts' options, in C). */
-export interface EngineEcho {
-  mode: 'aec' | 'duck' | 'off';
-  micGainDb: number;
-  speakerVolume: number;
-  noiseSuppression: boolean;
-  autoGain: boolean;
-  /** The playback path's delay (aplay's buffer and a frame), the reference's first bulk. */
-  playbackDelayMs: number;
-}
-
-/** What babel-media's `Engine` is constructed with (native/media/index.d.ts). */
-export interface EngineOptions {
-  host: string;
-  port: number;
-  frameMs: 10 | 20;
-  bitrate: number;
-  complexity: number;
-  fec: boolean;
-  packetLossPercent: number;
-  jitter: NonNullable<MediaPipelineOptions['jitter']>;
-  dtmfDurationMs: number;
-  playoutGuardMs: number;
-  capture: EngineCapture;
-  playback: EnginePlayback;
+/** What the device constructs the `Engine` with: every option but the echo control and the test tap. */
+export type EngineOptions = Required<Omit<AddonEngineOptions, 'echo' | 'tapFd'>> & {
   echo?: EngineEcho;
-}
+};
 
-/** A leg as `Engine.start()` takes it. */
-export interface EngineLeg {
-  ip: string;
-  port: number;
-  direction: MediaDirection;
-  srtp: { send: Buffer; recv: Buffer } | null;
-  ssrc: number;
-  sequence: number;
-  timestamp: number;
-}
+/** A leg as the device starts it: direction, keys and the RTP start values all given [M-1]. */
+export type EngineLeg = Required<AddonEngineLeg>;
 
-/** The part of babel-media's `Engine` this file uses; a fake can stand in. */
-export interface Engine {
-  readonly port: number;
+/** The part of babel-media's `Engine` the device calls; a fake implements only this. */
+export interface Engine
+  extends Pick<AddonEngine, 'port' | 'pressKey' | 'setPlayback' | 'setSpeakerVolume' | 'close'> {
   start(leg: EngineLeg): void;
+  /** The addon's `EngineStats` are these and two extensions the device does not read. */
   stop(): MediaStats | null;
   stats(): MediaStats | null;
-  pressKey(key: string): void;
-  /** From the next frame; the thread writes to its own dup of an fd, never to this one. */
-  setPlayback(playback: EnginePlayback): void;
-  /** 0..100, clamped and rounded as EchoControl does; returns the volume in force. */
-  setSpeakerVolume(volume: number): number;
-  close(): void;
 }
 
+/**
+ * What the device hears from the thread: any kind, any argument, each checked before it is
+ * believed (wider than the addon's `EngineEventHandler`, so it can stand for one).
+ */
 export type EngineListener = (kind: string, arg: unknown) => void;
 
 export interface EngineModule {
@@ -77,5 +48,7 @@ export interface EngineModule {
 
 /** Loads the addon; throws when it is not built (the agent then runs the JS loop). */
 export function loadEngine(): EngineModule {
-  return createRequire(import.meta.url)('babel-media') as EngineModule;
+  // Typed as the addon declares itself, not cast: its `Engine` has to fit the narrowed one.
+  const addon: typeof import('babel-media') = createRequire(import.meta.url)('babel-media');
+  return addon;
 }

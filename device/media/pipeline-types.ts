@@ -1,4 +1,5 @@
 /** The contract of `MediaPipeline` (pipeline.ts): its options, statistics and results. */
+import type { EngineStats } from 'babel-media';
 import type { Logger } from 'pino';
 import type { DtmfKey } from './dtmf.ts';
 import type { JitterBufferOptions } from './jitter/types.ts';
@@ -36,46 +37,13 @@ export interface MediaPipelineOptions {
   srtp?: { readonly send: string; readonly recv: string } | null;
 }
 
-/** Counters and gauges of one call leg. */
-export interface MediaStats {
-  /** Datagrams produced by `captureFrame()` (audio and DTMF) and their bytes. */
-  packetsSent: number;
-  bytesSent: number;
-  /** Valid RTP from the remote, any payload type, duplicates and late ones included. */
-  received: number;
-  /** RFC 3550 cumulative loss (DTMF packets count as received). */
-  lost: number;
-  /** Audio packets that came after their frame was played or given up. */
-  late: number;
-  /** Frames concealed in playout (losses, gaps, underruns, level corrections). */
-  concealed: number;
-  duplicates: number;
-  /** Datagrams from an address other than the remote [M-2]. */
-  wrongSource: number;
-  /** Datagrams from the remote that are not valid RTP (or, with SRTP, too short) [M-2]. */
-  invalid: number;
-  /** [S-4] Whether this leg is SRTP. */
-  srtp: boolean;
-  /** [S-5] SRTP packets dropped, never played: failed authentication, replayed or too old. */
-  srtpAuthFailed: number;
-  srtpReplayed: number;
-  /** Valid RTP with a payload type other than Opus (111) or telephone-event (101). */
-  unknownPayload: number;
-  /** Opus packets the decoder refused (their frame was concealed instead). */
-  decodeErrors: number;
-  /** Key presses sent and received (RFC 4733). */
-  dtmfSent: number;
-  dtmfReceived: number;
-  /** RFC 3550 interarrival jitter, ms. */
-  jitterMs: number;
-  /** Jitter buffer level and target, ms. */
-  depthMs: number;
-  targetMs: number;
-  /** Received Opus payload over the last second, bit/s (RTP headers excluded). */
-  bitrate: number;
-  /** Sent Opus payload over the last second, bit/s. */
-  sendBitrate: number;
-}
+/**
+ * Counters and gauges of one call leg, each described where it is declared: babel-media's
+ * `EngineStats` (native/media/index.d.ts), which the native loop reports, less its two
+ * extensions. One declaration serves both loops; it stands in the addon's package, which
+ * has to stay self-contained (it cannot import from here).
+ */
+export type MediaStats = Omit<EngineStats, 'sendErrors' | 'sinkDropped'>;
 
 /** What the last `playoutFrame()` returned. */
 export interface PlayoutInfo {

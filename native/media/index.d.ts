@@ -6,7 +6,10 @@
  * specification (test/native/media/engine*.test.ts runs the two against each other).
  */
 
-/** A DTMF key (RFC 4733 events 0..15). */
+/**
+ * One DTMF key: RFC 4733 events 0..15 in this order (device/media/dtmf.ts' `DTMF_KEYS`).
+ * The one declaration; device/media/dtmf.ts takes it from here.
+ */
 export type DtmfKey =
   | '0'
   | '1'
@@ -142,28 +145,48 @@ export interface EngineLeg {
   timestamp?: number;
 }
 
-/** MediaStats of device/media/pipeline-types.ts (same names and meanings), plus two. */
+/**
+ * Counters and gauges of one call leg: what MediaPipeline (device/media/pipeline.ts) counts,
+ * the same names and meanings, plus two extensions. This is the one declaration: the
+ * TypeScript loop's `MediaStats` (device/media/pipeline-types.ts) is this less the two.
+ */
 export interface EngineStats {
+  /** Datagrams produced by `captureFrame()` (audio and DTMF) and their bytes. */
   packetsSent: number;
   bytesSent: number;
+  /** Valid RTP from the remote, any payload type, duplicates and late ones included. */
   received: number;
+  /** RFC 3550 cumulative loss (DTMF packets count as received). */
   lost: number;
+  /** Audio packets that came after their frame was played or given up. */
   late: number;
+  /** Frames concealed in playout (losses, gaps, underruns, level corrections). */
   concealed: number;
   duplicates: number;
+  /** Datagrams from an address other than the remote [M-2]. */
   wrongSource: number;
+  /** Datagrams from the remote that are not valid RTP (or, with SRTP, too short) [M-2]. */
   invalid: number;
+  /** [S-4] Whether this leg is SRTP. */
   srtp: boolean;
+  /** [S-5] SRTP packets dropped, never played: failed authentication, replayed or too old. */
   srtpAuthFailed: number;
   srtpReplayed: number;
+  /** Valid RTP with a payload type other than Opus (111) or telephone-event (101). */
   unknownPayload: number;
+  /** Opus packets the decoder refused (their frame was concealed instead). */
   decodeErrors: number;
+  /** Key presses sent and received (RFC 4733). */
   dtmfSent: number;
   dtmfReceived: number;
+  /** RFC 3550 interarrival jitter, ms. */
   jitterMs: number;
+  /** Jitter buffer level and target, ms. */
   depthMs: number;
   targetMs: number;
+  /** Received Opus payload over the last second, bit/s (RTP headers excluded). */
   bitrate: number;
+  /** Sent Opus payload over the last second, bit/s. */
   sendBitrate: number;
   /** Extension: datagrams the socket refused to send. */
   sendErrors: number;

@@ -7,6 +7,7 @@ import type { ConnectionLimits } from '../../hub/context.ts';
 import { Hub } from '../../hub/main.ts';
 import { loadIdentity, TLS_DIR } from '../../hub/tls/identity.ts';
 import { hangGuardMs } from './hang-guard.ts';
+import { loopbackHubArgs, startHubProcess } from './hub-launch.ts';
 import { testLog } from './log.ts';
 
 export interface TestHub {
@@ -63,25 +64,8 @@ export function testConfig(
   env: NodeJS.ProcessEnv = SEED_ENV,
 ): HubConfig {
   const loaded = loadHubConfig(
-    [
-      '--host',
-      '127.0.0.1',
-      '--text-port',
-      '0',
-      '--binary-port',
-      '0',
-      '--text-tls-port',
-      '0',
-      '--binary-tls-port',
-      '0',
-      '--mqtt',
-      'off',
-      '--data-dir',
-      dataDir,
-      // the web page off unless the test asks for it: hubs in parallel never fight over 8090
-      ...(argv.includes('--http-port') ? [] : ['--http-port', '0']),
-      ...argv,
-    ],
+    // the web page off unless the test asks for it: hubs in parallel never fight over 8090
+    loopbackHubArgs(dataDir, ['--http-port', '0', ...argv]),
     env,
   );
   if (loaded.kind !== 'config') throw new Error('unexpected help/version');
@@ -117,67 +101,19 @@ export async function spawnHubProcess(
   dataDir: string,
   env: NodeJS.ProcessEnv = SEED_ENV,
 ) {
-  const { spawn } = await import('node:child_process');
-  const readline = await import('node:readline');
   const bin = path.resolve(import.meta.dirname, '../../hub/bin.ts');
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      bin,
-      '--host',
-      '127.0.0.1',
-      '--binary-port',
-      '0',
-      // [S-1] free TLS ports unless the test fixes them
-      ...(args.includes('--text-tls-port') ? [] : ['--text-tls-port', '0']),
-      ...(args.includes('--binary-tls-port') ? [] : ['--binary-tls-port', '0']),
-      // the web page off unless the test asks for it (docs/web.md)
-      ...(args.includes('--http-port') ? [] : ['--http-port', '0']),
-      '--mqtt',
-      'off',
-      '--data-dir',
-      dataDir,
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   /** Every line the hub logged (JSON, one record a line). */
   const lines: string[] = [];
   const lineWaiters = new Set<(line: string) => void>();
-  const ports = await new Promise<{
-    textPort: number;
-    binaryPort: number;
-    textTlsPort: number;
-    binaryTlsPort: number;
-  }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`hub exited with ${code}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+  const { ports, child, exited } = await startHubProcess(
+    // the web page off unless the test asks for it (docs/web.md)
+    ['--import', 'tsx', bin, ...loopbackHubArgs(dataDir, ['--http-port', '0', ...args])],
+    env,
+    (line) => {
       lines.push(line);
       for (const w of lineWaiters) w(line);
-      try {
-        const rec = JSON.parse(line) as {
-          msg?: string;
-          textPort?: number;
-          binaryPort?: number;
-          textTlsPort?: number;
-          binaryTlsPort?: number;
-        };
-        if (rec.msg === 'hub listening' && rec.textTlsPort && rec.binaryTlsPort) {
-          resolve({
-            textPort: rec.textPort ?? 0,
-            binaryPort: rec.binaryPort ?? 0,
-            textTlsPort: rec.textTlsPort,
-            binaryTlsPort: rec.binaryTlsPort,
-          });
-        }
-      } catch {
-        // not JSON
-      }
-    });
-  });
+    },
+  );
   return {
     ...ports,
     lines,

@@ -7,6 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { FakeClock } from '../../shared/clock.ts';
 import { createLogger } from '../../shared/log.ts';
 import { type NotifySocket, SdNotify } from '../../shared/sd-notify.ts';
+import { loopbackHubArgs } from '../helpers/hub-launch.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -204,21 +205,7 @@ test('an abstract NOTIFY_SOCKET is reported, not sent to a wrong path', (t) => {
 
 /** The real programs, as the units start them; their own PID must send (NotifyAccess=main). */
 const programs: [string, (dir: string) => string[]][] = [
-  [
-    'hub/bin.ts',
-    (dir) => [
-      '--host',
-      '127.0.0.1',
-      '--text-port',
-      '0',
-      '--binary-port',
-      '0',
-      '--mqtt',
-      'off',
-      '--data-dir',
-      dir,
-    ],
-  ],
+  ['hub/bin.ts', (dir) => loopbackHubArgs(dir)],
   [
     'device/bin.ts',
     () => [

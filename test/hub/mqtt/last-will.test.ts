@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { tempDir } from '../../helpers/hub.ts';
+import { loopbackHubArgs } from '../../helpers/hub-launch.ts';
 import { Mosquitto, MqttWatch } from '../../helpers/mosquitto.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -18,18 +19,7 @@ function babelHub(mqttUrl: string): ChildProcess {
     '--import',
     'tsx',
     'hub/bin.ts',
-    '--host',
-    '127.0.0.1',
-    '--text-port',
-    '0',
-    '--binary-port',
-    '0',
-    '--data-dir',
-    tempDir(),
-    '--mqtt',
-    mqttUrl,
-    '--log-level',
-    'warn',
+    ...loopbackHubArgs(tempDir(), ['--mqtt', mqttUrl, '--log-level', 'warn']),
   ];
   return spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }

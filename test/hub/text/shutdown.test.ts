@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { SEED_ENV, startHub, tempDir } from '../../helpers/hub.ts';
+import { loopbackHubArgs } from '../../helpers/hub-launch.ts';
 import { connectedClient, TextClient } from '../../helpers/text-client.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -68,20 +69,7 @@ test('hub.stop() closes idle text connections, before and after CONNECT, and ref
 test('[T-10] SIGTERM to babel-hub during a call: 107 <peer> ended to both, exit code 0', async (t) => {
   const child = spawn(
     process.execPath,
-    [
-      '--import=tsx',
-      path.join(ROOT, 'hub/bin.ts'),
-      '--host',
-      '127.0.0.1',
-      '--text-port',
-      '0',
-      '--binary-port',
-      '0',
-      '--mqtt',
-      'off',
-      '--data-dir',
-      tempDir(),
-    ],
+    ['--import=tsx', path.join(ROOT, 'hub/bin.ts'), ...loopbackHubArgs(tempDir())],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SEED_ENV } },
   );
   try {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { hangGuardMs } from '../../helpers/hang-guard.ts';
+import { loopbackHubArgs } from '../../helpers/hub-launch.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'babel-cli-errors-'));
@@ -129,22 +130,7 @@ const procfs = fs.existsSync('/proc/self');
 (procfs ? test : test.skip)(
   'babel-hub --data-dir /proc/x ends with one fatal line, no spin',
   async (t) => {
-    const r = await run('hub', [
-      '--data-dir',
-      '/proc/x',
-      '--mqtt',
-      'off',
-      ...[
-        '--text-port',
-        '0',
-        '--binary-port',
-        '0',
-        '--text-tls-port',
-        '0',
-        '--binary-tls-port',
-        '0',
-      ],
-    ]);
+    const r = await run('hub', loopbackHubArgs('/proc/x'));
     t.is(r.code, 1);
     t.is(r.stdout.length, 1, r.stdout.join('\n'));
     const fatal = JSON.parse(r.stdout[0] ?? '{}') as { level?: number; err?: { message?: string } };
