@@ -104,3 +104,24 @@ function firstAddress(interfaces: Interfaces): string | null {
   if (first === undefined) return null;
   return isIP(first) === 6 ? `[${first}]` : first;
 }
+
+/**
+ * [S-2] `urls` with a `lan_url` the certificate names, so that a browser from the network
+ * warns only that the certificate is self-signed, not that it is for another name. The
+ * address `pageUrls` chose stands when `names` says the certificate has it; otherwise
+ * `<hostname>.local` or `<hostname>`, the first it has (a certificate made before the hub
+ * put the machine's addresses in it names those). `uncovered`: the address the certificate
+ * does not name, for a warning, or null.
+ */
+export function coveredPageUrls(
+  urls: PageUrls,
+  names: (host: string) => boolean,
+  hostname: string = os.hostname(),
+): { urls: PageUrls; uncovered: string | null } {
+  const lan = new URL(urls.lan_url);
+  const host = lan.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (names(host)) return { urls, uncovered: null };
+  const named = [`${hostname}.local`, hostname].find(names);
+  if (named) lan.hostname = named;
+  return { urls: { ...urls, lan_url: lan.href }, uncovered: host };
+}

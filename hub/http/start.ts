@@ -5,6 +5,8 @@
  * page (as with a taken TLS port): calls never depend on it. The admin login and the
  * metrics token are made after the bind, on the first start that serves the page.
  */
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import type { HubConfig } from '../config-schema.ts';
@@ -16,7 +18,7 @@ import type { AccountStore } from '../store/accounts.ts';
 import { WebActions } from './actions.ts';
 import { WebAuth } from './auth.ts';
 import { loadOrCreateWebLogin } from './credentials.ts';
-import { type PageUrls, pageUrls } from './plain-policy.ts';
+import { coveredPageUrls, type PageUrls, pageUrls } from './plain-policy.ts';
 import { WebServer } from './server.ts';
 import type { HubView } from './view.ts';
 
@@ -93,11 +95,21 @@ export async function startWeb(parts: WebParts): Promise<RunningWeb | null> {
     await server.stop();
     throw err;
   }
-  const urls = {
-    ...pageUrls(config.host, port, config.plaintext),
-    fingerprint: parts.identity.fingerprint,
-  };
+  const page = coveredPageUrls(
+    pageUrls(config.host, port, config.plaintext),
+    certificateNames(parts.identity.cert),
+  );
+  const urls = { ...page.urls, fingerprint: parts.identity.fingerprint };
   log.info({ listener: 'http', address: config.host, port, ...urls }, 'listening');
+  if (page.uncovered !== null) {
+    // [S-2] A certificate made before the hub named the machine's addresses (devices pin
+    // it, so it is kept), or the user's own `tls.cert` for other names.
+    const open = urls.lan_url.includes(page.uncovered) ? '' : `; open ${urls.lan_url}`;
+    log.warn(
+      { address: page.uncovered, lan_url: urls.lan_url },
+      `the hub's certificate does not name ${page.uncovered}: a browser at that address warns of another name${open}`,
+    );
+  }
   if (config.plaintext === 'all') {
     // [S-11] the dialects' warning says it of their ports; this one of the page
     log.warn(
@@ -106,4 +118,10 @@ export async function startWeb(parts: WebParts): Promise<RunningWeb | null> {
     );
   }
   return { port, urls, stop: () => server.stop() };
+}
+
+/** [S-2] Whether the certificate is for `host` (a DNS name or an IP address). */
+function certificateNames(pem: Buffer): (host: string) => boolean {
+  const cert = new X509Certificate(pem);
+  return (host) => (isIP(host) ? cert.checkIP(host) : cert.checkHost(host)) !== undefined;
 }

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import type { ConnectionLimits } from '../../../hub/context.ts';
@@ -303,6 +304,20 @@ test('the startup log gives the local url, the network url and the certificate f
     fingerprint: p.hub.fingerprint,
   });
   t.like(p.hub.status().web, { fingerprint: p.hub.fingerprint });
+});
+
+test('[S-2] a certificate that does not name the page address: the network url takes a name it has, and a warning says so', async (t) => {
+  // The shared test identity names this machine's host name, loopback and LAN addresses,
+  // not another 127.x: as a certificate made before the hub named its addresses.
+  const p = await startPage(t, ['--host', LAN]);
+  const host = os.hostname();
+  const named = host.includes('.') ? host : `${host}.local`;
+  const listening = p.records().find((r) => r.listener === 'http');
+  t.like(listening, { lan_url: `https://${named}:${p.port}/` });
+  const warned = p.records().filter((r) => r.level === 40 && /does not name/.test(String(r.msg)));
+  t.is(warned.length, 1);
+  t.like(warned[0], { mod: 'http', address: LAN, lan_url: `https://${named}:${p.port}/` });
+  t.regex(String(warned[0]?.msg), new RegExp(`open https://${named.replaceAll('.', '\\.')}:`));
 });
 
 test('[S-1] Expect: 100-continue: a plain login from the network is refused before its body is sent', async (t) => {

@@ -4,7 +4,12 @@
  */
 import type os from 'node:os';
 import test from 'ava';
-import { httpsLocation, pageUrls, plainServed } from '../../../hub/http/plain-policy.ts';
+import {
+  coveredPageUrls,
+  httpsLocation,
+  pageUrls,
+  plainServed,
+} from '../../../hub/http/plain-policy.ts';
 
 const SERVED: Array<[string, 'loopback' | 'all' | 'off', string, string, boolean]> = [
   ['loopback, both ends 127.0.0.1', 'loopback', '127.0.0.1', '127.0.0.1', true],
@@ -187,5 +192,47 @@ const URLS: Array<[string, string, 'loopback' | 'all' | 'off', typeof IFACES, st
 for (const [name, host, policy, ifaces, url, lan] of URLS) {
   test(`page urls: ${name}`, (t) => {
     t.deepEqual(pageUrls(host, 8090, policy, ifaces, 'door-pi'), { url, lan_url: lan });
+  });
+}
+
+/** [S-2] name, the address pageUrls chose, the names the certificate has, lan_url, uncovered */
+const COVERED: Array<[string, string, string[], string, string | null]> = [
+  [
+    'the address is named',
+    '192.168.1.5',
+    ['192.168.1.5', 'door-pi'],
+    'https://192.168.1.5:8090/',
+    null,
+  ],
+  [
+    'made before addresses were named: the .local name',
+    '192.168.1.5',
+    ['door-pi', 'door-pi.local', 'localhost', '127.0.0.1'],
+    'https://door-pi.local:8090/',
+    '192.168.1.5',
+  ],
+  ['only the host name', '192.168.1.5', ['door-pi'], 'https://door-pi:8090/', '192.168.1.5'],
+  [
+    'the user certificate for other names: the address stays',
+    '192.168.1.5',
+    ['intercom.example.org'],
+    'https://192.168.1.5:8090/',
+    '192.168.1.5',
+  ],
+  ['an IPv6 address, named', '[fd00::5]', ['fd00::5'], 'https://[fd00::5]:8090/', null],
+  [
+    'an IPv6 address, not named',
+    '[fd00::5]',
+    ['door-pi.local'],
+    'https://door-pi.local:8090/',
+    'fd00::5',
+  ],
+];
+
+for (const [name, lan, names, lanUrl, uncovered] of COVERED) {
+  test(`covered page urls: ${name}`, (t) => {
+    const urls = { url: 'http://localhost:8090/', lan_url: `https://${lan}:8090/` };
+    const got = coveredPageUrls(urls, (h) => names.includes(h), 'door-pi');
+    t.deepEqual(got, { urls: { url: urls.url, lan_url: lanUrl }, uncovered });
   });
 }
