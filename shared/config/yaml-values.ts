@@ -121,6 +121,13 @@ function childSchema(schema: TSchema | undefined, key: string): TSchema | undefi
   if (schema === undefined) return undefined;
   if (KindGuard.IsObject(schema)) return schema.properties[key];
   if (KindGuard.IsRecord(schema)) return Object.values(schema.patternProperties)[0];
+  // A union's mapping member (a panel key's `{ page: GROUP }`).
+  if (KindGuard.IsUnion(schema)) {
+    for (const member of schema.anyOf) {
+      const child = childSchema(member, key);
+      if (child !== undefined) return child;
+    }
+  }
   return undefined;
 }
 

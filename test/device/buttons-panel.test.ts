@@ -40,6 +40,7 @@ const good: ReadonlyArray<[string, string, DeviceConfig['panel']]> = [
     { '1': 'flat-1', '2': 'flat-2', '9': { page: 'all-flats' } },
   ],
   ['a page key, block style', 'panel:\n  "0":\n    page: floors\n', { '0': { page: 'floors' } }],
+  ['a page key of digits', 'panel:\n  9: { page: 101 }\n', { '9': { page: '101' } }],
   [
     'only page keys',
     'panel:\n  998: { page: a }\n  999: { page: b }\n',
