@@ -17,32 +17,21 @@ import path from 'node:path';
 import pino from 'pino';
 import { EchoControl } from '../device/media/echo/control.ts';
 import {
+  CONVERGED,
   convolve,
   db,
+  doorScene,
   frames,
   mix,
-  noise,
   power,
   roomImpulse,
-  speech,
   toPcm,
 } from '../test/helpers/echo-path.ts';
 
 const apm = process.argv[2] ?? '/tmp/echo-apm';
 const SECONDS = 10;
-const CONVERGED = 2 * 48_000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echo-apm-'));
-const far = speech(
-  'The quick brown fox jumps over the lazy dog. Please come to the front door, the parcel is here.',
-  'en+m3',
-  SECONDS,
-);
-const near = speech(
-  'Hello, who is there? I will be down in a minute, wait for me please.',
-  'en+f3',
-  SECONDS,
-);
-const floor = noise(far.length, -70);
+const { far, near, floor } = doorScene(SECONDS);
 const farPcm = toPcm(far);
 fs.writeFileSync(path.join(dir, 'far.raw'), farPcm);
 

@@ -106,3 +106,29 @@ export function power(pcm: Buffer, from = 0, to = pcm.length / 2): number {
 export function db(ratio: number): number {
   return 10 * Math.log10(ratio);
 }
+
+/** Where levels are compared: after the first 2 s (the canceller has converged), samples. */
+export const CONVERGED = 2 * 48_000;
+
+/**
+ * The door scene of the echo tests and benchmarks: `far`, the visitor's speech from the
+ * speaker; `near`, the resident's at the microphone; `floor`, a -70 dBFS noise floor; all
+ * `seconds` long.
+ */
+export function doorScene(seconds: number): {
+  far: Float64Array;
+  near: Float64Array;
+  floor: Float64Array;
+} {
+  const far = speech(
+    'The quick brown fox jumps over the lazy dog. Please come to the front door, the parcel is here.',
+    'en+m3',
+    seconds,
+  );
+  const near = speech(
+    'Hello, who is there? I will be down in a minute, wait for me please.',
+    'en+f3',
+    seconds,
+  );
+  return { far, near, floor: noise(far.length, -70) };
+}

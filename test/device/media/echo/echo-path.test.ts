@@ -2,14 +2,15 @@ import test from 'ava';
 import pino from 'pino';
 import { EchoControl, type EchoMode } from '../../../../device/media/echo/control.ts';
 import {
+  CONVERGED,
   convolve,
   db,
+  doorScene,
   frames,
   mix,
   noise,
   power,
   roomImpulse,
-  speech,
   toPcm,
 } from '../../../helpers/echo-path.ts';
 
@@ -17,18 +18,7 @@ import {
 // 30-200 ms of delay, mixed into the microphone with near-end speech and a -70 dBFS noise
 // floor, through the device's echo control frame by frame on a 20 ms clock.
 const SECONDS = 8;
-const CONVERGED = 2 * 48_000; // levels are compared after 2 s
-const far = speech(
-  'The quick brown fox jumps over the lazy dog. Please come to the front door, the parcel is here.',
-  'en+m3',
-  SECONDS,
-);
-const near = speech(
-  'Hello, who is there? I will be down in a minute, wait for me please.',
-  'en+f3',
-  SECONDS,
-);
-const floor = noise(far.length, -70);
+const { far, near, floor } = doorScene(SECONDS);
 const log = pino({ level: 'silent' });
 
 function run(
