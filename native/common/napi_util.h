@@ -81,6 +81,19 @@ static inline napi_value nu_null(napi_env env) {
   return v;
 }
 
+/* obj[name] = a number / a string (NUL-terminated); false if N-API failed. */
+static inline bool nu_set_num(napi_env env, napi_value obj, const char *name, double value) {
+  napi_value v;
+  return napi_create_double(env, value, &v) == napi_ok &&
+         napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+static inline bool nu_set_str(napi_env env, napi_value obj, const char *name, const char *value) {
+  napi_value v;
+  return napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v) == napi_ok &&
+         napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
 /* An integer argument in [min, max] (`value` NULL: missing); false, with a
  * RangeError/TypeError naming `name` thrown, otherwise. */
 static inline bool nu_get_int(napi_env env, napi_value value, const char *name, int32_t min,

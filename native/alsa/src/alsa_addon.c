@@ -302,26 +302,21 @@ static napi_value make_error(napi_env env, const event_t *ev) {
 }
 
 static napi_value make_arg(napi_env env, const event_t *ev) {
-  napi_value arg = NULL, v;
+  napi_value arg = NULL;
   switch (ev->kind) {
     case EV_OPEN:
       if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_uint32(env, ev->rate, &v);
-      napi_set_named_property(env, arg, "rate", v);
-      napi_create_double(env, (double)ev->period, &v);
-      napi_set_named_property(env, arg, "periodSize", v);
-      napi_create_double(env, (double)ev->buffer, &v);
-      napi_set_named_property(env, arg, "bufferSize", v);
+      nu_set_num(env, arg, "rate", ev->rate);
+      nu_set_num(env, arg, "periodSize", (double)ev->period);
+      nu_set_num(env, arg, "bufferSize", (double)ev->buffer);
       return arg;
     case EV_DATA:
       if (napi_create_buffer_copy(env, ev->bytes, ev->data, NULL, &arg) != napi_ok) return NULL;
       return arg;
     case EV_XRUN:
       if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_string_utf8(env, ev->cause, NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "cause", v);
-      napi_create_double(env, (double)ev->periods, &v);
-      napi_set_named_property(env, arg, "periods", v);
+      nu_set_str(env, arg, "cause", ev->cause);
+      nu_set_num(env, arg, "periods", (double)ev->periods);
       return arg;
     case EV_ERROR:
       return make_error(env, ev);

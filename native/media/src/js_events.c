@@ -4,7 +4,7 @@
 #include "js_util.h"
 
 napi_value js_event_arg(napi_env env, const engine_event *ev) {
-  napi_value arg = NULL, v;
+  napi_value arg = NULL;
   switch (ev->kind) {
     case ENGINE_EV_DTMF:
       napi_create_string_utf8(env, &ev->key, 1, &arg);
@@ -12,27 +12,19 @@ napi_value js_event_arg(napi_env env, const engine_event *ev) {
     case ENGINE_EV_CAPTURE_OPEN:
     case ENGINE_EV_CAPTURE_ERROR:
       if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_string_utf8(env, ev->kind == ENGINE_EV_CAPTURE_OPEN ? "open" : "error",
-                              NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "state", v);
+      nu_set_str(env, arg, "state", ev->kind == ENGINE_EV_CAPTURE_OPEN ? "open" : "error");
       if (ev->kind == ENGINE_EV_CAPTURE_OPEN) return arg;
-      napi_create_string_utf8(env, ev->message, NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "message", v);
-      napi_create_double(env, ev->retry_ms, &v);
-      napi_set_named_property(env, arg, "retryInMs", v);
+      nu_set_str(env, arg, "message", ev->message);
+      nu_set_num(env, arg, "retryInMs", ev->retry_ms);
       return arg;
     case ENGINE_EV_ECHO:
       if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_string_utf8(env, ev->echo == ECHO_EVENT_HEARD ? "heard" : "delay",
-                              NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "event", v);
-      napi_create_double(env, ev->delay_ms, &v);
-      napi_set_named_property(env, arg, "delayMs", v);
+      nu_set_str(env, arg, "event", ev->echo == ECHO_EVENT_HEARD ? "heard" : "delay");
+      nu_set_num(env, arg, "delayMs", ev->delay_ms);
       return arg;
     case ENGINE_EV_WARNING:
       if (napi_create_object(env, &arg) != napi_ok) return NULL;
-      napi_create_string_utf8(env, ev->message, NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, arg, "message", v);
+      nu_set_str(env, arg, "message", ev->message);
       return arg;
     default:
       napi_get_undefined(env, &arg);

@@ -76,36 +76,30 @@ bool js_leg(napi_env env, napi_value leg, pipeline_leg *out, engine_direction *d
   return true;
 }
 
-static bool set_num(napi_env env, napi_value obj, const char *name, double value) {
-  napi_value v;
-  return napi_create_double(env, value, &v) == napi_ok &&
-         napi_set_named_property(env, obj, name, v) == napi_ok;
-}
-
 napi_value js_stats(napi_env env, const engine_stats *s) {
   napi_value o, b;
   const pipeline_stats *m = &s->media;
   NAPI_CALL(env, napi_create_object(env, &o));
   NAPI_CALL(env, napi_get_boolean(env, m->srtp, &b));
-  if (!set_num(env, o, "packetsSent", m->packets_sent) ||
-      !set_num(env, o, "bytesSent", m->bytes_sent) || !set_num(env, o, "received", m->received) ||
-      !set_num(env, o, "lost", m->lost) || !set_num(env, o, "late", m->late) ||
-      !set_num(env, o, "concealed", m->concealed) ||
-      !set_num(env, o, "duplicates", m->duplicates) ||
-      !set_num(env, o, "wrongSource", m->wrong_source) ||
-      !set_num(env, o, "invalid", m->invalid) ||
+  if (!nu_set_num(env, o, "packetsSent", m->packets_sent) ||
+      !nu_set_num(env, o, "bytesSent", m->bytes_sent) || !nu_set_num(env, o, "received", m->received) ||
+      !nu_set_num(env, o, "lost", m->lost) || !nu_set_num(env, o, "late", m->late) ||
+      !nu_set_num(env, o, "concealed", m->concealed) ||
+      !nu_set_num(env, o, "duplicates", m->duplicates) ||
+      !nu_set_num(env, o, "wrongSource", m->wrong_source) ||
+      !nu_set_num(env, o, "invalid", m->invalid) ||
       napi_set_named_property(env, o, "srtp", b) != napi_ok ||
-      !set_num(env, o, "srtpAuthFailed", m->srtp_auth_failed) ||
-      !set_num(env, o, "srtpReplayed", m->srtp_replayed) ||
-      !set_num(env, o, "unknownPayload", m->unknown_payload) ||
-      !set_num(env, o, "decodeErrors", m->decode_errors) ||
-      !set_num(env, o, "dtmfSent", m->dtmf_sent) ||
-      !set_num(env, o, "dtmfReceived", m->dtmf_received) ||
-      !set_num(env, o, "jitterMs", m->jitter_ms) || !set_num(env, o, "depthMs", m->depth_ms) ||
-      !set_num(env, o, "targetMs", m->target_ms) || !set_num(env, o, "bitrate", m->bitrate) ||
-      !set_num(env, o, "sendBitrate", m->send_bitrate) ||
-      !set_num(env, o, "sendErrors", s->send_errors) ||
-      !set_num(env, o, "sinkDropped", s->sink_dropped)) {
+      !nu_set_num(env, o, "srtpAuthFailed", m->srtp_auth_failed) ||
+      !nu_set_num(env, o, "srtpReplayed", m->srtp_replayed) ||
+      !nu_set_num(env, o, "unknownPayload", m->unknown_payload) ||
+      !nu_set_num(env, o, "decodeErrors", m->decode_errors) ||
+      !nu_set_num(env, o, "dtmfSent", m->dtmf_sent) ||
+      !nu_set_num(env, o, "dtmfReceived", m->dtmf_received) ||
+      !nu_set_num(env, o, "jitterMs", m->jitter_ms) || !nu_set_num(env, o, "depthMs", m->depth_ms) ||
+      !nu_set_num(env, o, "targetMs", m->target_ms) || !nu_set_num(env, o, "bitrate", m->bitrate) ||
+      !nu_set_num(env, o, "sendBitrate", m->send_bitrate) ||
+      !nu_set_num(env, o, "sendErrors", s->send_errors) ||
+      !nu_set_num(env, o, "sinkDropped", s->sink_dropped)) {
     js_throw_last_error(env);
     return NULL;
   }
