@@ -11,8 +11,18 @@ import test from 'ava';
 import { toneFrames } from '../../../device/audio/capture-tone.ts';
 import { decodeWav, encodeWav } from '../../../device/audio/wav.ts';
 import { generateTone } from '../../../device/media/tone.ts';
-import { pace, session, toneFrame, toneOf } from '../../helpers/media-session.ts';
-import { engine, LOCAL, RATE, received, sent, toneShare, tsSent, until } from './engine-harness.ts';
+import { pace, toneFrame, toneOf } from '../../helpers/media-session.ts';
+import {
+  engine,
+  engineAndSession,
+  LOCAL,
+  RATE,
+  received,
+  sent,
+  toneShare,
+  tsSent,
+  until,
+} from './engine-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'babel-media-capture-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,12 +46,7 @@ function stereo(left: Buffer, right: Buffer): Buffer {
 
 /** An engine sending `path` to a session that only receives; what the session played. */
 async function playFile(t: import('ava').ExecutionContext, path: string) {
-  const x = engine({ capture: { kind: 'file', path } });
-  const s = await session();
-  t.teardown(async () => {
-    x.e.close();
-    await s.s.close();
-  });
+  const { x, s } = await engineAndSession(t, { capture: { kind: 'file', path } });
   s.s.start({ ip: LOCAL, port: x.port }, null, 'receive');
   x.e.start({ ip: LOCAL, port: s.port, direction: 'send' });
   await until(() => received(s.s.stats()) >= 75, '1.5 s of the file');
@@ -81,12 +86,7 @@ test.serial(
   'a missing file: capture errors with backoff while the leg goes on, then the file is back',
   async (t) => {
     const path = join(dir, 'later.wav');
-    const x = engine({ capture: { kind: 'file', path } });
-    const s = await session();
-    t.teardown(async () => {
-      x.e.close();
-      await s.s.close();
-    });
+    const { x, s } = await engineAndSession(t, { capture: { kind: 'file', path } });
     s.s.start({ ip: LOCAL, port: x.port });
     x.e.start({ ip: LOCAL, port: s.port });
     type CaptureEvent = { state: string; message?: string; retryInMs?: number };

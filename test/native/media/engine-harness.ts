@@ -12,6 +12,7 @@ import type { DspModule } from '../../../device/media/echo/dsp.ts';
 import { MediaPipeline } from '../../../device/media/pipeline.ts';
 import { dominantFrequency, goertzelPower } from '../../../device/media/tone.ts';
 import { hangGuardMs } from '../../helpers/hang-guard.ts';
+import { session } from '../../helpers/media-session.ts';
 
 type Media = typeof import('../../../native/media/index.js');
 
@@ -40,6 +41,20 @@ export function engine(options: EngineOptions = {}) {
   /** 'close', with a hang guard (a closed engine does not keep the process alive). */
   const waitClosed = () => until(() => of('close').length > 0, "'close'");
   return { e, events, waitClosed, of, port: e.port };
+}
+
+/** An engine with `options` and a TypeScript `MediaSession`, both closed at the test's end. */
+export async function engineAndSession(
+  t: { teardown: (fn: () => Promise<void>) => void },
+  options: EngineOptions = {},
+) {
+  const x = engine(options);
+  const s = await session();
+  t.teardown(async () => {
+    x.e.close();
+    await s.s.close();
+  });
+  return { x, s };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

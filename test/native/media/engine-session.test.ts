@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { newMasterKey } from '../../../protocol/srtp/index.ts';
-import { pace, session, toneFrame, toneOf } from '../../helpers/media-session.ts';
+import { pace, toneFrame, toneOf } from '../../helpers/media-session.ts';
 import {
-  engine,
+  engineAndSession,
   hearsTone,
   LOCAL,
   loadWatch,
@@ -26,14 +26,9 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 /** A call of `frames` frames between an engine (1000 Hz) and a session (440 Hz). */
 async function call(t: ExecutionContext, name: string, srtp: boolean) {
   const file = join(dir, `${name}.raw`);
-  const x = engine({
+  const { x, s } = await engineAndSession(t, {
     capture: { kind: 'tone', hz: 1000 },
     playback: { kind: 'fd', fd: openSync(file, 'w') },
-  });
-  const s = await session();
-  t.teardown(async () => {
-    x.e.close();
-    await s.s.close();
   });
   const toEngine = newMasterKey();
   const toSession = newMasterKey();
@@ -93,12 +88,7 @@ test.serial('[S-4] parity: an engine and a MediaSession in SRTP decode each othe
 );
 
 test.serial('parity: DTMF from the engine reaches the session and back', async (t) => {
-  const x = engine({ capture: { kind: 'tone', hz: 1000 } });
-  const s = await session();
-  t.teardown(async () => {
-    x.e.close();
-    await s.s.close();
-  });
+  const { x, s } = await engineAndSession(t, { capture: { kind: 'tone', hz: 1000 } });
   s.s.start({ ip: LOCAL, port: x.port });
   x.e.start({ ip: LOCAL, port: s.port });
   let k = 0;

@@ -56,6 +56,25 @@ function reader() {
   return { child, fd, exited, holders: () => holders(link), output: () => Buffer.concat(chunks) };
 }
 
+/** A FIFO `name` in the test's directory, read by `cat`: bytes it heard, and its end. */
+function fifoReader(name: string) {
+  const fifo = join(dir, name);
+  execFileSync('mkfifo', [fifo]);
+  const cat = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(cat);
+  let heard = 0;
+  cat.stdout.on('data', (d: Buffer) => {
+    heard += d.length;
+  });
+  let done = false;
+  cat.on('close', () => {
+    done = true;
+  });
+  /** EOF seen: every writer of the FIFO closed (with a hang guard). */
+  const exited = () => until(() => done, 'cat to see the end of its input');
+  return { fifo, cat, heard: () => heard, exited };
+}
+
 /** A tone sender and a receiving engine with `options`, whose decoded frames go to a file. */
 function call(name: string, options: Parameters<typeof engine>[0]) {
   const tapPath = join(dir, `${name}.tap`);
@@ -236,30 +255,18 @@ test.serial(
 test.serial(
   'the engine writes to its own dup: the caller closing and reusing its number changes nothing',
   async (t) => {
-    const fifo = join(dir, 'reuse.fifo');
-    execFileSync('mkfifo', [fifo]);
+    const { fifo, heard, exited } = fifoReader('reuse.fifo');
     const fd = openSync(fifo, constants.O_RDWR);
-    const cat = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(cat);
-    let heard = 0;
-    cat.stdout.on('data', (d: Buffer) => {
-      heard += d.length;
-    });
-    let done = false;
-    cat.on('close', () => {
-      done = true;
-    });
-    const exited = () => until(() => done, 'cat to see the end of its input');
     const c = call('reuse', { playback: { kind: 'fd', fd } });
     t.teardown(c.close);
-    await until(() => heard >= 10 * FRAME, 'frames through the pipe');
+    await until(() => heard() >= 10 * FRAME, 'frames through the pipe');
     closeSync(fd);
     const other = join(dir, 'other.raw');
     const reused = openSync(other, 'w');
     t.teardown(() => closeSync(reused));
     t.is(reused, fd, 'the same number, now another file');
-    const was = heard;
-    await until(() => heard >= was + 10 * FRAME, 'frames still through the pipe');
+    const was = heard();
+    await until(() => heard() >= was + 10 * FRAME, 'frames still through the pipe');
     t.is(readFileSync(other).length, 0, 'nothing in the file that took the number');
     c.x.e.close();
     await exited(); // the engine's copy closed at close(): the FIFO's last writer gone
@@ -356,24 +363,12 @@ test.serial(
 test.serial(
   'a reader that is gone (EPIPE): dropped, counted, and the engine closes its copy',
   async (t) => {
-    const fifo = join(dir, 'gone.fifo');
-    execFileSync('mkfifo', [fifo]);
-    const cat = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(cat);
-    let heard = 0;
-    cat.stdout.on('data', (d: Buffer) => {
-      heard += d.length;
-    });
-    let done = false;
-    cat.on('close', () => {
-      done = true;
-    });
-    const exited = () => until(() => done, 'cat to see the end of its input');
+    const { fifo, cat, heard, exited } = fifoReader('gone.fifo');
     const fd = openSync(fifo, constants.O_WRONLY); // cat is its only reader
     t.teardown(() => closeSync(fd));
     const c = call('epipe', { playback: { kind: 'fd', fd } });
     t.teardown(c.close);
-    await until(() => heard >= 10 * FRAME, 'frames through the pipe');
+    await until(() => heard() >= 10 * FRAME, 'frames through the pipe');
     t.is(holders(fifo), 2, "the caller's descriptor and the engine's");
     cat.kill();
     await exited();
